@@ -1,0 +1,1 @@
+"""The edge: FastAPI service, the `crumbgraph` command line, settings, auth and audit."""

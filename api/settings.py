@@ -1,0 +1,37 @@
+"""The one Settings object (env prefix CRUMBGRAPH_), read once at the edge and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from graph.store import StoreConfig
+
+
+class Settings(BaseSettings):
+    """Configuration of crumbgraph. Every field can be set as CRUMBGRAPH_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="CRUMBGRAPH_", extra="ignore")
+
+    store: str = "embedded:./crumbgraph.duckdb"
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr = SecretStr("crumbgraph-dev-password")
+    neo4j_database: str = "neo4j"
+    batch_size: int = 10_000
+
+    # The project-managed Neo4j server (`crumbgraph neo4j start`).
+    neo4j_uri: str = "bolt://127.0.0.1:7687"
+    neo4j_home: Path = Path(".neo4j")
+    neo4j_bolt_port: int = 7687
+    neo4j_heap: str = "1g"
+    neo4j_pagecache: str = "512m"
+
+    runs_dir: Path = Path("runs")
+    require_neo4j: bool = False
+
+    def store_config(self, url: str | None = None) -> StoreConfig:
+        return StoreConfig(url=url or self.store, neo4j_user=self.neo4j_user,
+                           neo4j_password=self.neo4j_password.get_secret_value(),
+                           neo4j_database=self.neo4j_database, batch_size=self.batch_size)

@@ -1,0 +1,1 @@
+"""Detectors: pure functions over an igraph projection, the runner and run records."""

@@ -1,0 +1,1 @@
+"""Ingest: snapshot files -> validated, normalised rows, quarantine, report and digest."""
