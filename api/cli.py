@@ -17,7 +17,8 @@ from graph.errors import CrumbgraphError
 
 #: command modules, in help order
 COMMAND_MODULES = (
-    "api.cli_ingest",     # ingest, synth
+    "api.cli_ingest",     # ingest
+    "api.cli_synth",      # synth
     "api.cli_detect",     # run, detect, demo
     "api.cli_neo4j",      # neo4j start|stop|status
     "api.cli_serve",      # serve, users, audit, keys, export, verify
