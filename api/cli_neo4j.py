@@ -1,9 +1,78 @@
-"""CLI commands: neo4j (placeholder until its issue lands)."""
+"""CLI commands: `crumbgraph neo4j start|stop|status` over graph.neo4j_server (parse, call, print)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from graph.neo4j_server import NEO4J_VERSION
+
+
+def _dev_password() -> str:
+    from api.settings import Settings
+
+    return Settings.model_fields["neo4j_password"].default.get_secret_value()
+
+
+def _config(home: Path | None, port: int | None):
+    from api.settings import Settings
+    from graph.neo4j_server import ServerConfig
+
+    return ServerConfig.from_settings(Settings(), home=home, bolt_port=port)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add the `neo4j` command group to `app`."""
+    group = typer.Typer(no_args_is_help=True, help=f"A local Neo4j {NEO4J_VERSION} (no Docker): start, stop, status.")
+    app.add_typer(group, name="neo4j")
+
+    home_opt = typer.Option(None, "--home", help="Server folder (jars, conf, data, logs) [CRUMBGRAPH_NEO4J_HOME]")
+
+    @group.command("start")
+    def start_cmd(
+        home: Path | None = home_opt,
+        port: int | None = typer.Option(None, "--port", help="Bolt port, 0 = a free one [CRUMBGRAPH_NEO4J_BOLT_PORT]"),
+        timeout: float = typer.Option(180.0, help="Seconds to wait for Bolt"),
+    ) -> None:
+        """Start Neo4j and wait until Bolt answers; prints `export` lines for the shell on stdout."""
+        from graph.neo4j_server import start
+
+        cfg = _config(home, port)
+        result = start(cfg, timeout=timeout)
+        if result.already_running:
+            typer.echo(f"Neo4j already running (pid {result.pid}) on {result.uri}", err=True)
+        else:
+            kind = "cold start, new data folder" if result.fresh else "warm start"
+            typer.echo(f"Neo4j {NEO4J_VERSION} started in {result.seconds:.1f} s ({kind}), pid {result.pid}, "
+                       f"log {cfg.log_file}", err=True)
+        typer.echo(f"export CRUMBGRAPH_NEO4J_URI={result.uri}")
+        typer.echo(f"export CRUMBGRAPH_NEO4J_USER={cfg.user}")
+        if cfg.password == _dev_password():  # the public development default may be shown
+            typer.echo(f"export CRUMBGRAPH_NEO4J_PASSWORD={cfg.password}")
+        else:
+            typer.echo("# export CRUMBGRAPH_NEO4J_PASSWORD=...  (the password from your settings; not printed)")
+
+    @group.command("stop")
+    def stop_cmd(home: Path | None = home_opt,
+                 timeout: float = typer.Option(60.0, help="Seconds to wait before SIGKILL")) -> None:
+        """Stop the Neo4j of this home (SIGTERM, then SIGKILL after --timeout)."""
+        from graph.neo4j_server import stop
+
+        pid = stop(_config(home, None), timeout=timeout)
+        typer.echo(f"Neo4j (pid {pid}) stopped" if pid else "Neo4j was not running")
+
+    @group.command("status")
+    def status_cmd(home: Path | None = home_opt) -> None:
+        """Say whether Neo4j runs and answers Bolt; exit code 3 if it does not."""
+        from graph.neo4j_server import status
+
+        st = status(_config(home, None))
+        if st.running:
+            typer.echo(f"running pid {st.pid} {st.uri} bolt={'ok' if st.bolt_ok else 'FAILING'} home {st.home}")
+        else:
+            typer.echo(f"not running (home {st.home})")
+        if not st.bolt_ok:
+            if st.running:
+                typer.echo(st.detail, err=True)
+            raise typer.Exit(3)

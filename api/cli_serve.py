@@ -1,9 +1,92 @@
-"""CLI commands: serve (placeholder until its issue lands)."""
+"""CLI commands: `serve` (the investigator API), `users add|list|revoke`, `audit verify`."""
 
 from __future__ import annotations
 
 import typer
 
+from api.settings import Settings
+
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
+
+    @app.command()
+    def serve(host: str = typer.Option(None, help="Interface to listen on [default: settings.api_host]"),
+              port: int = typer.Option(None, help="Port [default: settings.api_port]"),
+              store: str = typer.Option(None, help="Store URL [default: CRUMBGRAPH_STORE]"),
+              workers: int = typer.Option(1, help="Event-loop workers (one process; detector jobs run one at a time)"),
+              ) -> None:
+        """Serve the investigator API (FastAPI on uvicorn)."""
+        import uvicorn
+
+        from api.app import create_app
+
+        settings = Settings()
+        if store:
+            settings = settings.model_copy(update={"store": store})
+        uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
+                    log_level="info", access_log=False)  # the audit log is the access log
+
+    users = typer.Typer(help="API users and their keys.", no_args_is_help=True)
+    app.add_typer(users, name="users")
+
+    @users.command("add")
+    def users_add(name: str, role: str = typer.Option(..., "--role", help="investigator | law_enforcement | "
+                                                                            "auditor | admin")) -> None:
+        """Add a user and print its API key (shown this once; only a hash is stored)."""
+        from api.auth import create_user
+        from api.state import StateDB
+
+        state = StateDB(Settings().state_dir)
+        try:
+            user, key = create_user(state, name, role)
+        finally:
+            state.close()
+        typer.echo(f"user {user.name} ({user.role}), key id {user.key_id}", err=True)
+        typer.echo(key)
+
+    @users.command("list")
+    def users_list() -> None:
+        """List users: name, role, key id, created, revoked."""
+        from api.state import StateDB
+
+        state = StateDB(Settings().state_dir)
+        try:
+            for u in state.list_users():
+                typer.echo(f"{u.name}\t{u.role}\t{u.key_id}\t{u.created_at}\t{u.revoked_at or 'active'}")
+        finally:
+            state.close()
+
+    @users.command("revoke")
+    def users_revoke(name: str) -> None:
+        """Revoke a user's key (a running server refuses it from the next request)."""
+        from api.state import StateDB
+
+        state = StateDB(Settings().state_dir)
+        try:
+            user = state.revoke_user(name)
+        finally:
+            state.close()
+        typer.echo(f"revoked {user.name} at {user.revoked_at}")
+
+    audit = typer.Typer(help="The audit log.", no_args_is_help=True)
+    app.add_typer(audit, name="audit")
+
+    @audit.command("verify")
+    def audit_verify(head: str = typer.Option(None, help="SEQ:HASH recorded earlier; also checks nothing was "
+                                                         "cut off the end")) -> None:
+        """Check the hash chain; exit 1 naming the first edited, inserted or deleted entry."""
+        from api.state import StateDB
+
+        state = StateDB(Settings().state_dir)
+        try:
+            finding = state.verify_audit()
+            ok, message = finding.ok, finding.message
+            if ok and head:
+                ok, message = state.check_head(head)
+        finally:
+            state.close()
+        if not ok:
+            typer.echo(f"FAIL: {message}")
+            raise typer.Exit(1)
+        typer.echo(f"OK: {message}; head {finding.head_seq}:{finding.head_hash}")

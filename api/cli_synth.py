@@ -1,9 +1,42 @@
-"""CLI commands: synth (placeholder until its issue lands)."""
+"""CLI command `crumbgraph synth`: write a synthetic snapshot (test and demo data, never real)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
+
+    @app.command("synth")
+    def synth_cmd(
+        out: Path = typer.Option(..., "--out", help="Snapshot directory to write (created if missing)."),
+        accounts: int = typer.Option(20_000, "--accounts", min=1000, help="Number of accounts."),
+        seed: int = typer.Option(0, "--seed", min=0, help="Random seed; same seed and size give identical files."),
+        fmt: str = typer.Option("parquet", "--format", help="parquet, csv or jsonl."),
+        split: int = typer.Option(0, "--split", min=0,
+                                  help="Files per table (0: one per 5,000,000 rows)."),
+        force: bool = typer.Option(False, "--force", help="Replace snapshot files already in --out."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary output."),
+    ) -> None:
+        """Write a SYNTHETIC snapshot (accounts, content, follows, links) plus truth.json of what was planted."""
+        from ingest.synth import synth
+
+        console = Console(stderr=True, quiet=quiet)
+        with console.status("generating") as status:
+            summary = synth(out, accounts=accounts, seed=seed, fmt=fmt, split=split, force=force,
+                            progress=lambda msg: status.update(f"synth: {msg}"))
+        if quiet:
+            return
+        table = Table(title=f"synthetic snapshot -> {summary.out_dir} ({summary.format})")
+        table.add_column("table")
+        table.add_column("rows", justify="right")
+        for name, rows in summary.rows.items():
+            table.add_row(name, f"{rows:,}")
+        Console().print(table)
+        planted = ", ".join(f"{v} {k}" for k, v in summary.truth_counts.items())
+        typer.echo(f"planted: {planted} (see truth.json); {summary.seconds:.1f} s")

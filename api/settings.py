@@ -31,6 +31,18 @@ class Settings(BaseSettings):
     runs_dir: Path = Path("runs")
     require_neo4j: bool = False
 
+    # The investigator API (`crumbgraph serve`). State (users, cases, audit log) lives in
+    # a SQLite file under state_dir, apart from the graph, so the API works over both stores.
+    state_dir: Path = Path("state")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_rate_limit: float = 50.0          # requests per second per API key (token bucket refill)
+    api_rate_burst: int = 100             # bucket size
+    api_max_body_bytes: int = 65_536      # larger request bodies get 413
+    api_key_cache_seconds: float = 60.0   # a verified key skips argon2 for this long
+    api_results_cache_runs: int = 4       # results indexes kept in memory
+    pseudonym_secret: SecretStr = SecretStr("crumbgraph-dev-pseudonym-secret")  # HMAC key for auditors' view
+
     def store_config(self, url: str | None = None) -> StoreConfig:
         return StoreConfig(url=url or self.store, neo4j_user=self.neo4j_user,
                            neo4j_password=self.neo4j_password.get_secret_value(),

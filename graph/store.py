@@ -7,15 +7,16 @@ Public methods validate and canonicalise their input, then delegate to the backe
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graph.errors import ConfigError, StoreError
+from graph.errors import ConfigError, NotFound, StoreError
 from graph.model import EDGE_KEY, EDGE_SCHEMA, NODE_SCHEMAS, NodeKind, RelType
 
 
@@ -97,11 +98,21 @@ class GraphStore(abc.ABC):
                                      pc.fill_null(table.column("bare"), False))
         return self._upsert_nodes(kind, table) if table.num_rows else 0
 
-    def ensure_nodes(self, kind: NodeKind, ids: Iterable[str]) -> int:
-        """Create bare nodes for ids that do not exist yet; returns how many were created."""
+    def ensure_nodes(self, kind: NodeKind, ids: Iterable[str] | pa.Array | pa.ChunkedArray) -> int:
+        """Create bare nodes (`bare` true, every other property null) for ids that do not exist yet;
+        never touches existing nodes. Nulls and empty strings are ignored. Returns how many were created.
+        Pass a pyarrow array for large id sets (no per-row Python)."""
         kind = NodeKind(kind)
-        uniq = sorted({str(i) for i in ids if i is not None and str(i) != ""})
-        return self._ensure_nodes(kind, uniq) if uniq else 0
+        if isinstance(ids, (pa.Array, pa.ChunkedArray)):
+            arr = ids.cast(pa.string())
+        else:
+            arr = pa.array([None if i is None else str(i) for i in ids], pa.string())
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        arr = pc.unique(arr.filter(pc.fill_null(pc.not_equal(arr, ""), False)))
+        if len(arr) == 0:
+            return 0
+        return self._ensure_nodes(kind, arr.take(pc.sort_indices(arr)))
 
     def upsert_edges(self, rows: pa.Table) -> int:
         """Insert or replace relationships (schema EDGE_SCHEMA); endpoints must already exist."""
@@ -113,13 +124,17 @@ class GraphStore(abc.ABC):
             bad = set(pc.unique(table.column("type")).to_pylist()) - {t.value for t in RelType}
             if bad:
                 raise StoreError(f"edges: unknown relationship type(s) {sorted(bad)}")
+            for col in ("src_kind", "dst_kind"):
+                bad = set(pc.unique(table.column(col)).to_pylist()) - {k.value for k in NodeKind}
+                if bad:
+                    raise StoreError(f"edges: unknown node kind(s) {sorted(bad)} in {col}")
         return self._upsert_edges(table) if table.num_rows else 0
 
     @abc.abstractmethod
     def _upsert_nodes(self, kind: NodeKind, table: pa.Table) -> int: ...
 
     @abc.abstractmethod
-    def _ensure_nodes(self, kind: NodeKind, ids: list[str]) -> int: ...
+    def _ensure_nodes(self, kind: NodeKind, ids: pa.Array) -> int: ...
 
     @abc.abstractmethod
     def _upsert_edges(self, table: pa.Table) -> int: ...
@@ -138,6 +153,7 @@ class GraphStore(abc.ABC):
         """Edges (EDGE_SCHEMA) sorted by EDGE_KEY, optionally only some types and a
         created_at window [since, until) (edges without a timestamp are kept)."""
         wanted = None if types is None else sorted({RelType(t).value for t in types})
+        since, until = _utc(since), _utc(until)
         if since is not None and until is not None and since >= until:
             raise StoreError(f"edge_table: since {since} is not before until {until}")
         return self._edge_table(wanted, since, until)
@@ -145,32 +161,142 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def _edge_table(self, types: list[str] | None, since: datetime | None, until: datetime | None) -> pa.Table: ...
 
-    @abc.abstractmethod
     def get_node(self, kind: NodeKind, node_id: str) -> dict[str, Any]:
-        """One node's properties as a dict (props JSON expanded under 'props'); NotFound if absent."""
+        """One node's properties as a dict: the columns of NODE_SCHEMAS[kind] (`created_at` a
+        UTC datetime), with the props JSON expanded under 'props' (None when absent); NotFound if absent."""
+        kind = NodeKind(kind)
+        rows = self._nodes(kind, [str(node_id)])
+        if rows.num_rows == 0:
+            raise NotFound(f"no {kind} node with {kind.key}={node_id!r}")
+        return _node_dict(rows.to_pylist()[0])
+
+    def neighbourhood(self, kind: NodeKind, node_id: str, hops: int = 1, limit: int = 500) -> dict[str, Any]:
+        """Nodes within `hops` (edges followed in either direction) of a node, at most `limit` nodes,
+        and every edge among the returned nodes (the induced subgraph):
+        {"nodes": [{"kind","id","distance","properties": get_node(...)}], "edges": [{"src_kind","src_id","type",
+         "kind","dst_kind","dst_id"}], "truncated": bool}.
+        Nodes are taken hop by hop; within a hop in (kind, id) order, so when `limit` cuts a hop the
+        answer is still deterministic. `truncated` is True when nodes within `hops` were left out.
+        Nodes are sorted by (distance, kind, id), edges by EDGE_KEY. NotFound if the node is absent."""
+        kind = NodeKind(kind)
+        if hops < 0 or limit < 1:
+            raise StoreError(f"neighbourhood: hops must be >= 0 and limit >= 1 (got hops={hops}, limit={limit})")
+        self.get_node(kind, node_id)
+        distance: dict[tuple[str, str], int] = {(kind.value, str(node_id)): 0}
+        frontier = [(kind.value, str(node_id))]
+        truncated = False
+        for hop in range(1, hops + 1):
+            room = limit - len(distance)
+            if not frontier:
+                break
+            if room <= 0:
+                truncated = bool(self._adjacent(frontier, sorted(distance), 1))
+                break
+            found = self._adjacent(frontier, sorted(distance), room + 1)
+            if len(found) > room:
+                truncated = True
+                found = found[:room]
+            for node in found:
+                distance[node] = hop
+            frontier = found
+            if truncated:
+                break
+        nodes = []
+        for k in sorted({k for k, _ in distance}):
+            ids = sorted(i for kk, i in distance if kk == k)
+            for row in self._nodes(NodeKind(k), ids).to_pylist():
+                node_key = row[NodeKind(k).key]
+                nodes.append({"kind": k, "id": node_key, "distance": distance[(k, node_key)],
+                              "properties": _node_dict(row)})
+        nodes.sort(key=lambda n: (n["distance"], n["kind"], n["id"]))
+        edges = self._edges_among(sorted(distance))
+        return {"nodes": nodes, "edges": edges.select(list(EDGE_KEY)).to_pylist(), "truncated": truncated}
 
     @abc.abstractmethod
-    def neighbourhood(self, kind: NodeKind, node_id: str, hops: int = 1, limit: int = 500) -> dict[str, Any]:
-        """Nodes and edges within `hops` (either direction) of a node, at most `limit` nodes:
-        {"nodes": [{"kind","id",...}], "edges": [{"src_kind","src_id","type","kind","dst_kind","dst_id"}],
-         "truncated": bool}; sorted, so the answer is deterministic."""
+    def _nodes(self, kind: NodeKind, ids: list[str]) -> pa.Table:
+        """The nodes of `kind` with these keys (NODE_SCHEMAS[kind], sorted by key)."""
+
+    @abc.abstractmethod
+    def _adjacent(self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int) -> list[tuple[str, str]]:
+        """(kind, id) of nodes joined by an edge (either direction) to a frontier node and not in
+        `seen`, sorted, at most `cap`."""
+
+    @abc.abstractmethod
+    def _edges_among(self, nodes: list[tuple[str, str]]) -> pa.Table:
+        """Edges (EDGE_SCHEMA, sorted by EDGE_KEY) with both endpoints among `nodes`."""
 
     # -- run records -----------------------------------------------------------------
-    @abc.abstractmethod
     def save_run(self, run_id: str, record: dict[str, Any], results: bytes | None = None) -> None:
-        """Store (or replace) a run record and optionally its results.json bytes."""
+        """Store (or replace) a run record (a JSON-able dict; datetimes become ISO strings) and
+        optionally its results.json bytes. Replacing a record without results keeps stored results."""
+        if not run_id:
+            raise StoreError("save_run: run_id must not be empty")
+        record = {**record, "run_id": run_id}
+        try:
+            record_json = json.dumps(record, sort_keys=True, separators=(",", ":"), default=_json_default)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"run {run_id}: record is not JSON-serialisable: {exc}") from exc
+        if results is not None and not isinstance(results, (bytes, bytearray)):
+            raise StoreError(f"run {run_id}: results must be bytes, not {type(results).__name__}")
+        self._save_run(run_id, record_json, None if results is None else bytes(results))
 
-    @abc.abstractmethod
     def get_run(self, run_id: str) -> dict[str, Any]:
-        """The run record; NotFound if absent."""
+        """The run record (with 'run_id'); NotFound if absent."""
+        record_json = self._get_run(run_id)
+        if record_json is None:
+            raise NotFound(f"no run {run_id!r}")
+        return json.loads(record_json)
 
-    @abc.abstractmethod
     def get_results(self, run_id: str) -> bytes:
-        """The exact results.json bytes of a run; NotFound if absent."""
+        """The exact results.json bytes of a run; NotFound if the run or its results are absent."""
+        found, results = self._get_results(run_id)
+        if not found:
+            raise NotFound(f"no run {run_id!r}")
+        if results is None:
+            raise NotFound(f"run {run_id!r} has no results")
+        return results
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        """All run records, newest first (by record['started_at'] descending, runs without it last),
+        ties by run_id ascending."""
+        records = [json.loads(r) for r in self._list_runs()]
+        records.sort(key=lambda r: r["run_id"])
+        records.sort(key=lambda r: (r.get("started_at") is not None, str(r.get("started_at") or "")), reverse=True)
+        return records
 
     @abc.abstractmethod
-    def list_runs(self) -> list[dict[str, Any]]:
-        """All run records, newest first (by record['started_at'], then run_id)."""
+    def _save_run(self, run_id: str, record_json: str, results: bytes | None) -> None:
+        """Upsert the run; `results` None keeps any stored results."""
+
+    @abc.abstractmethod
+    def _get_run(self, run_id: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def _get_results(self, run_id: str) -> tuple[bool, bytes | None]: ...
+
+    @abc.abstractmethod
+    def _list_runs(self) -> list[str]: ...
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _node_dict(row: dict[str, Any]) -> dict[str, Any]:
+    """A node row as returned by get_node: props JSON expanded."""
+    out = dict(row)
+    if "props" in out:
+        out["props"] = None if out["props"] is None else json.loads(out["props"])
+    return out
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Naive datetimes are taken as UTC; aware ones converted to UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def open_store(config: StoreConfig) -> GraphStore:

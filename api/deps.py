@@ -1,0 +1,112 @@
+"""What routes depend on: the app's services (built once in the lifespan), the store (reopened
+on demand after it was unreachable), and the authenticated principal."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.auth import KeyVerifier, Principal, RateLimiter
+from api.jobs import JobManager
+from api.results import ResultsCache
+from api.settings import Settings
+from api.state import StateDB
+from graph.errors import StoreError, StoreUnavailable
+from graph.store import GraphStore, StoreConfig, open_store
+
+
+class StoreHolder:
+    """The one GraphStore of the process. If the store cannot be opened at start-up (or was
+    unreachable), each request tries again, so the API answers 503 while it is down and
+    recovers by itself when it returns; a store that opened keeps its driver's own reconnects."""
+
+    def __init__(self, config: StoreConfig | None = None, store: GraphStore | None = None) -> None:
+        self._config = config
+        self._store = store
+        self._lock = threading.Lock()
+        self.last_error: str | None = None
+        self._ping: tuple[bool, float] | None = None
+
+    def get(self) -> GraphStore:
+        store = self._store
+        if store is not None:
+            return store
+        with self._lock:
+            if self._store is None:
+                if self._config is None:
+                    raise StoreUnavailable("no store configured")
+                try:
+                    self._store = open_store(self._config)
+                except StoreUnavailable as exc:
+                    self.last_error = str(exc)
+                    raise
+                self.last_error = None
+            return self._store
+
+    def try_open(self) -> None:
+        try:
+            self.get()
+        except StoreUnavailable:
+            pass
+
+    def ping(self, max_age: float = 2.0) -> bool:
+        """Is the store reachable? A cheap read, remembered for `max_age` seconds so that the
+        unauthenticated /health cannot be used to load the store."""
+        now = time.monotonic()
+        if self._ping is not None and now - self._ping[1] < max_age:
+            return self._ping[0]
+        try:
+            self.get().counts()
+            ok = True
+        except StoreError:
+            ok = False
+        self._ping = (ok, now)
+        return ok
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+
+@dataclass
+class Services:
+    settings: Settings
+    state: StateDB
+    verifier: KeyVerifier
+    limiter: RateLimiter
+    stores: StoreHolder
+    results: ResultsCache
+    jobs: JobManager
+
+    @property
+    def pseudonym_secret(self) -> bytes:
+        return self.settings.pseudonym_secret.get_secret_value().encode()
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_store(request: Request) -> GraphStore:
+    return get_services(request).stores.get()
+
+
+def get_principal(request: Request) -> Principal:
+    """Set by the access middleware before any route runs; routes never see a request without it."""
+    return request.state.principal
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+StoreDep = Annotated[GraphStore, Depends(get_store)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def counted(request: Request, n: int) -> None:
+    """Record how many results a request returned, for its audit entry."""
+    request.state.result_count = int(n)

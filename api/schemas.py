@@ -1,0 +1,342 @@
+"""Request and response models of the API; they are the OpenAPI document (with examples)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["investigator", "law_enforcement", "auditor", "admin"]
+CaseStatus = Literal["open", "in_progress", "confirmed", "dismissed"]
+ItemKind = Literal["account", "content", "pathway", "cluster"]
+NodeKindName = Literal["account", "content", "url", "hashtag"]
+Section = Literal["pathways", "clusters", "flagged_accounts"]
+
+MAX_PAGE = 500
+MAX_HOPS = 3
+MAX_NODES = 2_000
+
+Id = Field(min_length=1, max_length=512)
+Note = Field(min_length=1, max_length=4_000, description="Why; every change to a case needs one.",
+             examples=["Bridge account confirmed by manual review of the comment thread."])
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "type": "https://crumbgraph.example/problems/not-found", "title": "Not Found", "status": 404,
+        "detail": "run 'r-missing' does not exist", "instance": "/runs/r-missing"}]})
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"] = Field(examples=["ok"])
+    store: Literal["ok", "unavailable"] = Field(examples=["ok"])
+
+
+class Me(BaseModel):
+    name: str = Field(examples=["alice"])
+    role: Role
+
+
+# -- runs ------------------------------------------------------------------------------
+class RunStart(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"params": {"max_hops": 5}}]})
+    params: dict[str, Any] | None = Field(default=None, description="Detector parameters; omitted: defaults.")
+
+
+class Job(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "job_id": "run-3f2a9c0d1e2b", "kind": "run", "status": "succeeded", "submitted_by": "alice",
+        "submitted_at": "2026-03-01T12:00:00Z", "started_at": "2026-03-01T12:00:00Z",
+        "finished_at": "2026-03-01T12:00:42Z", "params": {"params": None}, "progress": None,
+        "run_id": "20260301T120000Z-5d1c", "report": None, "error": None}]})
+    job_id: str
+    kind: Literal["run", "ingest"]
+    status: Literal["queued", "running", "succeeded", "failed"]
+    submitted_by: str
+    submitted_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    params: dict[str, Any] | None = None
+    progress: Any = None
+    run_id: str | None = None
+    report: Any = None
+    error: str | None = None
+
+
+class RunRecord(BaseModel):
+    """A run record as the runner saved it (run id, parameters, digests, detector versions, ...)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "run_id": "20260301T120000Z-5d1c", "started_at": "2026-03-01T12:00:00Z",
+        "snapshot_digest": "sha256:9b1c...", "params": {"max_hops": 5}}]})
+    run_id: str
+
+
+class RunList(BaseModel):
+    items: list[RunRecord]
+
+
+class NodeRef(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    kind: str = Field(examples=["content"])
+    id: str = Field(examples=["c-1001"])
+
+
+class Pathway(BaseModel):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "pathway_id": "p-0001", "source": {"kind": "content", "id": "c-1001"}, "cluster_id": "k-01",
+        "nodes": [{"kind": "content", "id": "c-1001"}, {"kind": "content", "id": "c-2002"},
+                  {"kind": "account", "id": "a-77"}, {"kind": "url", "id": "https://invite.example/x"}],
+        "edges": ["REPLY_TO", "MENTIONS", "BIO_LINK"], "score": 0.93}]})
+    pathway_id: str
+    source: NodeRef
+    cluster_id: str | None = None
+    nodes: list[NodeRef]
+    edges: list[str]
+    score: float
+
+
+class Cluster(BaseModel):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "cluster_id": "k-01", "accounts": ["a-77", "a-78"], "content": ["c-9001"], "score": 0.88}]})
+    cluster_id: str
+    accounts: list[str] = []
+    content: list[str] = []
+    score: float
+
+
+class ClusterDetail(Cluster):
+    entry_pathways: int = Field(description="How many pathways of the run reach this cluster.")
+
+
+class FlaggedAccount(BaseModel):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "account_id": "a-77", "score": 0.91, "role": "bridge", "pathways": ["p-0001"]}]})
+    account_id: str
+    score: float
+    role: str
+    pathways: list[str] = []
+
+
+class PageInfo(BaseModel):
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+    total: int = Field(description="Items matching, over all pages.")
+
+
+class ResultsPage(PageInfo):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "run_id": "20260301T120000Z-5d1c", "snapshot_digest": "sha256:9b1c...",
+        "counts": {"pathways": 120, "clusters": 3, "flagged_accounts": 41}, "section": "flagged_accounts",
+        "items": [{"account_id": "a-77", "score": 0.91, "role": "bridge", "pathways": ["p-0001"]}],
+        "next_cursor": "YWZ0ZXI6MA", "total": 41}]})
+    run_id: str
+    snapshot_digest: str | None
+    counts: dict[str, int]
+    section: Section
+    items: list[dict[str, Any]]
+
+
+class PathwayPage(PageInfo):
+    run_id: str
+    items: list[Pathway]
+
+
+class ClusterPage(PageInfo):
+    run_id: str
+    items: list[Cluster]
+
+
+class FlaggedPage(PageInfo):
+    run_id: str
+    items: list[FlaggedAccount]
+
+
+# -- accounts --------------------------------------------------------------------------
+class Account(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "account_id": "a-77", "properties": {"account_id": "a-77", "age_band": "adult", "status": "active"},
+        "run_id": "20260301T120000Z-5d1c",
+        "flag": {"account_id": "a-77", "score": 0.91, "role": "bridge", "pathways": ["p-0001"]},
+        "clusters": [], "pathway_count": 1}]})
+    account_id: str
+    properties: dict[str, Any]
+    run_id: str | None
+    flag: FlaggedAccount | None
+    clusters: list[str]
+    pathway_count: int
+
+
+class Neighbourhood(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "account_id": "a-77", "hops": 1, "limit": 100,
+        "nodes": [{"kind": "account", "id": "a-77"}, {"kind": "url", "id": "https://invite.example/x"}],
+        "edges": [{"src_kind": "account", "src_id": "a-77", "type": "BIO_LINK", "kind": "bio",
+                   "dst_kind": "url", "dst_id": "https://invite.example/x"}], "truncated": False}]})
+    account_id: str
+    hops: int
+    limit: int
+    nodes: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+    truncated: bool
+
+
+# -- cases -----------------------------------------------------------------------------
+class CaseItemRef(BaseModel):
+    kind: ItemKind = Field(examples=["account"])
+    id: str = Field(min_length=1, max_length=512, examples=["a-77"])
+
+
+class CaseItem(CaseItemRef):
+    added_by: str
+    added_at: str
+
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "title": "Bridge a-77 into cluster k-01", "note": "Opened from the flagged-accounts table.",
+        "items": [{"kind": "account", "id": "a-77"}, {"kind": "pathway", "id": "p-0001"}],
+        "run_id": "20260301T120000Z-5d1c", "assignee": None}]})
+    title: str = Field(min_length=1, max_length=200)
+    note: str = Note
+    items: list[CaseItemRef] = Field(default=[], max_length=500)
+    run_id: str | None = Field(default=None, max_length=512)
+    assignee: str | None = Field(default=None, max_length=64)
+
+
+class CaseUpdate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "status": "in_progress", "note": "Taking this one; reviewing the comment thread."}]})
+    note: str = Note
+    status: CaseStatus | None = None
+    assignee: str | None = Field(default=None, max_length=64)
+    unassign: bool = False
+
+
+class CaseItemsAdd(BaseModel):
+    note: str = Note
+    items: list[CaseItemRef] = Field(min_length=1, max_length=500)
+
+
+class CaseNote(BaseModel):
+    note: str = Note
+
+
+class CaseShare(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "user_name": "officer-nl", "note": "Referral to the national police, ticket 4411."}]})
+    user_name: str = Field(min_length=1, max_length=64)
+    note: str = Note
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "case_id": "case-1a2b3c4d5e6f", "title": "Bridge a-77 into cluster k-01", "status": "in_progress",
+        "assignee": "alice", "run_id": "20260301T120000Z-5d1c", "created_by": "alice",
+        "created_at": "2026-03-01T12:05:00Z", "updated_at": "2026-03-01T12:20:00Z",
+        "items": [{"kind": "account", "id": "a-77", "added_by": "alice", "added_at": "2026-03-01T12:05:00Z"}],
+        "shared_with": ["officer-nl"]}]})
+    case_id: str
+    title: str
+    status: CaseStatus
+    assignee: str | None
+    run_id: str | None
+    created_by: str
+    created_at: str
+    updated_at: str
+    items: list[CaseItem]
+    shared_with: list[str]
+
+
+class CaseList(BaseModel):
+    items: list[Case]
+
+
+class CaseHistoryEntry(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    action: str = Field(examples=["status"])
+    detail: dict[str, Any] = Field(examples=[{"from": "open", "to": "in_progress"}])
+    note: str
+
+
+class CaseHistory(BaseModel):
+    case_id: str
+    items: list[CaseHistoryEntry]
+
+
+# -- administration --------------------------------------------------------------------
+class UserCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "officer-nl", "role": "law_enforcement"}]})
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    role: Role
+
+
+class User(BaseModel):
+    name: str
+    role: Role
+    key_id: str
+    created_at: str
+    revoked_at: str | None
+
+
+class UserCreated(BaseModel):
+    user: User
+    api_key: str = Field(description="Shown once; only its argon2 hash is stored.",
+                         examples=["cg_0123456789abcdef_<secret>"])
+
+
+class UserList(BaseModel):
+    items: list[User]
+
+
+class IngestStart(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"snapshot_dir": "/data/snapshots/2026-03-01"}]})
+    snapshot_dir: str = Field(min_length=1, max_length=4096, description="A snapshot directory on the server.")
+    quarantine_dir: str | None = Field(default=None, max_length=4096)
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    store: str
+
+
+# -- audit -----------------------------------------------------------------------------
+class AuditEntry(BaseModel):
+    seq: int
+    at: str
+    user_name: str | None
+    role: str | None
+    method: str
+    route: str = Field(examples=["/accounts/{account_id}"])
+    params: dict[str, Any]
+    status: int
+    result_count: int | None
+    duration_ms: float
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next_after: int | None = Field(description="Pass as `after` for the next page; null on the last page.")
+
+
+class AuditVerification(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "ok": False, "entries": 120, "head_seq": 120, "head_hash": "5e0c...", "problem": "edited", "seq": 17,
+        "message": "entry 17 was edited (its hash no longer matches)"}]})
+    ok: bool
+    entries: int
+    head_seq: int | None
+    head_hash: str
+    problem: str | None
+    seq: int | None
+    message: str

@@ -1,0 +1,182 @@
+"""The runner: build the projection, run every registered detector, and record the run
+(results.json, run.json, the frozen projection) in a run folder and in the store."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from detectors.base import DetectorContext, DetectorOutput
+from detectors.navigation import NavigationParams, build_navigation
+from detectors.registry import DETECTORS
+from graph.errors import DetectorError
+from graph.model import RelType
+from graph.projection import Projection, project
+
+if TYPE_CHECKING:
+    from graph.store import GraphStore
+
+RESULTS_FORMAT = 1
+Progress = Callable[[str, float], None]
+
+
+class ProjectionParams(BaseModel):
+    """Which part of the stored graph the detectors see."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    since: datetime | None = None
+    until: datetime | None = None
+    edge_types: tuple[RelType, ...] | None = None
+
+
+class RunRecord(BaseModel):
+    """What run.json holds and `store.save_run` stores."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    snapshot_digest: str
+    started_at: str
+    finished_at: str
+    detectors: list[dict[str, str]]
+    params: dict[str, Any]
+    library_versions: dict[str, str]
+    counts: dict[str, int]
+    timings: dict[str, float] = Field(default_factory=dict)
+    results_sha256: str
+    results_format: int = RESULTS_FORMAT
+    run_dir: str | None = None
+
+
+def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate `params` ({"projection": {...}, "navigation": {...}, "<detector>": {...}}) and
+    return the complete parameter set, defaults filled in, as JSON-able values."""
+    params = dict(params or {})
+    sections: dict[str, type[BaseModel]] = {"projection": ProjectionParams, "navigation": NavigationParams}
+    sections.update({d.name: d.Params for d in DETECTORS})
+    unknown = set(params) - set(sections)
+    if unknown:
+        raise DetectorError(f"parameters: unknown section(s) {sorted(unknown)}; expected {sorted(sections)}")
+    out = {}
+    for name, model in sections.items():
+        try:
+            out[name] = model.model_validate(params.get(name) or {}).model_dump(mode="json")
+        except ValidationError as exc:
+            raise DetectorError(f"parameters[{name!r}]: {exc}") from exc
+    return out
+
+
+def library_versions() -> dict[str, str]:
+    vers = {"python": platform.python_version()}
+    for pkg in ("crumbgraph", "numpy", "scipy", "igraph", "pyarrow", "pydantic"):
+        try:
+            vers[pkg] = version(pkg)
+        except PackageNotFoundError:
+            vers[pkg] = "unknown"
+    return vers
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The one serialisation of results: keys in insertion order (fixed by the code), no NaN,
+    UTF-8, two-space indent, trailing newline."""
+    return (json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
+
+
+def run_projection(proj: Projection, params: dict[str, Any], *, on_progress: Progress | None = None,
+                   timings: dict[str, float] | None = None) -> tuple[dict[str, Any], dict[str, int]]:
+    """Run every detector on a projection (pure: no I/O). `params` must be resolved. Returns the
+    result sections (clusters, pathways, flagged_accounts, exposure) and counts."""
+    timings = timings if timings is not None else {}
+    t = time.perf_counter()
+    nav = build_navigation(proj, NavigationParams.model_validate(params["navigation"]))
+    timings["navigation"] = time.perf_counter() - t
+    outputs: dict[str, DetectorOutput] = {}
+    counts: dict[str, int] = {"nodes": proj.n_nodes, "edges": proj.n_edges, "navigation_steps": int(nav.src.size)}
+    for i, det in enumerate(DETECTORS):
+        if on_progress:
+            on_progress(f"detector {det.name}", 0.2 + 0.7 * i / len(DETECTORS))
+        t = time.perf_counter()
+        outputs[det.name] = det.run(proj, det.Params.model_validate(params[det.name]),
+                                    DetectorContext(navigation=nav, outputs=outputs))
+        timings[det.name] = time.perf_counter() - t
+        counts.update(outputs[det.name].counts)
+    merged: dict[str, list[dict[str, Any]]] = {"clusters": [], "pathways": [], "flagged_accounts": [], "exposure": []}
+    for o in outputs.values():
+        for key, rows in o.sections.items():
+            merged.setdefault(key, []).extend(rows)
+    merged["clusters"].sort(key=lambda r: (-r["score"], r["cluster_id"]))
+    merged["pathways"].sort(key=lambda r: (-r["score"], r["pathway_id"]))
+    merged["flagged_accounts"].sort(key=lambda r: (-r["score"], r["account_id"], r["role"]))
+    counts["flagged_accounts"] = len(merged["flagged_accounts"])
+    return merged, counts
+
+
+def build_results(run_id: str, proj: Projection, params: dict[str, Any], sections: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "results_format": RESULTS_FORMAT,
+        "snapshot_digest": proj.digest,
+        "detectors": [{"name": d.name, "version": d.version} for d in DETECTORS],
+        "params": params,
+        "clusters": sections["clusters"],
+        "pathways": sections["pathways"],
+        "flagged_accounts": sections["flagged_accounts"],
+        "exposure": sections["exposure"],
+    }
+
+
+def new_run_id() -> str:
+    return f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def run_detectors(store: GraphStore, *, params: dict[str, Any] | None = None, runs_dir: Path,
+                  on_progress: Progress | None = None, run_id: str | None = None,
+                  freeze_projection: bool = True) -> RunRecord:
+    """Project `store`, run every detector, write `runs_dir/<run_id>/` (results.json, run.json,
+    projection/), save the run in the store, and return its record.
+
+    Raises DetectorError for bad parameters; store errors pass through."""
+    resolved = resolve_params(params)
+    run_id = run_id or new_run_id()
+    started = datetime.now(UTC)
+    timings: dict[str, float] = {}
+    if on_progress:
+        on_progress("projection", 0.0)
+    t = time.perf_counter()
+    pp = ProjectionParams.model_validate(resolved["projection"])
+    proj = project(store, since=pp.since, until=pp.until, edge_types=pp.edge_types)
+    timings["projection"] = time.perf_counter() - t
+    run_dir = Path(runs_dir) / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    if freeze_projection:
+        t = time.perf_counter()
+        proj.to_parquet(run_dir / "projection")
+        timings["freeze_projection"] = time.perf_counter() - t
+    sections, counts = run_projection(proj, resolved, on_progress=on_progress, timings=timings)
+    if on_progress:
+        on_progress("writing results", 0.95)
+    results = canonical_json(build_results(run_id, proj, resolved, sections))
+    (run_dir / "results.json").write_bytes(results)
+    record = RunRecord(
+        run_id=run_id, snapshot_digest=proj.digest, started_at=started.isoformat(),
+        finished_at=datetime.now(UTC).isoformat(),
+        detectors=[{"name": d.name, "version": d.version} for d in DETECTORS], params=resolved,
+        library_versions=library_versions(), counts=counts, timings={k: round(v, 3) for k, v in timings.items()},
+        results_sha256=hashlib.sha256(results).hexdigest(), run_dir=str(run_dir))
+    record_dict = record.model_dump(mode="json")
+    (run_dir / "run.json").write_bytes(canonical_json(record_dict))
+    store.save_run(run_id, record_dict, results)
+    if on_progress:
+        on_progress("done", 1.0)
+    return record

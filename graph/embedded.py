@@ -1,0 +1,258 @@
+"""EmbeddedStore: the graph in one DuckDB file (`embedded:PATH`), loaded straight from Arrow.
+
+One table per node kind, one `edges` table, one `runs` table. No index: every row carries
+`h`, DuckDB's hash of its key, and an upsert finds the rows it replaces with a semi-join on `h`
+(DuckDB pushes the join's filter into the scan, so only matching rows are read) followed by an
+exact comparison of the key columns. Each public write is one transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from graph.errors import StoreError, StoreUnavailable
+from graph.model import EDGE_KEY, EDGE_SCHEMA, NODE_SCHEMAS, NodeKind, RelType
+from graph.store import GraphStore
+
+#: Bumped when the table layout changes.
+FORMAT_VERSION = "1"
+
+_SQL_TYPES = {pa.string(): "VARCHAR", pa.bool_(): "BOOLEAN", pa.float64(): "DOUBLE"}
+
+#: Table of each node kind.
+_NODE_TABLE = {k: k.value for k in NodeKind}
+
+
+def _sql_type(t: pa.DataType) -> str:
+    return "TIMESTAMPTZ" if pa.types.is_timestamp(t) else _SQL_TYPES[t]
+
+
+def _cols(schema: pa.Schema) -> str:
+    return ", ".join(f.name for f in schema)
+
+
+def _hash(keys: Sequence[str], alias: str = "") -> str:
+    return f"hash({', '.join(alias + k for k in keys)})"
+
+
+def _on(keys: Sequence[str], a: str, b: str) -> str:
+    return " AND ".join([f"{a}.h = {b}.h"] + [f"{a}.{k} = {b}.{k}" for k in keys])
+
+
+class EmbeddedStore(GraphStore):
+    """GraphStore over one DuckDB file.
+
+    Concurrency: any number of threads of one process may read at once (each call uses its
+    own cursor); writes are serialised by a lock. DuckDB lets only one process open the file
+    for writing, so a second process (a second `crumbgraph ingest` or `serve`) gets
+    StoreUnavailable while the first holds it.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.url = f"embedded:{self.path}"
+        self._write_lock = threading.Lock()
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(self.path)
+        except duckdb.IOException as exc:
+            raise StoreUnavailable(f"embedded store {self.path}: cannot open ({exc})") from exc
+        except OSError as exc:
+            raise StoreUnavailable(f"embedded store {self.path}: cannot open ({exc})") from exc
+        self.ensure_schema()
+
+    # -- lifecycle -------------------------------------------------------------------
+    def close(self) -> None:
+        self._con.close()
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        try:
+            cur = self._con.cursor()
+        except duckdb.ConnectionException as exc:
+            raise StoreError(f"embedded store {self.path} is closed") from exc
+        cur.execute("SET TimeZone = 'UTC'")
+        return cur
+
+    def ensure_schema(self) -> None:
+        ddl = [f"CREATE TABLE IF NOT EXISTS {_NODE_TABLE[k]} ("
+               + ", ".join(f"{f.name} {_sql_type(f.type)}" for f in schema) + ", h UBIGINT NOT NULL)"
+               for k, schema in NODE_SCHEMAS.items()]
+        ddl.append("CREATE TABLE IF NOT EXISTS edges ("
+                   + ", ".join(f"{f.name} {_sql_type(f.type)}" for f in EDGE_SCHEMA) + ", h UBIGINT NOT NULL)")
+        ddl.append("CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, record_json VARCHAR NOT NULL, results BLOB)")
+        ddl.append("CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+        with self._write_lock, self._cursor() as cur:
+            cur.execute("BEGIN")
+            for stmt in ddl:
+                cur.execute(stmt)
+            probe = str(cur.execute("SELECT hash('crumbgraph')").fetchall()[0][0])
+            meta = dict(cur.execute("SELECT name, value FROM meta").fetchall())
+            if meta.get("format", FORMAT_VERSION) != FORMAT_VERSION:
+                cur.execute("ROLLBACK")
+                raise StoreError(f"embedded store {self.path}: format {meta['format']}, this version reads {FORMAT_VERSION}")
+            if meta.get("hash_probe") not in (None, probe):
+                # Another DuckDB version hashes differently: recompute every stored key hash.
+                for k in NodeKind:
+                    cur.execute(f"UPDATE {_NODE_TABLE[k]} SET h = {_hash([k.key])}")
+                cur.execute(f"UPDATE edges SET h = {_hash(EDGE_KEY)}")
+            cur.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?), ('hash_probe', ?)", [FORMAT_VERSION, probe])
+            cur.execute("COMMIT")
+
+    # -- writes ----------------------------------------------------------------------
+    def _upsert(self, table: str, schema: pa.Schema, keys: Sequence[str], rows: pa.Table) -> int:
+        cols = _cols(schema)
+        with self._write_lock, self._cursor() as cur:
+            cur.register("_in", rows)
+            try:
+                cur.execute("BEGIN")
+                cur.execute(f"CREATE TEMP TABLE _b AS SELECT {cols}, {_hash(keys)} AS h FROM _in")
+                # Rows being replaced: the semi-join on h reads only candidate rows, the exact key
+                # comparison drops hash collisions.
+                cur.execute(f"""DELETE FROM {table} WHERE rowid IN (
+                    SELECT t.rowid FROM (SELECT rowid, h, {', '.join(keys)} FROM {table} t SEMI JOIN _b ON t.h = _b.h) t
+                    JOIN _b b ON {_on(keys, 't', 'b')})""")
+                cur.execute(f"INSERT INTO {table} ({cols}, h) SELECT {cols}, h FROM _b")
+                cur.execute("DROP TABLE _b")
+                cur.execute("COMMIT")
+            except duckdb.Error as exc:
+                cur.execute("ROLLBACK")
+                raise StoreError(f"embedded store {self.path}: writing {table} failed: {exc}") from exc
+        return rows.num_rows
+
+    def _upsert_nodes(self, kind: NodeKind, table: pa.Table) -> int:
+        return self._upsert(_NODE_TABLE[kind], NODE_SCHEMAS[kind], [kind.key], table)
+
+    def _ensure_nodes(self, kind: NodeKind, ids: pa.Array) -> int:
+        name, key = _NODE_TABLE[kind], kind.key
+        bare = ", bare" if "bare" in NODE_SCHEMAS[kind].names else ""
+        with self._write_lock, self._cursor() as cur:
+            cur.register("_in", pa.table({key: ids}))
+            try:
+                cur.execute("BEGIN")
+                cur.execute(f"CREATE TEMP TABLE _b AS SELECT {key}, {_hash([key])} AS h FROM _in")
+                created = cur.execute(f"""INSERT INTO {name} ({key}{bare}, h)
+                    SELECT b.{key}{', true' if bare else ''}, b.h FROM _b b ANTI JOIN
+                      (SELECT h, {key} FROM {name} t SEMI JOIN _b ON t.h = _b.h) t ON {_on([key], 'b', 't')}""").fetchall()[0][0]
+                cur.execute("DROP TABLE _b")
+                cur.execute("COMMIT")
+            except duckdb.Error as exc:
+                cur.execute("ROLLBACK")
+                raise StoreError(f"embedded store {self.path}: creating {kind} nodes failed: {exc}") from exc
+        return int(created)
+
+    def _upsert_edges(self, table: pa.Table) -> int:
+        with self._cursor() as cur:
+            missing = self._missing_endpoints(cur, table)
+        if missing:
+            raise StoreError(f"edges: {len(missing)} endpoint(s) do not exist (call ensure_nodes first), "
+                             f"e.g. {missing[0][0]} {missing[0][1]!r}")
+        return self._upsert("edges", EDGE_SCHEMA, EDGE_KEY, table)
+
+    def _missing_endpoints(self, cur: duckdb.DuckDBPyConnection, table: pa.Table) -> list[tuple[str, str]]:
+        cur.register("_e", table.select(["src_kind", "src_id", "dst_kind", "dst_id"]))
+        parts = []
+        for k in NodeKind:
+            parts.append(f"""SELECT '{k.value}' AS kind, e.id FROM
+                (SELECT src_id AS id FROM _e WHERE src_kind = '{k.value}' UNION SELECT dst_id FROM _e WHERE dst_kind = '{k.value}') e
+                ANTI JOIN {_NODE_TABLE[k]} n ON n.{k.key} = e.id""")
+        bad_kind = f"""SELECT src_kind, src_id FROM _e WHERE src_kind NOT IN ({', '.join(f"'{k.value}'" for k in NodeKind)})
+                      UNION ALL SELECT dst_kind, dst_id FROM _e WHERE dst_kind NOT IN ({', '.join(f"'{k.value}'" for k in NodeKind)})"""
+        rows = cur.execute(f"SELECT * FROM ({' UNION ALL '.join(parts)} UNION ALL {bad_kind}) ORDER BY 1, 2 LIMIT 1000").fetchall()
+        cur.unregister("_e")
+        return [(str(k), str(i)) for k, i in rows]
+
+    # -- reads -----------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        with self._cursor() as cur:
+            out = {k.label: int(cur.execute(f"SELECT count(*) FROM {_NODE_TABLE[k]}").fetchall()[0][0]) for k in NodeKind}
+            by_type = dict(cur.execute("SELECT type, count(*) FROM edges GROUP BY type").fetchall())
+        out.update({t.value: int(by_type.get(t.value, 0)) for t in RelType})
+        return out
+
+    def node_table(self, kind: NodeKind) -> pa.Table:
+        kind = NodeKind(kind)
+        schema = NODE_SCHEMAS[kind]
+        with self._cursor() as cur:
+            return cur.sql(f"SELECT {_cols(schema)} FROM {_NODE_TABLE[kind]} ORDER BY {kind.key}").to_arrow_table().cast(schema)
+
+    def _edge_table(self, types: list[str] | None, since: datetime | None, until: datetime | None) -> pa.Table:
+        where, params = [], []
+        if types is not None:
+            if not types:
+                return EDGE_SCHEMA.empty_table()
+            where.append(f"type IN ({', '.join('?' for _ in types)})")
+            params += types
+        if since is not None:
+            where.append("(created_at IS NULL OR created_at >= ?)")
+            params.append(since)
+        if until is not None:
+            where.append("(created_at IS NULL OR created_at < ?)")
+            params.append(until)
+        sql = f"SELECT {_cols(EDGE_SCHEMA)} FROM edges"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {', '.join(EDGE_KEY)}"
+        with self._cursor() as cur:
+            return cur.sql(sql, params=params).to_arrow_table().cast(EDGE_SCHEMA)
+
+    def _nodes(self, kind: NodeKind, ids: list[str]) -> pa.Table:
+        schema = NODE_SCHEMAS[kind]
+        with self._cursor() as cur:
+            cur.register("_ids", pa.table({"id": pa.array(ids, pa.string())}))
+            return cur.sql(f"SELECT {_cols(schema)} FROM {_NODE_TABLE[kind]} t SEMI JOIN _ids ON t.{kind.key} = _ids.id "
+                           f"ORDER BY {kind.key}").to_arrow_table().cast(schema)
+
+    def _adjacent(self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int) -> list[tuple[str, str]]:
+        with self._cursor() as cur:
+            cur.register("_f", _pairs(frontier))
+            cur.register("_s", _pairs(seen))
+            rows = cur.execute(f"""SELECT kind, id FROM (
+                    SELECT e.dst_kind AS kind, e.dst_id AS id FROM edges e SEMI JOIN _f f ON e.src_kind = f.kind AND e.src_id = f.id
+                    UNION
+                    SELECT e.src_kind, e.src_id FROM edges e SEMI JOIN _f f ON e.dst_kind = f.kind AND e.dst_id = f.id
+                ) a ANTI JOIN _s s ON a.kind = s.kind AND a.id = s.id
+                ORDER BY kind, id LIMIT {int(cap)}""").fetchall()
+        return [(str(k), str(i)) for k, i in rows]
+
+    def _edges_among(self, nodes: list[tuple[str, str]]) -> pa.Table:
+        with self._cursor() as cur:
+            cur.register("_n", _pairs(nodes))
+            return cur.sql(f"""SELECT {_cols(EDGE_SCHEMA)} FROM
+                    (SELECT * FROM edges e SEMI JOIN _n a ON e.src_kind = a.kind AND e.src_id = a.id) e
+                    SEMI JOIN _n b ON e.dst_kind = b.kind AND e.dst_id = b.id
+                ORDER BY {', '.join(EDGE_KEY)}""").to_arrow_table().cast(EDGE_SCHEMA)
+
+    # -- run records -----------------------------------------------------------------
+    def _save_run(self, run_id: str, record_json: str, results: bytes | None) -> None:
+        with self._write_lock, self._cursor() as cur:
+            cur.execute("""INSERT INTO runs VALUES (?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET
+                           record_json = excluded.record_json, results = coalesce(excluded.results, runs.results)""",
+                        [run_id, record_json, results])
+
+    def _get_run(self, run_id: str) -> str | None:
+        with self._cursor() as cur:
+            rows = cur.execute("SELECT record_json FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        return rows[0][0] if rows else None
+
+    def _get_results(self, run_id: str) -> tuple[bool, bytes | None]:
+        with self._cursor() as cur:
+            rows = cur.execute("SELECT results FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        if not rows:
+            return False, None
+        return True, None if rows[0][0] is None else bytes(rows[0][0])
+
+    def _list_runs(self) -> list[str]:
+        with self._cursor() as cur:
+            return [r[0] for r in cur.execute("SELECT record_json FROM runs").fetchall()]
+
+
+def _pairs(pairs: list[tuple[str, str]]) -> pa.Table:
+    return pa.table({"kind": pa.array([k for k, _ in pairs], pa.string()),
+                     "id": pa.array([i for _, i in pairs], pa.string())})

@@ -1,0 +1,283 @@
+"""Neo4jStore: the graph in Neo4j over Bolt, written in batched `UNWIND ... MERGE` transactions.
+
+Labels and relationship types come only from NodeKind/RelType. Timestamps are stored as
+epoch microseconds (int) in `created_at`, exactly what Arrow timestamp[us, UTC] holds, so
+nothing is lost or shifted on the way in or out. Run records are `(:Run)` nodes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from neo4j import GraphDatabase, ManagedTransaction, Result, RoutingControl
+from neo4j.exceptions import (
+    AuthError,
+    ConfigurationError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+)
+
+from graph.errors import ConfigError, StoreError, StoreUnavailable
+from graph.model import EDGE_KEY, EDGE_SCHEMA, NODE_SCHEMAS, TS, NodeKind, RelType
+from graph.store import GraphStore
+
+_BY_LABEL = {k.label: k for k in NodeKind}
+
+
+def _kind_of(var: str) -> str:
+    """Cypher expression: the NodeKind value of node `var` (null for foreign nodes)."""
+    return "CASE " + " ".join(f"WHEN {var}:{k.label} THEN '{k.value}'" for k in NodeKind) + " END"
+
+
+def _key_of(var: str) -> str:
+    """Cypher expression: the identifying property of node `var`, whatever its kind."""
+    return "CASE " + " ".join(f"WHEN {var}:{k.label} THEN {var}.{k.key}" for k in NodeKind) + " END"
+
+
+def _is_ours(var: str) -> str:
+    return "(" + " OR ".join(f"{var}:{k.label}" for k in NodeKind) + ")"
+
+
+def _micros(table: pa.Table) -> pa.Table:
+    """Timestamp columns as int64 epoch microseconds (what is stored)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            table = table.set_column(i, field.name, pc.cast(table.column(i), pa.int64()))
+    return table
+
+
+def _to_arrow(columns: list[str], values: list[list[Any]], schema: pa.Schema) -> pa.Table:
+    """Query rows -> Arrow table in `schema` (int micros -> timestamp[us, UTC])."""
+    cols = list(zip(*values)) if values else [()] * len(columns)
+    arrays = []
+    for field in schema:
+        data = cols[columns.index(field.name)]
+        if field.type == TS:
+            arrays.append(pa.array(data, pa.int64()).cast(TS))
+        else:
+            arrays.append(pa.array(data, field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _values(result: Result) -> list[list[Any]]:
+    return result.values()
+
+
+class Neo4jStore(GraphStore):
+    """GraphStore over Neo4j 5 (one Driver per store object; thread-safe like the driver).
+
+    Writes go in batches of `batch_size` rows, each batch one managed write transaction
+    (retried by the driver on transient errors; every query is idempotent). A call that fails
+    halfway leaves its earlier batches written; running it again converges.
+    """
+
+    def __init__(self, url: str, *, user: str = "neo4j", password: str = "", database: str = "neo4j",
+                 batch_size: int = 10_000, connection_timeout: float = 10.0,
+                 max_transaction_retry_time: float = 15.0) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        self.url = re.sub(r"//[^@/]*@", "//", url)  # never keep user:password@ of a URL
+        self.user = user
+        self.database = database
+        self.batch_size = batch_size
+        self._password = password
+        try:
+            self._driver = GraphDatabase.driver(url, auth=(user, password), connection_timeout=connection_timeout,
+                                                max_transaction_retry_time=max_transaction_retry_time,
+                                                notifications_min_severity="OFF")
+        except (ConfigurationError, ValueError) as exc:
+            raise ConfigError(f"Neo4j URL {self.url!r}: {self._scrub(exc)}") from None
+
+    def _scrub(self, exc: BaseException) -> str:
+        msg = f"{type(exc).__name__}: {exc}"
+        return msg.replace(self._password, "***") if self._password else msg
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except AuthError as exc:
+            raise StoreUnavailable(f"Neo4j at {self.url} refused the credentials of user {self.user!r} "
+                                   f"while {doing} ({self._scrub(exc)})") from None
+        except (ServiceUnavailable, SessionExpired) as exc:
+            raise StoreUnavailable(f"Neo4j at {self.url} is unreachable while {doing} ({self._scrub(exc)})") from None
+        except (Neo4jError, DriverError) as exc:
+            raise StoreError(f"Neo4j at {self.url}: {doing} failed ({self._scrub(exc)})") from None
+
+    def close(self) -> None:
+        self._driver.close()
+
+    def _read(self, query: str, **params: Any) -> list[list[Any]]:
+        return self._driver.execute_query(query, params, routing_=RoutingControl.READ, database_=self.database,
+                                          result_transformer_=_values)
+
+    def _write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        with self._driver.session(database=self.database) as session:
+            return session.execute_write(fn, *args)
+
+    def ensure_schema(self) -> None:
+        stmts = [f"CREATE CONSTRAINT {k.value}_key IF NOT EXISTS FOR (n:{k.label}) REQUIRE n.{k.key} IS UNIQUE"
+                 for k in NodeKind]
+        stmts.append("CREATE CONSTRAINT run_key IF NOT EXISTS FOR (n:Run) REQUIRE n.run_id IS UNIQUE")
+        with self._errors("creating constraints"):
+            for stmt in stmts:  # schema statements cannot share a transaction with anything else
+                self._driver.execute_query(stmt, database_=self.database)
+
+    # -- writes ----------------------------------------------------------------------
+    def _batches(self, rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        for start in range(0, len(rows), self.batch_size):
+            yield rows[start:start + self.batch_size]
+
+    def _upsert_nodes(self, kind: NodeKind, table: pa.Table) -> int:
+        query = f"UNWIND $rows AS row MERGE (n:{kind.label} {{{kind.key}: row.{kind.key}}}) SET n += row"
+
+        def work(tx: ManagedTransaction, batch: list[dict[str, Any]]) -> None:
+            tx.run(query, rows=batch).consume()
+
+        with self._errors(f"writing {kind} nodes"):
+            for batch in self._batches(_micros(table).to_pylist()):
+                self._write(work, batch)
+        return table.num_rows
+
+    def _ensure_nodes(self, kind: NodeKind, ids: pa.Array) -> int:
+        on_create = " ON CREATE SET n.bare = true" if "bare" in NODE_SCHEMAS[kind].names else ""
+        query = f"UNWIND $ids AS id MERGE (n:{kind.label} {{{kind.key}: id}}){on_create}"
+
+        def work(tx: ManagedTransaction, batch: list[str]) -> int:
+            return tx.run(query, ids=batch).consume().counters.nodes_created
+
+        created = 0
+        with self._errors(f"creating {kind} nodes"):
+            for batch in self._batches(ids.to_pylist()):
+                created += self._write(work, batch)
+        return created
+
+    def _upsert_edges(self, table: pa.Table) -> int:
+        groups = table.group_by(["src_kind", "type", "dst_kind"], use_threads=False).aggregate([]).to_pylist()
+        with self._errors("writing edges"):
+            for g in sorted(groups, key=lambda g: (g["src_kind"], g["type"], g["dst_kind"])):
+                src, rel, dst = NodeKind(g["src_kind"]), RelType(g["type"]), NodeKind(g["dst_kind"])
+                mask = pc.and_(pc.and_(pc.equal(table["src_kind"], src.value), pc.equal(table["type"], rel.value)),
+                               pc.equal(table["dst_kind"], dst.value))
+                part = _micros(table.filter(mask).select(["src_id", "dst_id", "kind", "created_at", "props"]))
+                part = part.rename_columns(["s", "d", "k", "t", "p"])
+                query = (f"UNWIND $rows AS row MATCH (a:{src.label} {{{src.key}: row.s}}) "
+                         f"MATCH (b:{dst.label} {{{dst.key}: row.d}}) "
+                         f"MERGE (a)-[r:{rel.value} {{kind: row.k}}]->(b) SET r.created_at = row.t, r.props = row.p "
+                         f"RETURN count(*)")
+
+                def work(tx: ManagedTransaction, batch: list[dict[str, Any]], query: str = query) -> None:
+                    written = tx.run(query, rows=batch).single(strict=True)[0]
+                    if written != len(batch):
+                        raise StoreError(f"edges: {len(batch) - written} {src.value}->{dst.value} {rel.value} row(s) "
+                                         f"name an endpoint that does not exist (call ensure_nodes first)")
+
+                for batch in self._batches(part.to_pylist()):
+                    self._write(work, batch)
+        return table.num_rows
+
+    # -- reads -----------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        with self._errors("counting"):
+            out = {k.label: int(self._read(f"MATCH (n:{k.label}) RETURN count(n)")[0][0]) for k in NodeKind}
+            for t in RelType:
+                out[t.value] = int(self._read(f"MATCH ()-[r:{t.value}]->() RETURN count(r)")[0][0])
+        return out
+
+    def _node_query(self, kind: NodeKind, match: str, **params: Any) -> pa.Table:
+        schema = NODE_SCHEMAS[kind]
+        ret = ", ".join(f"n.{f.name} AS {f.name}" for f in schema)
+        if "bare" in schema.names:
+            ret = ret.replace("n.bare AS bare", "coalesce(n.bare, false) AS bare")
+        with self._errors(f"reading {kind} nodes"):
+            values = self._read(f"{match} RETURN {ret}", **params)
+        return _to_arrow(schema.names, values, schema).sort_by(kind.key)
+
+    def node_table(self, kind: NodeKind) -> pa.Table:
+        kind = NodeKind(kind)
+        return self._node_query(kind, f"MATCH (n:{kind.label})")
+
+    def _nodes(self, kind: NodeKind, ids: list[str]) -> pa.Table:
+        return self._node_query(kind, f"UNWIND $ids AS id MATCH (n:{kind.label} {{{kind.key}: id}})", ids=ids)
+
+    _EDGE_RETURN = (f"RETURN {_kind_of('a')} AS src_kind, {_key_of('a')} AS src_id, type(r) AS type, r.kind AS kind, "
+                    f"{_kind_of('b')} AS dst_kind, {_key_of('b')} AS dst_id, r.created_at AS created_at, r.props AS props")
+
+    def _edge_table(self, types: list[str] | None, since: datetime | None, until: datetime | None) -> pa.Table:
+        if types is not None and not types:
+            return EDGE_SCHEMA.empty_table()
+        rel = "" if types is None else ":" + "|".join(RelType(t).value for t in types)
+        where = [_is_ours("a"), _is_ours("b")]
+        params: dict[str, Any] = {}
+        if since is not None:
+            where.append("(r.created_at IS NULL OR r.created_at >= $since)")
+            params["since"] = _to_micros(since)
+        if until is not None:
+            where.append("(r.created_at IS NULL OR r.created_at < $until)")
+            params["until"] = _to_micros(until)
+        query = f"MATCH (a)-[r{rel}]->(b) WHERE {' AND '.join(where)} {self._EDGE_RETURN}"
+        with self._errors("reading edges"):
+            values = self._read(query, **params)
+        return _to_arrow(EDGE_SCHEMA.names, values, EDGE_SCHEMA).sort_by([(k, "ascending") for k in EDGE_KEY])
+
+    def _adjacent(self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int) -> list[tuple[str, str]]:
+        kinds = sorted({k for k, _ in frontier})
+        parts = [f"UNWIND $ids_{k} AS id MATCH (n:{NodeKind(k).label} {{{NodeKind(k).key}: id}})--(m) "
+                 f"WHERE {_is_ours('m')} RETURN DISTINCT m" for k in kinds]
+        query = (f"CALL () {{ {' UNION '.join(parts)} }} "
+                 f"WITH {_kind_of('m')} AS kind, {_key_of('m')} AS id WHERE NOT kind + '\\u0000' + id IN $seen "
+                 f"RETURN kind, id ORDER BY kind, id LIMIT $cap")
+        ids = {f"ids_{k}": [i for kk, i in frontier if kk == k] for k in kinds}
+        with self._errors("reading a neighbourhood"):
+            rows = self._read(query, seen=[f"{k}\x00{i}" for k, i in seen], cap=cap, **ids)
+        # Sorted again here: Neo4j orders strings by UTF-16 code units, Arrow/DuckDB by code points.
+        return sorted((str(k), str(i)) for k, i in rows)
+
+    def _edges_among(self, nodes: list[tuple[str, str]]) -> pa.Table:
+        kinds = sorted({k for k, _ in nodes})
+        parts = [f"UNWIND $ids_{k} AS id MATCH (a:{NodeKind(k).label} {{{NodeKind(k).key}: id}})-[r]->(b) "
+                 f"WHERE {_kind_of('b')} + '\\u0000' + {_key_of('b')} IN $keys RETURN a, r, b" for k in kinds]
+        query = f"CALL () {{ {' UNION ALL '.join(parts)} }} {self._EDGE_RETURN}"
+        ids = {f"ids_{k}": [i for kk, i in nodes if kk == k] for k in kinds}
+        with self._errors("reading a neighbourhood"):
+            values = self._read(query, keys=[f"{k}\x00{i}" for k, i in nodes], **ids)
+        return _to_arrow(EDGE_SCHEMA.names, values, EDGE_SCHEMA).sort_by([(k, "ascending") for k in EDGE_KEY])
+
+    # -- run records -----------------------------------------------------------------
+    def _save_run(self, run_id: str, record_json: str, results: bytes | None) -> None:
+        def work(tx: ManagedTransaction) -> None:
+            tx.run("MERGE (r:Run {run_id: $run_id}) SET r.record_json = $record_json, "
+                   "r.results = CASE WHEN $results IS NULL THEN r.results ELSE $results END",
+                   run_id=run_id, record_json=record_json, results=results).consume()
+
+        with self._errors(f"saving run {run_id}"):
+            self._write(work)
+
+    def _get_run(self, run_id: str) -> str | None:
+        with self._errors(f"reading run {run_id}"):
+            rows = self._read("MATCH (r:Run {run_id: $run_id}) RETURN r.record_json", run_id=run_id)
+        return rows[0][0] if rows else None
+
+    def _get_results(self, run_id: str) -> tuple[bool, bytes | None]:
+        with self._errors(f"reading run {run_id}"):
+            rows = self._read("MATCH (r:Run {run_id: $run_id}) RETURN r.results", run_id=run_id)
+        if not rows:
+            return False, None
+        return True, None if rows[0][0] is None else bytes(rows[0][0])
+
+    def _list_runs(self) -> list[str]:
+        with self._errors("listing runs"):
+            return [r[0] for r in self._read("MATCH (r:Run) RETURN r.record_json")]
+
+
+def _to_micros(value: datetime) -> int:
+    """An aware datetime as integer epoch microseconds (exact, no float rounding)."""
+    return pa.scalar(value, TS).cast(pa.int64()).as_py()

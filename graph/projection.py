@@ -1,0 +1,353 @@
+"""Projections: a store's graph as flat numpy arrays (contiguous vids, int32 edges) for the detectors.
+
+Vectorised throughout (Arrow `index_in`, numpy), canonical (nodes by kind then id, edges by
+src, dst, type, created_at) so either store gives the same projection and the same digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from graph.errors import DetectorError
+from graph.model import NodeKind, RelType
+
+if TYPE_CHECKING:
+    import igraph
+
+    from graph.store import GraphStore
+
+#: canonical kind order of vids; index = kind code
+KINDS: tuple[NodeKind, ...] = (NodeKind.ACCOUNT, NodeKind.CONTENT, NodeKind.URL, NodeKind.HASHTAG)
+KIND_CODE: dict[str, int] = {k.value: i for i, k in enumerate(KINDS)}
+#: relationship types; index = type code (int8)
+REL_TYPES: tuple[RelType, ...] = tuple(RelType)
+REL_CODE: dict[str, int] = {t.value: i for i, t in enumerate(REL_TYPES)}
+AGE_BANDS: tuple[str, ...] = ("unknown", "minor", "adult")
+LABEL_CODES: tuple[str, ...] = ("none", "child_oriented", "abusive")
+STATUS_CODES: tuple[str, ...] = ("active", "suspended", "deleted")
+#: created_at sentinel for "no timestamp" (int64 microseconds since the epoch, UTC)
+NO_TIME = np.iinfo(np.int64).min
+PROJECTION_FORMAT = 1
+
+
+def _codes(values: pa.ChunkedArray | pa.Array, vocab: tuple[str, ...], default: int = 0) -> np.ndarray:
+    """Map a string column onto the index of its value in `vocab` (unknown/null -> default)."""
+    idx = pc.index_in(pc.utf8_lower(values.cast(pa.string())), value_set=pa.array(vocab, pa.string()))
+    return np.asarray(pc.fill_null(idx, default).to_numpy(zero_copy_only=False), dtype=np.int8)
+
+
+def _lookup(ids: pa.Array, value_set: pa.Array) -> np.ndarray:
+    """Position of each id in `value_set` (int64, -1 where absent)."""
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.int64)
+    idx = pc.index_in(ids.cast(pa.large_string()), value_set=value_set)
+    return np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _plain(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A single-chunk large_string array with nulls as ''."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks else pa.array([], pa.large_string())
+    return pc.fill_null(arr.cast(pa.large_string()), "")
+
+
+def _hash_strings(h: Any, arr: pa.Array) -> None:
+    """Feed a large_string array into a hash canonically (lengths, then bytes)."""
+    arr = _plain(arr)
+    lengths = np.asarray(pc.binary_length(arr).to_numpy(zero_copy_only=False), dtype="<i8")
+    h.update(np.int64(len(arr)).tobytes())
+    h.update(lengths.tobytes())
+    bufs = arr.buffers()
+    if len(arr):
+        offsets = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
+        h.update(memoryview(bufs[2])[int(offsets[0]): int(offsets[-1])])
+
+
+def _ts_to_int(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    col = col.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    return np.asarray(pc.fill_null(col, NO_TIME).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class ProjectionOptions:
+    """What part of the stored graph to project: a created_at window and edge types."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    edge_types: tuple[str, ...] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "since": None if self.since is None else self.since.isoformat(),
+            "until": None if self.until is None else self.until.isoformat(),
+            "edge_types": None if self.edge_types is None else sorted(self.edge_types),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """The graph as arrays. Node `vid`s are contiguous: accounts, then content, urls, hashtags,
+    each block sorted by id. Attribute arrays are indexed by vid (neutral values elsewhere)."""
+
+    offsets: tuple[int, int, int, int, int]   # start vid of each kind, and the total
+    ids: pa.Array                             # large_string, by vid
+    kind: np.ndarray                          # int8 kind code by vid
+    age_band: np.ndarray                      # int8 index into AGE_BANDS (accounts; 0 elsewhere)
+    status: np.ndarray                        # int8 index into STATUS_CODES (accounts)
+    label: np.ndarray                         # int8 index into LABEL_CODES (content)
+    label_confidence: np.ndarray              # float64 (content; 0 elsewhere)
+    author: np.ndarray                        # int32 vid of the posting account (content; -1 elsewhere)
+    parent: np.ndarray                        # int32 vid of the parent content (content; -1 elsewhere)
+    content_kind: pa.Array                    # large_string by content index (vid - offsets[1])
+    domain: pa.Array                          # large_string by url index (vid - offsets[2])
+    src: np.ndarray                           # int32 edge source vid
+    dst: np.ndarray                           # int32 edge target vid
+    etype: np.ndarray                         # int8 index into REL_TYPES
+    created_at: np.ndarray                    # int64 microseconds UTC, NO_TIME when absent
+    options: ProjectionOptions = field(default_factory=ProjectionOptions)
+    dropped_edges: int = 0
+    digest: str = ""
+
+    # -- sizes and lookups ---------------------------------------------------------------
+    @property
+    def n_nodes(self) -> int:
+        return self.offsets[4]
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.src.shape[0])
+
+    def kind_range(self, kind: NodeKind | str) -> range:
+        k = KIND_CODE[NodeKind(kind).value]
+        return range(self.offsets[k], self.offsets[k + 1])
+
+    def vid(self, kind: NodeKind | str, node_id: str) -> int:
+        """The vid of one node; DetectorError if it is not in the projection."""
+        r = self.kind_range(kind)
+        block = self.ids.slice(r.start, len(r))
+        pos = _lookup(pa.array([node_id], pa.large_string()), block)[0]
+        if pos < 0:
+            raise DetectorError(f"projection: no {NodeKind(kind).value} {node_id!r}")
+        return r.start + int(pos)
+
+    def vids(self, kind: NodeKind | str, node_ids: Iterable[str]) -> np.ndarray:
+        """vids of many nodes of one kind (-1 where absent)."""
+        r = self.kind_range(kind)
+        pos = _lookup(pa.array(list(node_ids), pa.large_string()), self.ids.slice(r.start, len(r)))
+        return np.where(pos >= 0, pos + r.start, -1)
+
+    def node_id(self, vid: int) -> str:
+        return self.ids[int(vid)].as_py()
+
+    def node_kind(self, vid: int) -> str:
+        return KINDS[int(self.kind[int(vid)])].value
+
+    def node_ref(self, vid: int) -> dict[str, str]:
+        return {"kind": self.node_kind(vid), "id": self.node_id(vid)}
+
+    def id_list(self, vids: np.ndarray) -> list[str]:
+        return self.ids.take(pa.array(np.asarray(vids, dtype=np.int64))).to_pylist()
+
+    def content_kind_of(self, vid: int) -> str:
+        return self.content_kind[int(vid) - self.offsets[1]].as_py() or "content"
+
+    def rel_type(self, code: int) -> str:
+        return REL_TYPES[int(code)].value
+
+    # -- conversions ---------------------------------------------------------------------
+    def to_igraph(self) -> igraph.Graph:
+        """The whole projection as a directed igraph (slow at 10M edges: use for small graphs)."""
+        import igraph
+
+        g = igraph.Graph(n=self.n_nodes, edges=np.column_stack([self.src, self.dst]), directed=True)
+        g.vs["kind"] = [KINDS[k].value for k in self.kind.tolist()]
+        g.vs["node_id"] = self.ids.to_pylist()
+        g.es["type"] = [REL_TYPES[t].value for t in self.etype.tolist()]
+        return g
+
+    def nodes_table(self) -> pa.Table:
+        n_content = self.offsets[2] - self.offsets[1]
+        n_url = self.offsets[3] - self.offsets[2]
+        ckind = pa.concat_arrays([pa.nulls(self.offsets[1], pa.large_string()), self.content_kind,
+                                  pa.nulls(self.n_nodes - self.offsets[1] - n_content, pa.large_string())])
+        dom = pa.concat_arrays([pa.nulls(self.offsets[2], pa.large_string()), self.domain,
+                                pa.nulls(self.n_nodes - self.offsets[2] - n_url, pa.large_string())])
+        return pa.table({
+            "vid": pa.array(np.arange(self.n_nodes, dtype=np.int32)),
+            "kind": pa.array(self.kind), "id": self.ids, "age_band": pa.array(self.age_band),
+            "status": pa.array(self.status), "label": pa.array(self.label),
+            "label_confidence": pa.array(self.label_confidence), "author": pa.array(self.author),
+            "parent": pa.array(self.parent), "content_kind": ckind, "domain": dom,
+        })
+
+    def edges_table(self) -> pa.Table:
+        return pa.table({"src": pa.array(self.src), "dst": pa.array(self.dst), "etype": pa.array(self.etype),
+                         "created_at": pa.array(self.created_at)})
+
+    def to_parquet(self, folder: Path) -> dict[str, Any]:
+        """Freeze the projection as nodes.parquet + edges.parquet + projection.json (with digest)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(self.nodes_table(), folder / "nodes.parquet", compression="zstd")
+        pq.write_table(self.edges_table(), folder / "edges.parquet", compression="zstd")
+        meta = {"format": PROJECTION_FORMAT, "digest": self.digest, "offsets": list(self.offsets),
+                "options": self.options.as_dict(), "dropped_edges": self.dropped_edges,
+                "rel_types": [t.value for t in REL_TYPES], "kinds": [k.value for k in KINDS],
+                "n_nodes": self.n_nodes, "n_edges": self.n_edges}
+        (folder / "projection.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        return meta
+
+    @classmethod
+    def from_parquet(cls, folder: Path) -> Projection:
+        """Load a frozen projection; DetectorError if its digest does not match its content."""
+        meta = json.loads((folder / "projection.json").read_text())
+        nodes = pq.read_table(folder / "nodes.parquet")
+        edges = pq.read_table(folder / "edges.parquet")
+        off = tuple(int(x) for x in meta["offsets"])
+        opts = meta["options"]
+        options = ProjectionOptions(
+            since=None if opts["since"] is None else datetime.fromisoformat(opts["since"]),
+            until=None if opts["until"] is None else datetime.fromisoformat(opts["until"]),
+            edge_types=None if opts["edge_types"] is None else tuple(opts["edge_types"]))
+
+        def col(name: str, dtype: Any) -> np.ndarray:
+            return np.asarray(nodes.column(name).to_numpy(), dtype=dtype)
+
+        ckind = _plain(nodes.column("content_kind")).slice(off[1], off[2] - off[1])
+        dom = _plain(nodes.column("domain")).slice(off[2], off[3] - off[2])
+        proj = cls(offsets=off, ids=_plain(nodes.column("id")), kind=col("kind", np.int8),  # type: ignore[arg-type]
+                   age_band=col("age_band", np.int8), status=col("status", np.int8), label=col("label", np.int8),
+                   label_confidence=col("label_confidence", np.float64), author=col("author", np.int32),
+                   parent=col("parent", np.int32), content_kind=ckind, domain=dom,
+                   src=np.asarray(edges.column("src").to_numpy(), np.int32),
+                   dst=np.asarray(edges.column("dst").to_numpy(), np.int32),
+                   etype=np.asarray(edges.column("etype").to_numpy(), np.int8),
+                   created_at=np.asarray(edges.column("created_at").to_numpy(), np.int64),
+                   options=options, dropped_edges=int(meta.get("dropped_edges", 0)))
+        proj = proj.with_digest()
+        if proj.digest != meta["digest"]:
+            raise DetectorError(f"{folder}: projection digest {proj.digest} does not match recorded {meta['digest']}")
+        return proj
+
+    # -- digest --------------------------------------------------------------------------
+    def compute_digest(self) -> str:
+        """sha256 over a canonical serialisation of every array the detectors can read."""
+        h = hashlib.sha256()
+        header = {"format": PROJECTION_FORMAT, "offsets": list(self.offsets), "options": self.options.as_dict(),
+                  "rel_types": [t.value for t in REL_TYPES], "kinds": [k.value for k in KINDS]}
+        h.update(json.dumps(header, sort_keys=True).encode())
+        _hash_strings(h, self.ids)
+        _hash_strings(h, self.content_kind)
+        _hash_strings(h, self.domain)
+        for arr, dt in ((self.kind, "<i1"), (self.age_band, "<i1"), (self.status, "<i1"), (self.label, "<i1"),
+                        (self.label_confidence, "<f8"), (self.author, "<i4"), (self.parent, "<i4"),
+                        (self.src, "<i4"), (self.dst, "<i4"), (self.etype, "<i1"), (self.created_at, "<i8")):
+            h.update(np.ascontiguousarray(arr, dtype=dt).tobytes())
+        return h.hexdigest()
+
+    def with_digest(self) -> Projection:
+        object.__setattr__(self, "digest", self.compute_digest())
+        return self
+
+
+def project(store: GraphStore, *, since: datetime | None = None, until: datetime | None = None,
+            edge_types: Iterable[RelType | str] | None = None) -> Projection:
+    """Read the four node tables and the (filtered) edge table of `store` into a Projection."""
+    types = None if edge_types is None else tuple(sorted({RelType(t).value for t in edge_types}))
+    tables = {k: store.node_table(k) for k in KINDS}
+    edges = store.edge_table(None if types is None else [RelType(t) for t in types], since, until)
+    return build_projection(tables, edges, ProjectionOptions(since=since, until=until, edge_types=types))
+
+
+def build_projection(tables: dict[NodeKind, pa.Table], edges: pa.Table,
+                     options: ProjectionOptions | None = None) -> Projection:
+    """Build a Projection from node tables (graph.model schemas) and an edge table (EDGE_SCHEMA)."""
+    options = options or ProjectionOptions()
+    blocks: list[pa.Array] = []
+    sorted_tables: dict[NodeKind, pa.Table] = {}
+    for k in KINDS:
+        t = tables.get(k)
+        key = k.key
+        if t is None or t.num_rows == 0:
+            blocks.append(pa.array([], pa.large_string()))
+            sorted_tables[k] = None  # type: ignore[assignment]
+            continue
+        t = t.take(pc.sort_indices(t, sort_keys=[(key, "ascending")]))
+        ids = _plain(t.column(key))
+        if pc.count_distinct(ids).as_py() != len(ids):
+            raise DetectorError(f"projection: duplicate {k.value} ids in the store's node table")
+        sorted_tables[k] = t
+        blocks.append(ids)
+    sizes = [len(b) for b in blocks]
+    offsets = (0, sizes[0], sizes[0] + sizes[1], sum(sizes[:3]), sum(sizes))
+    n = offsets[4]
+    ids = pa.concat_arrays(blocks) if n else pa.array([], pa.large_string())
+    kind = np.repeat(np.arange(4, dtype=np.int8), sizes)
+
+    age = np.zeros(n, np.int8)
+    status = np.zeros(n, np.int8)
+    label = np.zeros(n, np.int8)
+    conf = np.zeros(n, np.float64)
+    author = np.full(n, -1, np.int32)
+    parent = np.full(n, -1, np.int32)
+    acc = sorted_tables[NodeKind.ACCOUNT]
+    if acc is not None:
+        age[offsets[0]:offsets[1]] = _codes(acc.column("age_band"), AGE_BANDS)
+        status[offsets[0]:offsets[1]] = _codes(acc.column("status"), STATUS_CODES)
+    con = sorted_tables[NodeKind.CONTENT]
+    if con is not None:
+        lab = _codes(con.column("label"), LABEL_CODES)
+        label[offsets[1]:offsets[2]] = lab
+        c = np.asarray(pc.fill_null(con.column("label_confidence").cast(pa.float64()), 1.0).to_numpy(), np.float64)
+        conf[offsets[1]:offsets[2]] = np.where(lab > 0, np.clip(c, 0.0, 1.0), 0.0)
+        a = _lookup(_plain(con.column("account_id")), blocks[0])
+        author[offsets[1]:offsets[2]] = np.where(a >= 0, a + offsets[0], -1)
+        p = _lookup(_plain(con.column("parent_id")), blocks[1])
+        parent[offsets[1]:offsets[2]] = np.where(p >= 0, p + offsets[1], -1)
+        content_kind = _plain(con.column("kind"))
+    else:
+        content_kind = pa.array([], pa.large_string())
+    url = sorted_tables[NodeKind.URL]
+    domain = _plain(url.column("domain")) if url is not None else pa.array([], pa.large_string())
+
+    # edges: map (kind, id) endpoints to vids, one vectorised lookup per kind
+    m = edges.num_rows
+    ends = {}
+    for side in ("src", "dst"):
+        kcodes = _codes(edges.column(f"{side}_kind"), tuple(k.value for k in KINDS), default=-1) if m else \
+            np.zeros(0, np.int8)
+        vid = np.full(m, -1, np.int64)
+        side_ids = _plain(edges.column(f"{side}_id")) if m else pa.array([], pa.large_string())
+        for kc in range(4):
+            sel = np.flatnonzero(kcodes == kc)
+            if sel.size and sizes[kc]:
+                pos = _lookup(side_ids.take(pa.array(sel)), blocks[kc])
+                vid[sel] = np.where(pos >= 0, pos + offsets[kc], -1)
+        ends[side] = vid
+    etype = np.zeros(0, np.int8)
+    if m:  # relationship types are upper case, so no lower-casing here
+        idx = pc.index_in(edges.column("type").cast(pa.string()),
+                          value_set=pa.array([t.value for t in REL_TYPES], pa.string()))
+        etype = np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), np.int8)
+    created = _ts_to_int(edges.column("created_at")) if m else np.zeros(0, np.int64)
+    ok = (ends["src"] >= 0) & (ends["dst"] >= 0) & (etype >= 0)
+    src = ends["src"][ok].astype(np.int32)
+    dst = ends["dst"][ok].astype(np.int32)
+    etype = etype[ok]
+    created = created[ok]
+    order = np.lexsort((created, etype, dst, src))
+    proj = Projection(offsets=offsets, ids=ids, kind=kind, age_band=age, status=status, label=label,  # type: ignore[arg-type]
+                      label_confidence=conf, author=author, parent=parent, content_kind=content_kind,
+                      domain=domain, src=src[order], dst=dst[order], etype=etype[order],
+                      created_at=created[order], options=options, dropped_edges=int(m - ok.sum()))
+    return proj.with_digest()

@@ -1,0 +1,330 @@
+"""Ingest a snapshot directory into a GraphStore: read -> validate -> stage -> deduplicate ->
+write, with a quarantine file, a report and the snapshot digest.
+
+Two phases. (1) Every table is read in batches, validated, normalised and staged in a
+temporary DuckDB database; rejected rows go to the quarantine. Nothing is written to the
+store until every table has passed, so a broken file stops the ingest before any of it
+lands. (2) Staged rows are deduplicated (last row wins), digested in key order and written
+through idempotent upserts: nodes, then bare endpoints, then edges. A run killed at any
+point and run again therefore ends with the same graph as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO
+
+import duckdb
+import pyarrow as pa
+
+from graph.errors import IngestError
+from graph.model import EDGE_SCHEMA, NODE_SCHEMAS, NodeKind, RelType, STRUCTURAL_KIND
+from graph.store import GraphStore
+from ingest.digest import TableDigest, snapshot_digest
+from ingest.normalise import sql_ident
+from ingest.readers import TABLES, SnapshotFile, discover, iter_batches, read_header
+from ingest.report import QUARANTINE_FILE, IngestReport, ProgressBar, TableReport
+from ingest.validate import DIGEST_COLUMNS, KEYS, MAX_FIELD_CHARS, STAGED, BatchValidator, Rejected, resolve_columns
+
+#: longest `value` copied into a quarantine record (the full row is in `data`)
+QUARANTINE_VALUE_CHARS = 256
+
+#: memory the staging database may use before it spills to disk
+STAGING_MEMORY = "1GB"
+
+
+def default_quarantine_dir(snapshot_dir: Path) -> Path:
+    """Beside the snapshot, never inside it: `<snapshot>.ingest/`."""
+    snap = Path(snapshot_dir).resolve()
+    return snap.parent / f"{snap.name}.ingest"
+
+
+def load_snapshot(snapshot_dir: Path, store: GraphStore, *, quarantine_dir: Path | None = None,
+                  progress: bool = False, batch_rows: int = 250_000,
+                  max_field_chars: int = MAX_FIELD_CHARS) -> IngestReport:
+    """Validate the snapshot in `snapshot_dir` and write it into `store`.
+
+    Returns the report, also saved as `ingest-report.json` in `quarantine_dir` (default
+    `<snapshot>.ingest/` beside the snapshot) next to `quarantine.jsonl`. Raises IngestError
+    (after saving the report, before writing anything) when a table cannot be ingested: a
+    missing required column, an unreadable file, or no table file at all.
+    """
+    return _Ingest(Path(snapshot_dir), store, quarantine_dir, progress, batch_rows, max_field_chars).run()
+
+
+def read_snapshot(snapshot_dir: Path, *, quarantine_dir: Path | None = None, progress: bool = False,
+                  batch_rows: int = 250_000, max_field_chars: int = MAX_FIELD_CHARS) -> IngestReport:
+    """Validate, normalise and digest a snapshot without a store (same report, same digest;
+    the `bare_created` and url/hashtag node counts stay empty)."""
+    return _Ingest(Path(snapshot_dir), None, quarantine_dir, progress, batch_rows, max_field_chars).run()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _Ingest:
+    def __init__(self, snapshot_dir: Path, store: GraphStore | None, quarantine_dir: Path | None,
+                 progress: bool, batch_rows: int, max_field_chars: int) -> None:
+        if batch_rows < 1:
+            raise IngestError(f"batch_rows must be at least 1, got {batch_rows}")
+        self.snapshot_dir = snapshot_dir
+        self.store = store
+        self.qdir = Path(quarantine_dir) if quarantine_dir is not None else default_quarantine_dir(snapshot_dir)
+        self.batch_rows = batch_rows
+        self.max_field_chars = max_field_chars
+        self.bar = ProgressBar(progress)
+        self.report = IngestReport(snapshot=str(snapshot_dir), store=store.url if store is not None else None,
+                                   tables={t: TableReport() for t in TABLES})
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.failures: list[IngestError] = []
+
+    # -- orchestration ---------------------------------------------------------------------
+    def run(self) -> IngestReport:
+        t0 = time.perf_counter()
+        rep = self.report
+        rep.started_at = _now()
+        self.qdir.mkdir(parents=True, exist_ok=True)
+        staging = self._staging_dir()
+        qpath = self.qdir / QUARANTINE_FILE
+        rep.quarantine_file = str(qpath)
+        try:
+            with self.bar, open(qpath.with_suffix(".jsonl.tmp"), "w", encoding="utf-8") as quarantine:
+                self.con = self._connect(staging)
+                found = discover(self.snapshot_dir)
+                rep.ignored_files = [{"file": f.name, "reason": f.reason} for f in found.ignored]
+                self._stage_all(found.files, quarantine)
+            os.replace(qpath.with_suffix(".jsonl.tmp"), qpath)
+            if self.failures:
+                first = self.failures[0]
+                if len(self.failures) > 1:
+                    raise IngestError(f"{first} (and {len(self.failures) - 1} more error(s), see {self.qdir})",
+                                      file=first.file, row=first.row, field=first.field, value=first.value)
+                raise first
+            with self.bar:
+                self._finalise()
+                self._write()
+            rep.status = "ok"
+        except IngestError as exc:
+            rep.status = "failed"
+            if str(exc) not in rep.errors and not any(str(exc).startswith(e) for e in rep.errors):
+                rep.errors.append(str(exc))
+            raise
+        finally:
+            if self.con is not None:
+                self.con.close()
+            shutil.rmtree(staging, ignore_errors=True)
+            rep.finished_at = _now()
+            rep.seconds = round(time.perf_counter() - t0, 3)
+            rep.save(self.qdir)
+        return rep
+
+    def _staging_dir(self) -> Path:
+        """A private staging folder in the quarantine dir; folders left by killed runs are removed."""
+        for old in self.qdir.glob(".staging-*"):
+            try:
+                pid = int(old.name.split("-", 1)[1])
+            except ValueError:
+                continue
+            if pid != os.getpid() and not _pid_alive(pid):
+                shutil.rmtree(old, ignore_errors=True)
+        path = self.qdir / f".staging-{os.getpid()}"
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir()
+        return path
+
+    @staticmethod
+    def _connect(staging: Path) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(staging / "stage.duckdb"))
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET temp_directory = {_sql_path(staging / 'tmp')}")
+        con.execute(f"SET memory_limit = '{STAGING_MEMORY}'")
+        con.execute("SET preserve_insertion_order = true")
+        return con
+
+    # -- phase 1: read, validate, stage ----------------------------------------------------
+    def _stage_all(self, files: dict[str, list[SnapshotFile]], quarantine: IO[str]) -> None:
+        rep = self.report
+        if not any(files.values()):
+            exc = IngestError(f"{self.snapshot_dir}: no table files found (expected {', '.join(TABLES)} "
+                              f"as .csv, .parquet or .jsonl)", file=str(self.snapshot_dir))
+            rep.errors.append(str(exc))
+            self.failures.append(exc)
+            return
+        for table in TABLES:
+            tr = rep.tables[table]
+            tr.files = [f.name for f in files[table]]
+            validator = BatchValidator(self.con, table, max_field_chars=self.max_field_chars)
+            task = self.bar.task(f"read {table}", None) if files[table] else None
+            try:
+                seq = 0
+                for f in files[table]:
+                    seq = self._stage_file(f, validator, quarantine, seq, task)
+            except IngestError as exc:
+                rep.errors.append(str(exc))
+                self.failures.append(exc)
+                self.con.execute(f"DELETE FROM stage_{table}")
+
+    def _stage_file(self, f: SnapshotFile, validator: BatchValidator, quarantine: IO[str], seq: int,
+                    task: int | None) -> int:
+        tr = self.report.tables[f.table]
+        if f.size == 0:
+            self.report.warnings.append(f"{f.name}: empty file (no header, no rows)")
+            return seq
+        header = read_header(f)
+        mapping = resolve_columns(f.table, header, f.name) if header is not None else None
+        seen: set[str] = set()
+        for batch, rows in iter_batches(f, self.batch_rows):
+            if header is None:  # JSON Lines: columns are per row
+                seen.update(batch.column_names)
+                batch_map = resolve_columns(f.table, batch.column_names, f.name, complete=False)
+            else:
+                batch_map = mapping
+            rejected = validator.validate(batch, batch_map, seq)
+            n = batch.num_rows
+            seq += n
+            tr.rows_read += n
+            tr.rejected += len(rejected.positions)
+            tr.accepted += n - len(rejected.positions)
+            if rejected.positions:
+                self._quarantine(quarantine, f, batch, rows, batch_map, rejected)
+            self.bar.advance(task, n)
+        if header is None and seen:
+            resolve_columns(f.table, sorted(seen), f.name)  # a required key that no row has
+        return seq
+
+    def _quarantine(self, out: IO[str], f: SnapshotFile, batch: pa.Table, rows: pa.Array,
+                    mapping: dict[str, str], rejected: Rejected) -> None:
+        tr = self.report.tables[f.table]
+        idx = pa.array(rejected.positions, pa.int64())
+        data = batch.take(idx).to_pylist()
+        row_numbers = rows.take(idx).to_pylist()
+        for record, row, check in zip(data, row_numbers, rejected.checks, strict=True):
+            record = {k: v for k, v in record.items() if not k.startswith("__cg_")}
+            value = record.get(mapping.get(check.field, check.field))
+            if isinstance(value, str) and len(value) > QUARANTINE_VALUE_CHARS:
+                value = value[:QUARANTINE_VALUE_CHARS] + "…"
+            out.write(json.dumps({
+                "table": f.table, "file": f.name, "row": row, "field": check.field, "rule": check.rule,
+                "reason": f"{check.field}: {check.reason}", "value": value, "data": record,
+            }, ensure_ascii=False, sort_keys=True) + "\n")
+            tr.rejected_by_rule[check.rule] = tr.rejected_by_rule.get(check.rule, 0) + 1
+
+    # -- phase 2: deduplicate, find bare endpoints -----------------------------------------
+    def _finalise(self) -> None:
+        con = self.con
+        for table in TABLES:
+            cols = ", ".join(sql_ident(c) for c, _ in STAGED[table])
+            key = ", ".join(KEYS[table])
+            con.execute(f"""CREATE OR REPLACE TABLE final_{table} AS SELECT {cols} FROM stage_{table}
+                            QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY __cg_seq DESC) = 1""")
+            con.execute(f"DROP TABLE stage_{table}")
+            tr = self.report.tables[table]
+            tr.written = con.execute(f"SELECT count(*) FROM final_{table}").fetchall()[0][0]
+            tr.duplicates = tr.accepted - tr.written
+        con.execute("""CREATE OR REPLACE TABLE bare AS
+            WITH refs AS (
+                SELECT 'content' AS tbl, 'account' AS kind, account_id AS id FROM final_content
+                UNION ALL SELECT 'content', 'content', parent_id FROM final_content WHERE parent_id IS NOT NULL
+                UNION ALL SELECT 'follows', 'account', follower_id FROM final_follows
+                UNION ALL SELECT 'follows', 'account', followee_id FROM final_follows
+                UNION ALL SELECT 'links', src_kind, src_id FROM final_links
+                UNION ALL SELECT 'links', dst_kind, dst_id FROM final_links WHERE dst_kind IN ('account', 'content')
+            ), known AS (
+                SELECT 'account' AS kind, account_id AS id FROM final_accounts
+                UNION ALL SELECT 'content', content_id FROM final_content
+            )
+            SELECT DISTINCT r.tbl, r.kind, r.id FROM refs r ANTI JOIN known k ON r.kind = k.kind AND r.id = k.id""")
+        for tbl, kind, n in con.execute("SELECT tbl, kind, count(*) FROM bare GROUP BY ALL ORDER BY ALL").fetchall():
+            self.report.tables[tbl].bare_endpoints[kind] = n
+
+    # -- phase 3: digest and write ---------------------------------------------------------
+    def _stream(self, sql: str) -> Iterator[pa.RecordBatch]:
+        yield from self.con.sql(sql).to_arrow_reader(self.batch_rows)
+
+    def _write(self) -> None:
+        store, rep, con = self.store, self.report, self.con
+        digests = {t: TableDigest(t, DIGEST_COLUMNS[t]) for t in TABLES}
+        if store is not None:
+            store.ensure_schema()
+        total = sum(t.written for t in rep.tables.values())
+        task = self.bar.task("write" if store is not None else "digest", total)
+
+        def ordered(table: str, extra: str = "") -> Iterator[pa.RecordBatch]:
+            cols = ", ".join(sql_ident(c) for c, _ in STAGED[table])
+            return self._stream(f"SELECT {cols}{extra} FROM final_{table} ORDER BY {', '.join(KEYS[table])}")
+
+        # full nodes
+        for table, kind in (("accounts", NodeKind.ACCOUNT), ("content", NodeKind.CONTENT)):
+            for batch in ordered(table, ", false AS bare"):
+                digests[table].update(batch)
+                if store is not None:
+                    store.upsert_nodes(kind, pa.Table.from_batches([batch]).select(NODE_SCHEMAS[kind].names))
+                self.bar.advance(task, batch.num_rows)
+        if store is not None:
+            # bare endpoints, table by table, so that each table's count says what it created
+            for table in ("content", "follows", "links"):
+                for kind in (NodeKind.ACCOUNT, NodeKind.CONTENT):
+                    created = 0
+                    for batch in self._stream(f"SELECT id FROM bare WHERE tbl = '{table}' AND kind = '{kind.value}'"):
+                        created += store.ensure_nodes(kind, batch.column(0))
+                    if rep.tables[table].bare_endpoints.get(kind.value):
+                        rep.tables[table].bare_created[kind.value] = created
+            # url and hashtag nodes, from links
+            n_url = n_tag = 0
+            for batch in self._stream("SELECT dst_id AS url, min(domain) AS domain FROM final_links "
+                                      "WHERE dst_kind = 'url' GROUP BY dst_id"):
+                n_url += store.upsert_nodes(NodeKind.URL, pa.Table.from_batches([batch]))
+            for batch in self._stream("SELECT DISTINCT dst_id AS tag FROM final_links WHERE dst_kind = 'hashtag'"):
+                n_tag += store.upsert_nodes(NodeKind.HASHTAG, pa.Table.from_batches([batch]))
+            rep.nodes = {"url": n_url, "hashtag": n_tag}
+            # edges derived from content: who posted it, what it replies to
+            posted, reply = RelType.POSTED, RelType.REPLY_TO
+            for batch in self._stream(f"""
+                    SELECT 'account' AS src_kind, account_id AS src_id, '{posted.value}' AS type,
+                           '{STRUCTURAL_KIND[posted]}' AS kind, 'content' AS dst_kind, content_id AS dst_id,
+                           created_at, CAST(NULL AS VARCHAR) AS props FROM final_content
+                    UNION ALL
+                    SELECT 'content', content_id, '{reply.value}', '{STRUCTURAL_KIND[reply]}', 'content', parent_id,
+                           created_at, NULL FROM final_content WHERE parent_id IS NOT NULL"""):
+                store.upsert_edges(pa.Table.from_batches([batch]))
+        # follows and links: digest and edges in one pass
+        for batch in ordered("follows"):
+            digests["follows"].update(batch)
+            if store is not None:
+                n = batch.num_rows
+                follows = RelType.FOLLOWS
+                store.upsert_edges(pa.Table.from_arrays([
+                    pa.repeat("account", n), batch.column("follower_id"), pa.repeat(follows.value, n),
+                    pa.repeat(STRUCTURAL_KIND[follows], n), pa.repeat("account", n), batch.column("followee_id"),
+                    batch.column("created_at"), batch.column("props")], schema=EDGE_SCHEMA))
+            self.bar.advance(task, batch.num_rows)
+        for batch in ordered("links"):
+            digests["links"].update(batch)
+            if store is not None:
+                store.upsert_edges(pa.Table.from_batches([batch]).select(EDGE_SCHEMA.names))
+            self.bar.advance(task, batch.num_rows)
+
+        for table in TABLES:
+            rep.tables[table].digest = digests[table].hexdigest()
+        rep.digest = snapshot_digest({t: rep.tables[t].digest for t in TABLES})
+
+
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"

@@ -1,0 +1,147 @@
+"""The role x route matrix: every role (and no key) against every route, over both stores.
+Allowed requests must succeed with their documented status; denied ones get 403 (401 without
+a key); and the permission table lists exactly the app's routes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import served_routes
+from api.auth import PERMISSIONS, PUBLIC
+from tests.api_support import FAST_HASHER, app_for, build_graph, make_env, open_test_store, save_results, store_params
+
+WHO = ("investigator", "law_enforcement", "auditor", "admin", None)
+
+
+@pytest.fixture(scope="module", params=store_params())
+def api(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("matrix")
+    prefix = f"m{uuid.uuid4().hex[:8]}-"
+    store, cleanup = open_test_store(request.param, tmp, request, prefix)
+    build_graph(store, prefix)
+    env = make_env(tmp, prefix)
+    save_results(store, prefix, env.run_id)
+    (tmp / "snapshot").mkdir()
+    app = app_for(env, store, run_fn=_fake_run, ingest_fn=_fake_ingest)
+    with TestClient(app) as client:
+        yield env, client, app
+    cleanup()
+    store.close()
+
+
+def _fake_run(store, *, params, runs_dir, on_progress):
+    # The matrix checks who may start a run, not the detectors (tested in their own suite).
+    return {"run_id": "not-saved"}
+
+
+def _fake_ingest(snapshot_dir, store, *, quarantine_dir, progress):
+    return {"files": 0}
+
+
+def _new_case(app, *, shared_with: str | None = "law_enforcement") -> str:
+    state = app.state.services.state
+    cid = state.create_case(title="matrix", actor="investigator", note="n", items=[{"kind": "account", "id": "x"}])[
+        "case_id"]
+    if shared_with:
+        state.share_case(cid, actor="investigator", note="n", user_name=shared_with)
+    return cid
+
+
+def _new_user(app) -> str:
+    from api.auth import create_user
+
+    name = f"u{uuid.uuid4().hex[:8]}"
+    create_user(app.state.services.state, name, "investigator", FAST_HASHER)
+    return name
+
+
+def _job(app, kind: str) -> str:
+    jobs = app.state.services.jobs
+    getter = app.state.services.stores.get
+    if kind == "run":
+        return jobs.submit_run(getter, user="investigator", params=None, runs_dir=app.state.services.settings.runs_dir)[
+            "job_id"]
+    snap = app.state.services.settings.state_dir.parent / "snapshot"
+    return jobs.submit_ingest(getter, user="admin", snapshot_dir=snap, quarantine_dir=None)["job_id"]
+
+
+Req = Callable[[Any, Any], tuple[str, dict[str, Any], int]]
+
+#: (method, route) -> builder(env, app) -> (path, httpx kwargs, expected status when allowed)
+REQUESTS: dict[tuple[str, str], Req] = {
+    ("GET", "/health"): lambda env, app: ("/health", {}, 200),
+    ("GET", "/me"): lambda env, app: ("/me", {}, 200),
+    ("GET", "/openapi.json"): lambda env, app: ("/openapi.json", {}, 200),
+    ("GET", "/runs"): lambda env, app: ("/runs", {}, 200),
+    ("POST", "/runs"): lambda env, app: ("/runs", {"json": {"params": None}}, 202),
+    ("GET", "/run-jobs/{job_id}"): lambda env, app: (f"/run-jobs/{_job(app, 'run')}", {}, 200),
+    ("GET", "/runs/{run_id}"): lambda env, app: (f"/runs/{env.run_id}", {}, 200),
+    ("GET", "/runs/{run_id}/results"): lambda env, app: (f"/runs/{env.run_id}/results", {}, 200),
+    ("GET", "/runs/{run_id}/pathways"): lambda env, app: (
+        f"/runs/{env.run_id}/pathways", {"params": {"source_id": f"{env.prefix}c1"}}, 200),
+    ("GET", "/runs/{run_id}/pathways/{pathway_id}"): lambda env, app: (
+        f"/runs/{env.run_id}/pathways/{env.prefix}p1", {}, 200),
+    ("GET", "/runs/{run_id}/clusters"): lambda env, app: (f"/runs/{env.run_id}/clusters", {}, 200),
+    ("GET", "/runs/{run_id}/clusters/{cluster_id}"): lambda env, app: (
+        f"/runs/{env.run_id}/clusters/{env.prefix}k1", {}, 200),
+    ("GET", "/runs/{run_id}/flagged-accounts"): lambda env, app: (f"/runs/{env.run_id}/flagged-accounts", {}, 200),
+    ("GET", "/accounts/{account_id}"): lambda env, app: (
+        f"/accounts/{env.prefix}a2", {"params": {"run_id": env.run_id}}, 200),
+    ("GET", "/accounts/{account_id}/pathways"): lambda env, app: (
+        f"/accounts/{env.prefix}a2/pathways", {"params": {"run_id": env.run_id}}, 200),
+    ("GET", "/accounts/{account_id}/neighbourhood"): lambda env, app: (
+        f"/accounts/{env.prefix}a2/neighbourhood", {"params": {"hops": 2}}, 200),
+    ("GET", "/cases"): lambda env, app: ("/cases", {}, 200),
+    ("POST", "/cases"): lambda env, app: (
+        "/cases", {"json": {"title": "t", "note": "n", "items": [{"kind": "account", "id": f"{env.prefix}a2"}]}}, 201),
+    ("GET", "/cases/{case_id}"): lambda env, app: (f"/cases/{_new_case(app)}", {}, 200),
+    ("PATCH", "/cases/{case_id}"): lambda env, app: (
+        f"/cases/{_new_case(app)}", {"json": {"status": "in_progress", "note": "n"}}, 200),
+    ("POST", "/cases/{case_id}/items"): lambda env, app: (
+        f"/cases/{_new_case(app)}/items", {"json": {"note": "n", "items": [{"kind": "pathway", "id": "p"}]}}, 200),
+    ("POST", "/cases/{case_id}/notes"): lambda env, app: (f"/cases/{_new_case(app)}/notes", {"json": {"note": "n"}}, 200),
+    ("GET", "/cases/{case_id}/history"): lambda env, app: (f"/cases/{_new_case(app)}/history", {}, 200),
+    ("POST", "/cases/{case_id}/shares"): lambda env, app: (
+        f"/cases/{_new_case(app, shared_with=None)}/shares", {"json": {"user_name": "le2", "note": "n"}}, 200),
+    ("DELETE", "/cases/{case_id}/shares/{user_name}"): lambda env, app: (
+        f"/cases/{_new_case(app)}/shares/law_enforcement", {"params": {"note": "n"}}, 200),
+    ("GET", "/users"): lambda env, app: ("/users", {}, 200),
+    ("POST", "/users"): lambda env, app: ("/users", {"json": {"name": f"n{uuid.uuid4().hex[:8]}",
+                                                              "role": "auditor"}}, 201),
+    ("DELETE", "/users/{name}"): lambda env, app: (f"/users/{_new_user(app)}", {}, 200),
+    ("POST", "/ingest"): lambda env, app: (
+        "/ingest", {"json": {"snapshot_dir": str(app.state.services.settings.state_dir.parent / "snapshot")}}, 202),
+    ("GET", "/ingest/{job_id}"): lambda env, app: (f"/ingest/{_job(app, 'ingest')}", {}, 200),
+    ("GET", "/config"): lambda env, app: ("/config", {}, 200),
+    ("GET", "/audit"): lambda env, app: ("/audit", {}, 200),
+    ("GET", "/audit/verify"): lambda env, app: ("/audit/verify", {}, 200),
+}
+
+
+def test_the_table_covers_exactly_the_apps_routes():
+    assert served_routes() == set(PERMISSIONS), "every route must be in api.auth.PERMISSIONS (deny by default)"
+    assert set(REQUESTS) == set(PERMISSIONS), "the matrix must exercise every route"
+
+
+@pytest.mark.parametrize("who", WHO, ids=lambda w: w or "no-key")
+@pytest.mark.parametrize("route", sorted(PERMISSIONS), ids=lambda r: f"{r[0]} {r[1]}")
+def test_role_route(api, route, who):
+    env, client, app = api
+    path, kwargs, ok_status = REQUESTS[route](env, app)
+    headers = env.auth(who) if who else {}
+    resp = client.request(route[0], path, headers=headers, **kwargs)
+    roles = PERMISSIONS[route]
+    if roles is PUBLIC or (who is not None and who in roles):
+        assert resp.status_code == ok_status, resp.text
+    elif who is None:
+        assert resp.status_code == 401
+        assert resp.headers["content-type"] == "application/problem+json"
+    else:
+        assert resp.status_code == 403, resp.text
+        assert resp.headers["content-type"] == "application/problem+json"
+        assert resp.json()["status"] == 403
