@@ -1,9 +1,167 @@
-"""CLI commands: detect (placeholder until its issue lands)."""
+"""CLI commands `crumbgraph run`, `detect` and `demo`: ingest and/or run every detector, then
+print a summary (parse, call one library function, format)."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from graph.errors import ConfigError
+
+ARROW = " → "
+
+
+def draw_pathway(pw: dict[str, Any]) -> str:
+    """`video c1 → comment c9 → @a7 → url https://…` for a pathway of results.json."""
+    parts = []
+    for n in pw["nodes"]:
+        if n["kind"] == "account":
+            parts.append(f"@{n['id']}")
+        elif n["kind"] == "hashtag":
+            parts.append(f"#{n['id']}")
+        elif n["kind"] == "url":
+            parts.append(f"url {n['id']}")
+        else:
+            parts.append(f"{n.get('content_kind') or 'content'} {n['id']}")
+    return ARROW.join(parts)
+
+
+def render_summary(results: dict[str, Any], console: Console, top: int = 10) -> None:
+    """Print clusters, top bridges, suspicious contacts and top pathways."""
+    clusters = results["clusters"]
+    t = Table(title=f"abusive clusters ({len(clusters)})")
+    for col, just in (("cluster", "left"), ("accounts", "right"), ("content", "right"), ("invite urls", "right"),
+                      ("coded hashtags", "left"), ("score", "right")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for c in clusters[:top]:
+        t.add_row(c["cluster_id"], str(len(c["accounts"])), str(len(c["content"])), str(len(c.get("urls", []))),
+                  ", ".join("#" + h for h in c.get("hashtags", [])[:4]), f"{c['score']:.3g}")
+    console.print(t)
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for r in results["flagged_accounts"]:
+        by_role.setdefault(r["role"], []).append(r)
+    bridges = by_role.get("bridge", [])
+    t = Table(title=f"bridges: accounts laying breadcrumbs ({len(bridges)})")
+    t.add_column("account")
+    t.add_column("probability mass", justify="right")
+    t.add_column("pathways", justify="right")
+    for r in bridges[:top]:
+        t.add_row(r["account_id"], f"{r['score']:.3g}", str(len(r["pathways"])))
+    console.print(t)
+    sus = by_role.get("suspicious_contact", [])
+    if sus:
+        t = Table(title=f"grooming-like contact ({len(sus)})")
+        for col in ("account", "minors", "largest connected share", "score"):
+            t.add_column(col, justify="left" if col == "account" else "right")
+        for r in sus[:top]:
+            t.add_row(r["account_id"], str(r.get("minors", "")), f"{r.get('largest_connected_share', 0):.2f}",
+                      f"{r['score']:.3g}")
+        console.print(t)
+    pws = results["pathways"]
+    console.print(f"[bold]top pathways[/] ({len(pws)} in all; probability of a uniform click-walk)")
+    for pw in pws[:top]:
+        console.print(f"  {pw['score']:.2e}  {draw_pathway(pw)}  [dim]→ {pw['cluster_id']}"
+                      f"{' by ' + ', '.join(pw['bridges']) if pw.get('bridges') else ''}[/]", highlight=False)
+    exp = results.get("exposure", [])
+    if exp:
+        console.print(f"[bold]most exposed child-oriented items[/] (clean these comment sections first): "
+                      + ", ".join(f"{e['content_id']} ({e['probability']:.2g})" for e in exp[:5]), highlight=False)
+
+
+def _load_params(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"--params {path}: {exc}") from exc
+
+
+def _detect(store_url: str | None, runs_dir: Path | None, params: dict[str, Any] | None, out: Path | None,
+            quiet: bool, snapshot_dir: Path | None = None, top: int = 10) -> None:
+    from api.settings import Settings
+    from detectors.runner import run_detectors
+    from graph.store import open_store
+
+    settings = Settings()
+    console = Console(stderr=True, quiet=quiet)
+    with open_store(settings.store_config(store_url)) as store:
+        store.ensure_schema()
+        if snapshot_dir is not None:
+            from ingest.pipeline import load_snapshot
+
+            console.print(f"ingesting {snapshot_dir} into {store.url}")
+            report = load_snapshot(snapshot_dir, store, progress=not quiet and sys.stderr.isatty())
+            console.print(f"ingested: digest {getattr(report, 'digest', '?')}")
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
+                      disable=quiet) as progress:
+            task = progress.add_task("detectors", total=1.0)
+            record = run_detectors(store, params=params, runs_dir=runs_dir or settings.runs_dir,
+                                   on_progress=lambda what, frac: progress.update(task, description=what,
+                                                                                  completed=frac))
+    results_path = Path(record.run_dir or ".") / "results.json"
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(results_path, out)
+    if not quiet:
+        results = json.loads(results_path.read_text())
+        render_summary(results, Console(), top=top)
+        typer.echo(f"run {record.run_id}: {results_path}" + (f" (copied to {out})" if out else ""))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
+
+    @app.command("run")
+    def run_cmd(
+        snapshot_dir: Annotated[Path, typer.Argument(help="Snapshot directory (ingest format v1).")],
+        out: Annotated[Optional[Path], typer.Option("--out", help="Also write results.json here.")] = None,
+        store: Annotated[Optional[str], typer.Option(help="Store URL (default: CRUMBGRAPH_STORE).")] = None,
+        runs_dir: Annotated[Optional[Path], typer.Option(help="Run folders (default: CRUMBGRAPH_RUNS_DIR).")] = None,
+        params: Annotated[Optional[Path], typer.Option(help="JSON file of detector parameters.")] = None,
+        top: Annotated[int, typer.Option(help="Rows per summary table.")] = 10,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
+    ) -> None:
+        """The main job: ingest SNAPSHOT_DIR into the store, run every detector, print a summary."""
+        _detect(store, runs_dir, _load_params(params), out, quiet, snapshot_dir=snapshot_dir, top=top)
+
+    @app.command("detect")
+    def detect_cmd(
+        store: Annotated[Optional[str], typer.Option(help="Store URL (default: CRUMBGRAPH_STORE).")] = None,
+        out: Annotated[Optional[Path], typer.Option("--out", help="Also write results.json here.")] = None,
+        runs_dir: Annotated[Optional[Path], typer.Option(help="Run folders (default: CRUMBGRAPH_RUNS_DIR).")] = None,
+        params: Annotated[Optional[Path], typer.Option(help="JSON file of detector parameters.")] = None,
+        top: Annotated[int, typer.Option(help="Rows per summary table.")] = 10,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
+    ) -> None:
+        """Run every detector on what is already in the store."""
+        _detect(store, runs_dir, _load_params(params), out, quiet, top=top)
+
+    @app.command("demo")
+    def demo_cmd(
+        accounts: Annotated[int, typer.Option(help="Synthetic accounts.", min=1000)] = 5000,
+        seed: Annotated[int, typer.Option(help="Generator seed.", min=0)] = 7,
+        dir: Annotated[Path, typer.Option("--dir", help="Folder for the snapshot, store and runs.")] = Path("demo"),
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
+    ) -> None:
+        """Synthesise a small SYNTHETIC snapshot and run everything on it (a fresh embedded store in --dir)."""
+        from ingest.synth import synth
+
+        console = Console(stderr=True, quiet=quiet)
+        snap = dir / "snapshot"
+        with console.status("synthesising"):
+            summary = synth(snap, accounts=accounts, seed=seed, force=True)
+        console.print(f"synthetic snapshot: {snap} ({summary.rows['accounts']:,} accounts; planted "
+                      + ", ".join(f"{v} {k}" for k, v in summary.truth_counts.items()) + ")")
+        db = dir / "crumbgraph.duckdb"
+        for f in (db, db.with_name(db.name + ".wal")):
+            f.unlink(missing_ok=True)   # the demo's own store: start fresh
+        _detect(f"embedded:{db}", dir / "runs", None, dir / "results.json", quiet, snapshot_dir=snap)

@@ -1,5 +1,5 @@
-"""Grooming-like contact: adults who follow or mention many minors that are not connected to each
-other (a class or team is connected; a groomer's contacts are not), weighted up by the
+"""Grooming-like contact: adults who follow and address many minors that are not connected to each
+other (a class or team is densely connected; a groomer's contacts are not), weighted up by the
 probability of reaching an abusive cluster from the adult's account."""
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ class GroomingParams(DetectorParams):
     contact_rels: tuple[RelType, ...] = Field((RelType.FOLLOWS,), description="relationships that count as "
                                               "seeking contact with a minor (mentions while commenting are ordinary)")
     min_minors: int = Field(10, ge=2, description="least distinct minors an account contacts")
-    max_connected_share: float = Field(0.25, ge=0, le=1, description="flag only when the largest connected group "
-                                                                    "of those minors is at most this share")
+    max_density: float = Field(0.1, ge=0, le=1, description="flag only when at most this share of the pairs of "
+                                                           "those minors follow each other (a class is dense)")
     engage_rels: tuple[RelType, ...] = Field((RelType.MENTIONS,), description="relationships that count as "
                                              "addressing a contacted minor directly")
     min_engaged_share: float = Field(0.5, ge=0, le=1, description="flag only when at least this share of the "
@@ -71,18 +71,22 @@ class GroomingDetector(Detector):
             starts = np.searchsorted(pairs[:, 0], cands)
             for c, st in zip(cands.tolist(), starts.tolist()):
                 minors = pairs[st:st + counts[c], 1]
-                _, labels = connected_components(g[minors][:, minors], directed=False)
-                lcc = np.bincount(labels).max() / minors.size
-                if lcc > p.max_connected_share:
+                sub = g[minors][:, minors]
+                pairs_linked = (sub + sub.T).count_nonzero() / 2
+                density = pairs_linked / (minors.size * (minors.size - 1) / 2)
+                if density > p.max_density:
                     continue
+                _, labels = connected_components(sub, directed=False)
+                lcc = np.bincount(labels).max() / minors.size
                 eng = sum((c, int(m)) in engaged for m in minors.tolist()) / minors.size
                 if eng < p.min_engaged_share:
                     continue
                 r = float(reach[c]) if reach is not None else 0.0
-                base = minors.size * (1.0 - lcc) * eng
+                base = minors.size * (1.0 - density) * eng
                 rows.append({"account_id": proj.node_id(c), "score": rnd(base * (1.0 + p.path_weight * r)),
                              "role": "suspicious_contact", "pathways": [], "minors": int(minors.size),
-                             "largest_connected_share": rnd(float(lcc)), "engaged_share": rnd(eng),
+                             "largest_connected_share": rnd(float(lcc)), "density": rnd(float(density)),
+                             "engaged_share": rnd(eng),
                              "cluster_reach": rnd(r)})
         out.sections["flagged_accounts"] = rows
         out.counts.update(suspicious_contacts=len(rows))

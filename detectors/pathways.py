@@ -184,6 +184,9 @@ class PathwayDetector(Detector):
                  nodes: list[int], owner: np.ndarray | None) -> dict[str, Any]:
         prob = float(np.prod(nav.prob[steps]))
         refs = [proj.node_ref(v) for v in nodes]
+        for ref, v in zip(refs, nodes):
+            if ref["kind"] == "content":
+                ref["content_kind"] = proj.content_kind_of(v)
         member_of = owner if owner is not None else np.full(proj.n_nodes, -1)
         source_owner = int(proj.author[nodes[0]])
         creators: list[str] = []
@@ -198,7 +201,7 @@ class PathwayDetector(Detector):
         key = "|".join(f"{r['kind']}:{r['id']}" for r in refs)
         return {
             "pathway_id": "pw-" + short_hash(cluster["cluster_id"], key, n=16),
-            "source": refs[0],
+            "source": {"kind": "content", "id": refs[0]["id"]},
             "cluster_id": cluster["cluster_id"],
             "nodes": refs,
             "edges": [REL_TYPES[int(proj.etype[nav.edge[e]])].value for e in steps],

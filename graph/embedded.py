@@ -9,11 +9,12 @@ exact comparison of the key columns. Each public write is one transaction.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from graph.errors import StoreError, StoreUnavailable
@@ -78,6 +79,7 @@ class EmbeddedStore(GraphStore):
         except duckdb.ConnectionException as exc:
             raise StoreError(f"embedded store {self.path} is closed") from exc
         cur.execute("SET TimeZone = 'UTC'")
+        cur.execute("SET preserve_insertion_order = false")  # reads sort explicitly; saves memory on loads
         return cur
 
     def ensure_schema(self) -> None:
@@ -106,25 +108,47 @@ class EmbeddedStore(GraphStore):
             cur.execute("COMMIT")
 
     # -- writes ----------------------------------------------------------------------
-    def _upsert(self, table: str, schema: pa.Schema, keys: Sequence[str], rows: pa.Table) -> int:
+    def _keep_last(self, table: pa.Table, key: Sequence[str]) -> pa.Table:
+        return table  # done in SQL by _upsert, faster than in Arrow
+
+    def _upsert(self, table: str, schema: pa.Schema, keys: Sequence[str], rows: pa.Table,
+                check: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> int:
         cols = _cols(schema)
         with self._write_lock, self._cursor() as cur:
-            cur.register("_in", rows)
+            cur.register("_in", rows.append_column("_i", pa.array(np.arange(rows.num_rows, dtype=np.int64))))
             try:
                 cur.execute("BEGIN")
-                cur.execute(f"CREATE TEMP TABLE _b AS SELECT {cols}, {_hash(keys)} AS h FROM _in")
-                # Rows being replaced: the semi-join on h reads only candidate rows, the exact key
-                # comparison drops hash collisions.
-                cur.execute(f"""DELETE FROM {table} WHERE rowid IN (
-                    SELECT t.rowid FROM (SELECT rowid, h, {', '.join(keys)} FROM {table} t SEMI JOIN _b ON t.h = _b.h) t
-                    JOIN _b b ON {_on(keys, 't', 'b')})""")
+                cur.execute(f"CREATE TEMP TABLE _b AS SELECT {cols}, {_hash(keys)} AS h, _i FROM _in")
+                n, distinct = cur.execute("SELECT count(*), count(DISTINCT h) FROM _b").fetchall()[0]
+                if n != distinct:  # duplicate keys (or a hash collision): the last row of each key wins
+                    cur.execute(f"""DELETE FROM _b WHERE h IN (SELECT h FROM _b GROUP BY h HAVING count(*) > 1)
+                        AND _i NOT IN (SELECT max(_i) FROM _b WHERE h IN (SELECT h FROM _b GROUP BY h HAVING count(*) > 1)
+                                       GROUP BY h, {', '.join(keys)})""")
+                    n = cur.execute("SELECT count(*) FROM _b").fetchall()[0][0]
+                if check is not None:
+                    check(cur)
+                # Existing rows with a key in _b: the semi-join on h reads only candidate rows, the exact
+                # key comparison drops hash collisions. Identical rows are left alone (a re-ingest writes
+                # nothing); changed ones are deleted and inserted again.
+                rest = [c for c in schema.names if c not in keys]
+                same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM b.{c}" for c in rest) or "true"
+                cur.execute(f"""CREATE TEMP TABLE _m AS SELECT t.rowid AS r, b._i, ({same}) AS same
+                    FROM (SELECT rowid, h, {cols} FROM {table} t SEMI JOIN _b ON t.h = _b.h) t
+                    JOIN _b b ON {_on(keys, 't', 'b')}""")
+                if cur.execute("SELECT count(*) FROM _m").fetchall()[0][0]:
+                    cur.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT r FROM _m WHERE NOT same)")
+                    cur.execute("DELETE FROM _b WHERE _i IN (SELECT _i FROM _m WHERE same)")
+                cur.execute("DROP TABLE _m")
                 cur.execute(f"INSERT INTO {table} ({cols}, h) SELECT {cols}, h FROM _b")
                 cur.execute("DROP TABLE _b")
                 cur.execute("COMMIT")
             except duckdb.Error as exc:
                 cur.execute("ROLLBACK")
                 raise StoreError(f"embedded store {self.path}: writing {table} failed: {exc}") from exc
-        return rows.num_rows
+            except StoreError:
+                cur.execute("ROLLBACK")
+                raise
+        return int(n)
 
     def _upsert_nodes(self, kind: NodeKind, table: pa.Table) -> int:
         return self._upsert(_NODE_TABLE[kind], NODE_SCHEMAS[kind], [kind.key], table)
@@ -148,25 +172,20 @@ class EmbeddedStore(GraphStore):
         return int(created)
 
     def _upsert_edges(self, table: pa.Table) -> int:
-        with self._cursor() as cur:
-            missing = self._missing_endpoints(cur, table)
-        if missing:
-            raise StoreError(f"edges: {len(missing)} endpoint(s) do not exist (call ensure_nodes first), "
-                             f"e.g. {missing[0][0]} {missing[0][1]!r}")
-        return self._upsert("edges", EDGE_SCHEMA, EDGE_KEY, table)
+        return self._upsert("edges", EDGE_SCHEMA, EDGE_KEY, table, check=self._check_endpoints)
 
-    def _missing_endpoints(self, cur: duckdb.DuckDBPyConnection, table: pa.Table) -> list[tuple[str, str]]:
-        cur.register("_e", table.select(["src_kind", "src_id", "dst_kind", "dst_id"]))
-        parts = []
-        for k in NodeKind:
-            parts.append(f"""SELECT '{k.value}' AS kind, e.id FROM
-                (SELECT src_id AS id FROM _e WHERE src_kind = '{k.value}' UNION SELECT dst_id FROM _e WHERE dst_kind = '{k.value}') e
-                ANTI JOIN {_NODE_TABLE[k]} n ON n.{k.key} = e.id""")
-        bad_kind = f"""SELECT src_kind, src_id FROM _e WHERE src_kind NOT IN ({', '.join(f"'{k.value}'" for k in NodeKind)})
-                      UNION ALL SELECT dst_kind, dst_id FROM _e WHERE dst_kind NOT IN ({', '.join(f"'{k.value}'" for k in NodeKind)})"""
-        rows = cur.execute(f"SELECT * FROM ({' UNION ALL '.join(parts)} UNION ALL {bad_kind}) ORDER BY 1, 2 LIMIT 1000").fetchall()
-        cur.unregister("_e")
-        return [(str(k), str(i)) for k, i in rows]
+    def _check_endpoints(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """StoreError if an edge in _b names a node that does not exist (inside the write transaction)."""
+        cur.execute("""CREATE TEMP TABLE _ends AS SELECT kind, id, hash(id) AS h FROM
+                       (SELECT src_kind AS kind, src_id AS id FROM _b UNION SELECT dst_kind, dst_id FROM _b)""")
+        parts = [f"""SELECT e.kind, e.id FROM _ends e ANTI JOIN
+                       (SELECT h, {k.key} FROM {_NODE_TABLE[k]} n SEMI JOIN _ends ON n.h = _ends.h) n
+                       ON n.h = e.h AND n.{k.key} = e.id WHERE e.kind = '{k.value}'""" for k in NodeKind]
+        missing = cur.execute(f"SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY 1, 2 LIMIT 5").fetchall()
+        cur.execute("DROP TABLE _ends")
+        if missing:
+            raise StoreError(f"edges: endpoint(s) that do not exist (call ensure_nodes first), e.g. "
+                             + ", ".join(f"{k} {i!r}" for k, i in missing))
 
     # -- reads -----------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

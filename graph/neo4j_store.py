@@ -229,7 +229,7 @@ class Neo4jStore(GraphStore):
         return _to_arrow(EDGE_SCHEMA.names, values, EDGE_SCHEMA).sort_by([(k, "ascending") for k in EDGE_KEY])
 
     def _adjacent(self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int) -> list[tuple[str, str]]:
-        kinds = sorted({k for k, _ in frontier})
+        kinds = [k.value for k in NodeKind]  # always all kinds: one query text, planned once
         parts = [f"UNWIND $ids_{k} AS id MATCH (n:{NodeKind(k).label} {{{NodeKind(k).key}: id}})--(m) "
                  f"WHERE {_is_ours('m')} RETURN DISTINCT m" for k in kinds]
         query = (f"CALL () {{ {' UNION '.join(parts)} }} "
@@ -242,7 +242,7 @@ class Neo4jStore(GraphStore):
         return sorted((str(k), str(i)) for k, i in rows)
 
     def _edges_among(self, nodes: list[tuple[str, str]]) -> pa.Table:
-        kinds = sorted({k for k, _ in nodes})
+        kinds = [k.value for k in NodeKind]
         parts = [f"UNWIND $ids_{k} AS id MATCH (a:{NodeKind(k).label} {{{NodeKind(k).key}: id}})-[r]->(b) "
                  f"WHERE {_kind_of('b')} + '\\u0000' + {_key_of('b')} IN $keys RETURN a, r, b" for k in kinds]
         query = f"CALL () {{ {' UNION ALL '.join(parts)} }} {self._EDGE_RETURN}"

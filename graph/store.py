@@ -90,7 +90,7 @@ class GraphStore(abc.ABC):
     def upsert_nodes(self, kind: NodeKind, rows: pa.Table) -> int:
         """Insert or replace full nodes of `kind` (schema NODE_SCHEMAS[kind]); returns rows written."""
         kind = NodeKind(kind)
-        table = _keep_last(_canonical(rows, NODE_SCHEMAS[kind], f"{kind} nodes"), [kind.key])
+        table = self._keep_last(_canonical(rows, NODE_SCHEMAS[kind], f"{kind} nodes"), [kind.key])
         if table.num_rows and table.column(kind.key).null_count:
             raise StoreError(f"{kind} nodes: {kind.key} must not be null")
         if "bare" in table.column_names:
@@ -116,7 +116,7 @@ class GraphStore(abc.ABC):
 
     def upsert_edges(self, rows: pa.Table) -> int:
         """Insert or replace relationships (schema EDGE_SCHEMA); endpoints must already exist."""
-        table = _keep_last(_canonical(rows, EDGE_SCHEMA, "edges"), EDGE_KEY)
+        table = self._keep_last(_canonical(rows, EDGE_SCHEMA, "edges"), EDGE_KEY)
         for col in EDGE_KEY:
             if table.num_rows and table.column(col).null_count:
                 raise StoreError(f"edges: {col} must not be null")
@@ -129,6 +129,11 @@ class GraphStore(abc.ABC):
                 if bad:
                     raise StoreError(f"edges: unknown node kind(s) {sorted(bad)} in {col}")
         return self._upsert_edges(table) if table.num_rows else 0
+
+    def _keep_last(self, table: pa.Table, key: Sequence[str]) -> pa.Table:
+        """Drop all but the last row of each key; a backend that does this itself overrides it
+        with a no-op (and must then keep the last row of each key itself)."""
+        return _keep_last(table, key)
 
     @abc.abstractmethod
     def _upsert_nodes(self, kind: NodeKind, table: pa.Table) -> int: ...

@@ -869,8 +869,8 @@ def _decoy(kind: str, *, account_id: str | None = None, hashtag: str | None = No
 
 def _contact_comments(bld: _Builder, rng: np.random.Generator, adult_: int, minors: np.ndarray,
                       has_post: np.ndarray, first_post: np.ndarray, posts: np.ndarray, p_ts: np.ndarray) -> None:
-    """`adult_` follows nothing here; it comments under a post of each minor that has one and mentions
-    them there (minors without posts are mentioned from a post of `adult_`)."""
+    """`adult_` comments under a post of each minor that has one and mentions them there; minors
+    without posts are mentioned from a post of `adult_` (follows are added by the caller)."""
     with_post = minors[has_post[minors]]
     on = first_post[with_post]
     ts = _after(rng, p_ts[on], 2.0)

@@ -125,7 +125,7 @@ def test_cli_users_and_audit_verify(tmp_path, monkeypatch, tamper, named):
     con = sqlite3.connect(tmp_path / "state" / STATE_FILE, isolation_level=None)
     con.execute(tamper)
     if named is None:  # a copy of entry 2 slipped in between 4 and 5 (renumbered), chained to nothing new
-        con.execute("UPDATE audit_log SET seq = -seq WHERE seq >= 5")
+        con.execute("UPDATE audit_log SET seq = -seq WHERE seq BETWEEN 5 AND 98")
         con.execute("UPDATE audit_log SET seq = 5 WHERE seq = 99")
         con.execute("UPDATE audit_log SET seq = -seq + 1 WHERE seq < 0")
         named = "entry 5 was inserted"

@@ -117,13 +117,22 @@ def toy_graph() -> ToyGraph:
     g.post("fp1", "fp", label="abusive", conf=0.6)
     g.follow("fp", "fp_friend")
     g.follow("fp_friend", "fp")
-    # groomer: follows 6 minors who do not know each other; teacher: 6 minors who all follow each other
-    for i in range(6):
+    # groomer: follows and mentions 12 minors who do not know each other; teacher: the same with a
+    # class of 12 minors who all follow each other; a fan follows 12 unconnected minors but never
+    # addresses them
+    g.post("gpost", "groomer")
+    g.post("tpost", "teacher")
+    g.account("fan")
+    for i in range(12):
         g.account(f"y{i}", "minor")
         g.account(f"s{i}", "minor")
+        g.account(f"z{i}", "minor")
         g.follow("groomer", f"y{i}")
+        g.link("content", "gpost", "MENTIONS", "account", f"y{i}")
         g.follow("teacher", f"s{i}")
-        for j in range(6):
+        g.link("content", "tpost", "MENTIONS", "account", f"s{i}")
+        g.follow("fan", f"z{i}")
+        for j in range(12):
             if i != j:
                 g.follow(f"s{i}", f"s{j}")
     g.follow("groomer", "m1")
@@ -157,7 +166,8 @@ def test_pathways_reach_cluster_through_each_bridge() -> None:
     assert mention and mention[0]["edges"] == ["REPLY_TO", "MENTIONS"]
     assert mention[0]["directions"] == ["backward", "forward"]
     bio = by_bridge["b_bio"][0]
-    assert bio["nodes"][0] == {"kind": "content", "id": "cp2"}
+    assert bio["source"] == {"kind": "content", "id": "cp2"}
+    assert bio["nodes"][0] == {"kind": "content", "id": "cp2", "content_kind": "video"}
     assert bio["nodes"][-1] == {"kind": "url", "id": "https://invite.example/join/x1"}
     assert bio["edges"][-1] == "BIO_LINK"
 
@@ -170,7 +180,7 @@ def test_flagged_roles_and_decoys() -> None:
     assert {a for a, r in roles if r == "cluster_member"} == {"m1", "m2", "m3", "m4", "m5"}
     assert {a for a, r in roles if r == "suspicious_contact"} == {"groomer"}
     flagged = {a for a, _ in roles}
-    assert not flagged & {"benign", "hub", "teacher", "fp", "kid1", "kid2"}
+    assert not flagged & {"benign", "hub", "teacher", "fan", "fp", "kid1", "kid2"}
     scores = [r["score"] for r in res["flagged_accounts"]]
     assert scores == sorted(scores, reverse=True)
 

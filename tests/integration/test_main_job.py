@@ -1,0 +1,135 @@
+"""The main job end to end on a small SYNTHETIC snapshot: synth -> ingest (embedded store) ->
+run_detectors -> run folder, run record in the store, determinism, the frozen projection, the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import build_app
+from detectors.runner import RunRecord, resolve_params, run_detectors, run_projection
+from graph.errors import DetectorError
+from graph.projection import Projection
+from graph.store import GraphStore, StoreConfig, open_store
+from ingest.pipeline import load_snapshot
+from ingest.synth import synth
+
+ACCOUNTS, SEED = 2000, 5
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("snap") / "snapshot"
+    synth(out, accounts=ACCOUNTS, seed=SEED)
+    return out
+
+
+@pytest.fixture(scope="module")
+def store(snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> GraphStore:
+    db = tmp_path_factory.mktemp("db") / "g.duckdb"
+    st = open_store(StoreConfig(url=f"embedded:{db}"))
+    st.ensure_schema()
+    load_snapshot(snapshot, st, quarantine_dir=db.parent / "q")
+    yield st
+    st.close()
+
+
+@pytest.fixture(scope="module")
+def two_runs(store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> tuple[RunRecord, RunRecord]:
+    runs = tmp_path_factory.mktemp("runs")
+    seen: list[tuple[str, float]] = []
+    a = run_detectors(store, runs_dir=runs, on_progress=lambda s, f: seen.append((s, f)))
+    b = run_detectors(store, runs_dir=runs)
+    assert seen[0] == ("projection", 0.0) and seen[-1] == ("done", 1.0)
+    assert [f for _, f in seen] == sorted(f for _, f in seen)
+    return a, b
+
+
+def _results(rec: RunRecord) -> dict[str, Any]:
+    return json.loads((Path(rec.run_dir) / "results.json").read_bytes())
+
+
+def test_run_folder_and_record(two_runs: tuple[RunRecord, RunRecord], store: GraphStore) -> None:
+    rec = two_runs[0]
+    folder = Path(rec.run_dir)
+    raw = (folder / "results.json").read_bytes()
+    assert rec.results_sha256 == hashlib.sha256(raw).hexdigest()
+    on_disk = json.loads((folder / "run.json").read_text())
+    assert on_disk["run_id"] == rec.run_id and on_disk["results_sha256"] == rec.results_sha256
+    assert [d["name"] for d in on_disk["detectors"]] == ["clusters", "pathways", "bridges", "grooming"]
+    assert {"numpy", "scipy", "igraph", "pyarrow", "python"} <= set(on_disk["library_versions"])
+    assert on_disk["params"] == resolve_params(None)
+    assert on_disk["counts"]["pathways"] == len(_results(rec)["pathways"])
+    assert store.get_results(rec.run_id) == raw
+    assert store.get_run(rec.run_id)["results_sha256"] == rec.results_sha256
+    res = json.loads(raw)
+    assert res["run_id"] == rec.run_id and res["snapshot_digest"] == rec.snapshot_digest
+    assert {"clusters", "pathways", "flagged_accounts", "exposure"} <= set(res)
+    assert res["clusters"] and res["pathways"] and res["flagged_accounts"]
+
+
+def test_two_runs_byte_identical(two_runs: tuple[RunRecord, RunRecord]) -> None:
+    a, b = two_runs
+    assert a.run_id != b.run_id
+    ra, rb = (Path(r.run_dir, "results.json").read_bytes() for r in (a, b))
+    assert ra.replace(a.run_id.encode(), b"RUN") == rb.replace(b.run_id.encode(), b"RUN")
+    ja, jb = json.loads(ra), json.loads(rb)
+    for key in ("clusters", "pathways", "flagged_accounts"):
+        assert json.dumps(ja[key]).encode() == json.dumps(jb[key]).encode()
+
+
+def test_pathways_are_real_walks_in_the_store(two_runs: tuple[RunRecord, RunRecord], store: GraphStore) -> None:
+    stored = {(r["src_kind"], r["src_id"], r["type"], r["dst_kind"], r["dst_id"])
+              for r in store.edge_table().select(["src_kind", "src_id", "type", "dst_kind", "dst_id"]).to_pylist()}
+    res = _results(two_runs[0])
+    clusters = {c["cluster_id"]: c for c in res["clusters"]}
+    for pw in res["pathways"]:
+        assert len(pw["nodes"]) == len(pw["edges"]) + 1 <= 7
+        assert pw["source"]["id"] == pw["nodes"][0]["id"]
+        for a, b, rel, d in zip(pw["nodes"], pw["nodes"][1:], pw["edges"], pw["directions"]):
+            s, t = (a, b) if d == "forward" else (b, a)
+            assert (s["kind"], s["id"], rel, t["kind"], t["id"]) in stored
+        last = pw["nodes"][-1]
+        c = clusters[pw["cluster_id"]]
+        owned = {"account": c["accounts"], "content": c["content"], "url": c["urls"], "hashtag": c["hashtags"]}
+        assert last["id"] in owned[last["kind"]]
+
+
+def test_frozen_projection_reproduces_results(two_runs: tuple[RunRecord, RunRecord]) -> None:
+    rec = two_runs[0]
+    proj = Projection.from_parquet(Path(rec.run_dir) / "projection")
+    assert proj.digest == rec.snapshot_digest
+    sections, _ = run_projection(proj, rec.params)
+    res = _results(rec)
+    for key in ("clusters", "pathways", "flagged_accounts"):
+        assert json.dumps(sections[key]) == json.dumps(res[key])
+
+
+def test_bad_params_fail_before_running(store: GraphStore, tmp_path: Path) -> None:
+    with pytest.raises(DetectorError):
+        run_detectors(store, params={"pathways": {"max_hops": -1}}, runs_dir=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_time_window_changes_digest(store: GraphStore, tmp_path: Path) -> None:
+    rec = run_detectors(store, params={"projection": {"since": "2025-06-01T00:00:00Z"}}, runs_dir=tmp_path,
+                        freeze_projection=False)
+    full = run_detectors(store, runs_dir=tmp_path, freeze_projection=False)
+    assert rec.snapshot_digest != full.snapshot_digest
+    assert rec.counts["edges"] < full.counts["edges"]
+
+
+def test_cli_run_prints_summary(snapshot: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    result = CliRunner().invoke(build_app(), ["run", str(snapshot), "--store", f"embedded:{tmp_path / 'c.duckdb'}",
+                                              "--runs-dir", str(tmp_path / "runs"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "bridges" in result.output and " → " in result.output
+    res = json.loads(out.read_text())
+    assert res["pathways"]
+    assert len(list((tmp_path / "runs").iterdir())) == 1
