@@ -16,14 +16,14 @@ from api.auth import PERMISSIONS, PUBLIC, KeyVerifier, RateLimiter
 from api.deps import Services, StoreHolder
 from api.jobs import IngestFn, JobManager, RunFn
 from api.results import ResultsCache
-from api.routers import accounts, admin, audit, cases, health, runs
+from api.routers import accounts, admin, audit, cases, health, runs, ui
 from api.schemas import Problem
 from api.settings import Settings
 from api.state import StateDB
 from graph.store import GraphStore
 
 #: Routers the app includes, in OpenAPI order.
-ROUTERS = (health.router, runs.router, accounts.router, cases.router, admin.router, audit.router)
+ROUTERS = (health.router, runs.router, accounts.router, cases.router, admin.router, audit.router, ui.router)
 
 
 
@@ -110,9 +110,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             roles = PERMISSIONS.get((method.upper(), path))
             if roles is PUBLIC:
                 op["security"] = []
-                for code in list(op.get("responses", {})):
-                    if code not in {"200", "503"}:
-                        del op["responses"][code]
+                for code in ("401", "403"):
+                    op.get("responses", {}).pop(code, None)
             else:
                 op["x-roles"] = sorted(roles or [])
             for code, resp in op.get("responses", {}).items():

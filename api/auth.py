@@ -34,6 +34,11 @@ def _r(*roles: str) -> frozenset[str]:
 #: here is denied to everyone (tests assert every route of the app is listed).
 PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/health"): PUBLIC,
+    # the console's page and static files hold no data; every call they make is role-checked
+    ("GET", "/ui"): PUBLIC,
+    ("GET", "/ui/{name}"): PUBLIC,
+    ("GET", "/ui"): PUBLIC,                        # the console page; its data calls need a key
+    ("GET", "/ui/{name}"): PUBLIC,
     ("GET", "/me"): ANY_ROLE,
     ("GET", "/openapi.json"): ANY_ROLE,
     # runs and results

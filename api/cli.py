@@ -21,7 +21,8 @@ COMMAND_MODULES = (
     "api.cli_synth",      # synth
     "api.cli_detect",     # run, detect, demo
     "api.cli_neo4j",      # neo4j start|stop|status
-    "api.cli_serve",      # serve, users, audit, keys, export, verify
+    "api.cli_serve",      # serve, users, audit
+    "api.cli_evidence",   # keys init|show, export, verify, rerun
 )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import KeyVerifier, Principal, RateLimiter
 from api.jobs import JobManager
@@ -46,6 +47,10 @@ class StoreHolder:
                     raise
                 self.last_error = None
             return self._store
+
+    @property
+    def opened(self) -> GraphStore | None:
+        return self._store
 
     def try_open(self) -> None:
         try:
@@ -89,15 +94,20 @@ class Services:
         return self.settings.pseudonym_secret.get_secret_value().encode()
 
 
-def get_services(request: Request) -> Services:
+# The dependencies are `async def` on purpose: they do not block (the store is opened once), and
+# FastAPI would otherwise hand each sync dependency to the thread pool, a hop per request each.
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
-def get_store(request: Request) -> GraphStore:
-    return get_services(request).stores.get()
+async def get_store(request: Request) -> GraphStore:
+    holder = request.app.state.services.stores
+    if holder.opened is not None:
+        return holder.opened
+    return await run_in_threadpool(holder.get)  # (re)opening may block: off the event loop
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     """Set by the access middleware before any route runs; routes never see a request without it."""
     return request.state.principal
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+
 from graph.errors import NotFound
 from graph.model import NodeKind
 from graph.store import GraphStore
@@ -84,6 +86,15 @@ class ResultsCache:
         self._items: OrderedDict[str, RunIndex] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
+
+    async def aget(self, store: GraphStore, run_id: str) -> RunIndex:
+        """`get` for async routes: a cached run is answered on the event loop; anything that may
+        touch the store (a first use, `latest`) runs in the thread pool."""
+        with self._lock:
+            hit = self._items.get(run_id)
+        if hit is not None:
+            return hit
+        return await run_in_threadpool(self.get, store, run_id)
 
     def get(self, store: GraphStore, run_id: str) -> RunIndex:
         run_id = resolve_run_id(store, run_id)

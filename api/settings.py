@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     neo4j_pagecache: str = "512m"
 
     runs_dir: Path = Path("runs")
+    keys_dir: Path = Path("keys")         # evidence signing key (`crumbgraph keys init`; private key mode 0600)
     require_neo4j: bool = False
 
     # The investigator API (`crumbgraph serve`). State (users, cases, audit log) lives in

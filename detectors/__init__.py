@@ -1,1 +1,1 @@
-"""Detectors: pure functions over an igraph projection, the runner and run records."""
+"""Detectors: pure functions over a numpy projection of the graph (igraph for Leiden), the runner and run records."""

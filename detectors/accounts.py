@@ -37,14 +37,13 @@ class BridgeDetector(Detector):
         score: dict[str, float] = defaultdict(float)
         paths: dict[str, list[str]] = defaultdict(list)
         reaching: dict[int, list[str]] = defaultdict(list)
-        for pw in pathways:
+        last_owner = account_owner(proj, np.array([walk_vids[pw["pathway_id"]][-1] for pw in pathways], np.int64))
+        for pw, owner in zip(pathways, last_owner.tolist()):
             for acc in pw["bridges"]:
                 score[acc] += pw["score"]
                 paths[acc].append(pw["pathway_id"])
-            last = walk_vids[pw["pathway_id"]][-1]
-            acc = int(account_owner(proj, np.array([last]))[0])
-            if acc >= 0:
-                reaching[acc].append(pw["pathway_id"])
+            if owner >= 0:
+                reaching[owner].append(pw["pathway_id"])
         rows: list[dict[str, Any]] = []
         for acc, s in score.items():
             if s >= params.min_score and len(paths[acc]) >= params.min_pathways:

@@ -52,6 +52,12 @@ def account_owner(proj: Projection, vids: np.ndarray) -> np.ndarray:
                     np.where(k == KIND_CODE["content"], proj.author[vids].astype(np.int64), -1))
 
 
+def unique_pairs(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (a, b) pairs of ints in [0, n), sorted by a then b (one int64 key, one sort)."""
+    key = np.unique(a.astype(np.int64) * n + b.astype(np.int64))
+    return key // n, key % n
+
+
 def interaction_matrix(proj: Projection, max_co_use: int, co_use: bool) -> sp.csr_matrix:
     """Directed weighted account x account interaction counts (account index = vid): row a,
     column b counts a's follows/mentions/replies/shares of b (and, with `co_use`, rare
@@ -66,8 +72,7 @@ def interaction_matrix(proj: Projection, max_co_use: int, co_use: bool) -> sp.cs
     token = proj.dst[use].astype(np.int64)
     ok = users >= 0
     if co_use and ok.any():
-        pairs = np.unique(np.column_stack([token[ok], users[ok]]), axis=0)
-        tok, usr = pairs[:, 0], pairs[:, 1]
+        tok, usr = unique_pairs(token[ok], users[ok], proj.n_nodes)
         starts = np.flatnonzero(np.r_[True, tok[1:] != tok[:-1]])
         sizes = np.diff(np.r_[starts, tok.size])
         for s, c in zip(starts[(sizes >= 2) & (sizes <= max_co_use)].tolist(),
@@ -171,8 +176,7 @@ class ClusterDetector(Detector):
         ok = users >= 0
         token_owner = np.full(proj.n_nodes, -1, np.int32)
         if ok.any() and clusters:
-            pairs = np.unique(np.column_stack([tokens[ok], users[ok]]), axis=0)
-            tok, usr = pairs[:, 0], pairs[:, 1]
+            tok, usr = unique_pairs(tokens[ok], users[ok], proj.n_nodes)
             n_users = np.bincount(tok, minlength=proj.n_nodes)
             cl = member_cluster[usr]
             for i in range(len(clusters)):

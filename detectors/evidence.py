@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +43,19 @@ class Selection(BaseModel):
     clusters: tuple[str, ...] = ()
     accounts: tuple[str, ...] = ()
     pathways: tuple[str, ...] = ()
-    case_id: str | None = None   # recorded only; the API resolves a case to the ids above
+    content: tuple[str, ...] = ()
+    case_id: str | None = None   # recorded only; `from_case` turns a case's items into the ids above
+
+    @classmethod
+    def from_case(cls, case_id: str, items: list[dict[str, str]]) -> Selection:
+        """A case's items ({"kind": account|content|pathway|cluster, "id": ...}) as a selection."""
+        by_kind: dict[str, list[str]] = {"account": [], "content": [], "pathway": [], "cluster": []}
+        for item in items:
+            if item["kind"] not in by_kind:
+                raise ConfigError(f"case {case_id}: item kind {item['kind']!r} cannot be exported")
+            by_kind[item["kind"]].append(item["id"])
+        return cls(accounts=tuple(by_kind["account"]), content=tuple(by_kind["content"]),
+                   pathways=tuple(by_kind["pathway"]), clusters=tuple(by_kind["cluster"]), case_id=case_id)
 
 
 class Limits(BaseModel):
@@ -68,6 +81,8 @@ class RunFiles:
 
     def projection(self) -> Projection:
         folder = self.run_dir / "projection"
+        if not (folder / "projection.json").exists() and (self.run_dir / "projection.json").exists():
+            folder = self.run_dir  # a flat run folder (projection files beside results.json)
         if not (folder / "projection.json").exists():
             raise NotFound(f"run {self.record.get('run_id')}: no frozen projection in {folder}")
         proj = Projection.from_parquet(folder)  # checks the projection against its own digest
@@ -77,14 +92,26 @@ class RunFiles:
         return proj
 
 
+#: what a run id may look like (never a path: ids come from API callers)
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
 def resolve_run_dir(run: str | Path, runs_dir: Path | None = None) -> Path:
-    """A run folder from a path or from a run id under `runs_dir`; NotFound if neither exists."""
-    path = Path(run)
-    if (path / "run.json").exists():
-        return path
-    if runs_dir is not None and (Path(runs_dir) / str(run) / "run.json").exists():
-        return Path(runs_dir) / str(run)
-    raise NotFound(f"run {run!r}: no run.json at {path}" + (f" nor under {runs_dir}" if runs_dir else ""))
+    """The folder of `run`: a `Path` is taken as the run folder itself (trusted callers: the CLI,
+    tests); a `str` is a run id looked up under `runs_dir` and never read as a path. NotFound if
+    there is no such run."""
+    if isinstance(run, Path):
+        if (run / "run.json").exists():
+            return run
+        raise NotFound(f"run folder {run}: no run.json")
+    if not _RUN_ID.fullmatch(run) or ".." in run:
+        raise NotFound(f"run {run!r}: not a run id")
+    if runs_dir is None:
+        raise ConfigError(f"run {run!r}: no runs directory given to look it up in")
+    path = Path(runs_dir) / run
+    if not (path / "run.json").exists():
+        raise NotFound(f"run {run!r}: no run.json under {runs_dir}")
+    return path
 
 
 def read_run(run: str | Path, runs_dir: Path | None = None) -> RunFiles:
@@ -120,13 +147,13 @@ def _vids_of(proj: Projection, refs: list[dict[str, str]] | list[tuple[str, str]
 def select_subgraph(proj: Projection, results: dict[str, Any], selection: Selection,
                     limits: Limits | None = None, provenance: dict[str, Any] | None = None) -> dict[str, Any]:
     """The flagged subgraph of `selection`: the selected pathways (explicit, through a selected
-    account, or into a selected cluster; at most `max_pathways`, best first), the selected accounts
-    and cluster members, then up to `hops` hops of context in either direction — at most
+    account, or into a selected cluster; at most `max_pathways`, best first), the selected accounts,
+    content and cluster members, then up to `hops` hops of context in either direction — at most
     `max_nodes` nodes and `max_edges` edges (pathway nodes and edges first). NotFound for an id that
     is not in the run's results. Returns the dict written as subgraph.json."""
     limits = limits or Limits()
-    if not (selection.clusters or selection.accounts or selection.pathways):
-        raise ConfigError("evidence selection is empty: give cluster, account or pathway ids")
+    if not (selection.clusters or selection.accounts or selection.pathways or selection.content):
+        raise ConfigError("evidence selection is empty: give cluster, account, pathway or content ids")
     pathways_by_id = {p["pathway_id"]: p for p in results.get("pathways", [])}
     clusters_by_id = {c["cluster_id"]: c for c in results.get("clusters", [])}
     flagged = results.get("flagged_accounts", [])
@@ -135,10 +162,14 @@ def select_subgraph(proj: Projection, results: dict[str, Any], selection: Select
         missing = [i for i in ids if i not in known]
         if missing:
             raise NotFound(f"run {results.get('run_id')}: no {what} {missing[0]!r}")
-    acc_vids = proj.vids(NodeKind.ACCOUNT, list(selection.accounts)) if selection.accounts else np.zeros(0, np.int64)
-    if (acc_vids < 0).any():
-        raise NotFound(f"run {results.get('run_id')}: no account "
-                       f"{selection.accounts[int(np.flatnonzero(acc_vids < 0)[0])]!r} in its projection")
+    picked = []
+    for kind, ids in ((NodeKind.ACCOUNT, selection.accounts), (NodeKind.CONTENT, selection.content)):
+        vids = proj.vids(kind, list(ids)) if ids else np.zeros(0, np.int64)
+        if (vids < 0).any():
+            raise NotFound(f"run {results.get('run_id')}: no {kind.value} "
+                           f"{ids[int(np.flatnonzero(vids < 0)[0])]!r} in its projection")
+        picked.append(np.asarray(vids, np.int64))
+    acc_vids = np.concatenate(picked)
 
     # pathways, in the results' order (best first)
     wanted = set(selection.pathways)
@@ -153,7 +184,7 @@ def select_subgraph(proj: Projection, results: dict[str, Any], selection: Select
     truncated = len(chosen) > limits.max_pathways
     chosen = chosen[:limits.max_pathways]
 
-    # seeds: pathway nodes, selected accounts, members of selected clusters (in that priority)
+    # seeds: pathway nodes, selected accounts and content, members of selected clusters (in that priority)
     seed_parts = [_vids_of(proj, [n for p in chosen for n in p["nodes"]], "pathway"), acc_vids]
     for cid in selection.clusters:
         c = clusters_by_id[cid]
@@ -381,9 +412,12 @@ def verify_package(path: Path, public_key: PublicKey | None = None) -> Verificat
     elif key is None:
         v.problems.append(f"signature: no public key to check {SIGNATURE} with")
     else:
+        raw = sig_path.read_bytes()
         try:
-            sig = base64.b64decode(sig_path.read_bytes().strip(), validate=True)
+            sig = base64.b64decode(raw.rstrip(b"\n"), validate=True)
         except (binascii.Error, ValueError):
+            sig = b""
+        if raw != base64.b64encode(sig) + b"\n":  # the one canonical spelling: any changed byte is a change
             sig = b""
         if len(sig) != 64:
             v.problems.append(f"{SIGNATURE}: changed (not an Ed25519 signature)")

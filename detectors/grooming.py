@@ -12,7 +12,7 @@ from pydantic import Field
 from scipy.sparse.csgraph import connected_components
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd
-from detectors.clusters import account_owner
+from detectors.clusters import account_owner, unique_pairs
 from graph.model import RelType
 from graph.projection import REL_CODE, Projection
 
@@ -53,24 +53,28 @@ class GroomingDetector(Detector):
         a, b = a[is_acc_b], b[is_acc_b]
         adult_bands = (ADULT, UNKNOWN) if p.include_unknown_age else (ADULT,)
         ok = (a >= 0) & np.isin(proj.age_band[np.maximum(a, 0)], adult_bands) & (proj.age_band[b] == MINOR)
-        pairs = np.unique(np.column_stack([a[ok], b[ok]]), axis=0) if ok.any() else np.zeros((0, 2), np.int64)
+        pa_, pb_ = unique_pairs(a[ok], b[ok], n_acc)
         rows: list[dict[str, Any]] = []
-        if pairs.size:
-            counts = np.bincount(pairs[:, 0], minlength=n_acc)
-            cands = np.flatnonzero(counts >= p.min_minors)
+        if pa_.size:
+            counts = np.bincount(pa_, minlength=n_acc)
+            # which contacted minors the account also addresses directly (vectorised, by pair key)
+            er = np.isin(proj.etype, [REL_CODE[RelType(r).value] for r in p.engage_rels])
+            ea, eb = account_owner(proj, proj.src[er]), proj.dst[er].astype(np.int64)
+            eok = (ea >= 0) & (eb < n_acc)
+            ekeys = np.unique(ea[eok] * n_acc + eb[eok])
+            engaged_pair = np.isin(pa_ * n_acc + pb_, ekeys)
+            n_engaged = np.bincount(pa_[engaged_pair], minlength=n_acc)
+            share = np.divide(n_engaged, counts, out=np.zeros(n_acc), where=counts > 0)
+            cands = np.flatnonzero((counts >= p.min_minors) & (share >= p.min_engaged_share))
             # undirected follow/mention graph among minors
             fol = proj.etype == REL_CODE[RelType.FOLLOWS.value]
             ms, md = proj.src[fol].astype(np.int64), proj.dst[fol].astype(np.int64)
             mm = (proj.age_band[ms] == MINOR) & (proj.age_band[md] == MINOR) & (md < n_acc) & (ms < n_acc)
             g = sp.coo_matrix((np.ones(int(mm.sum()) * 2), (np.r_[ms[mm], md[mm]], np.r_[md[mm], ms[mm]])),
                               shape=(n_acc, n_acc)).tocsr()
-            er = np.isin(proj.etype, [REL_CODE[RelType(r).value] for r in p.engage_rels])
-            ea, eb = account_owner(proj, proj.src[er]), proj.dst[er].astype(np.int64)
-            eok = (ea >= 0) & (eb < n_acc)
-            engaged = set(zip(ea[eok].tolist(), eb[eok].tolist())) if cands.size else set()
-            starts = np.searchsorted(pairs[:, 0], cands)
+            starts = np.searchsorted(pa_, cands)
             for c, st in zip(cands.tolist(), starts.tolist()):
-                minors = pairs[st:st + counts[c], 1]
+                minors = pb_[st:st + counts[c]]
                 sub = g[minors][:, minors]
                 pairs_linked = (sub + sub.T).count_nonzero() / 2
                 density = pairs_linked / (minors.size * (minors.size - 1) / 2)
@@ -78,9 +82,7 @@ class GroomingDetector(Detector):
                     continue
                 _, labels = connected_components(sub, directed=False)
                 lcc = np.bincount(labels).max() / minors.size
-                eng = sum((c, int(m)) in engaged for m in minors.tolist()) / minors.size
-                if eng < p.min_engaged_share:
-                    continue
+                eng = float(share[c])
                 r = float(reach[c]) if reach is not None else 0.0
                 base = minors.size * (1.0 - density) * eng
                 rows.append({"account_id": proj.node_id(c), "score": rnd(base * (1.0 + p.path_weight * r)),

@@ -71,7 +71,7 @@ class NavigationParams(BaseModel):
 
 @dataclass(frozen=True, eq=False)
 class Navigation:
-    """Directed clickable steps sorted by (src, dst, edge): CSR `indptr` over src.
+    """Directed clickable steps grouped by src (CSR `indptr`), in rule order then edge order.
 
     `edge` is the index of the stored relationship in the projection, `forward` its direction,
     `cost` = -log(probability of taking this step from src), `creator` the account vid that
@@ -95,10 +95,25 @@ class Navigation:
 
     def reverse_index(self) -> tuple[np.ndarray, np.ndarray]:
         """(order, indptr) grouping step indices by dst: steps into v are order[indptr[v]:indptr[v+1]]."""
-        order = np.argsort(self.dst, kind="stable").astype(np.int64)
-        indptr = np.zeros(self.n + 1, np.int64)
-        np.cumsum(np.bincount(self.dst, minlength=self.n), out=indptr[1:])
-        return order, indptr
+        return group_order(self.dst, self.n)
+
+
+def group_order(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stable counting sort of `keys` in [0, n): (order, indptr) with keys[order] ascending and
+    the positions of key k at order[indptr[k]:indptr[k+1]], in their original order. O(len + n),
+    several times faster than a comparison sort at 10M+ keys."""
+    m = int(keys.size)
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(keys, minlength=n), out=indptr[1:])
+    try:
+        from scipy.sparse import _sparsetools   # scipy's C coo->csr: a stable counting sort
+
+        order = np.empty(m, np.int64)
+        _sparsetools.coo_tocsr(n, 1, m, keys.astype(np.int64), np.zeros(m, np.int64), np.arange(m, dtype=np.int64),
+                               np.zeros(n + 1, np.int64), np.empty(m, np.int64), order)
+    except (ImportError, AttributeError):   # private helper gone: fall back to a comparison sort
+        order = np.argsort(keys, kind="stable").astype(np.int64)
+    return order, indptr
 
 
 def edge_creators(proj: Projection) -> np.ndarray:
@@ -131,15 +146,13 @@ def build_navigation(proj: Projection, params: NavigationParams) -> Navigation:
     fwd = np.concatenate(parts_f).astype(bool) if parts_f else np.zeros(0, bool)
     w = np.concatenate(parts_w).astype(np.float64) if parts_w else np.zeros(0)
     credit = np.concatenate(parts_c).astype(bool) if parts_c else np.zeros(0, bool)
-    # (src, dst) as one int64 key; a stable sort keeps rule order, then edge order, within ties
-    order = np.argsort(src.astype(np.int64) * max(proj.n_nodes, 1) + dst, kind="stable")
-    src, dst, edge, fwd, w, credit = src[order], dst[order], edge[order], fwd[order], w[order], credit[order]
+    # CSR by src; a stable sort keeps rule order, then the canonical edge order, within a src
     n = proj.n_nodes
+    order, indptr = group_order(src, n)
+    src, dst, edge, fwd, w, credit = src[order], dst[order], edge[order], fwd[order], w[order], credit[order]
     total = np.bincount(src, weights=w, minlength=n)
     prob = w / total[src] if src.size else w
     cost = -np.log(prob)
     cost[cost < 0] = 0.0   # -log(1.0) may be -0.0
-    indptr = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
     return Navigation(n=n, src=src, dst=dst, edge=edge, forward=fwd, prob=prob, cost=cost,
                       creator=creators[edge] if edge.size else np.zeros(0, np.int32), credit=credit, indptr=indptr)

@@ -5,15 +5,17 @@ probability that a random walker starting there reaches any cluster."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from pydantic import Field
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd, short_hash
 from detectors.navigation import Navigation
-from graph.projection import NO_TIME, REL_TYPES, Projection
+from graph.projection import KINDS, NO_TIME, REL_TYPES, Projection
 
 CHILD_ORIENTED = 1
 
@@ -25,53 +27,78 @@ class PathwayParams(DetectorParams):
     min_exposure: float = Field(1e-6, ge=0, description="exposure entries below this are left out of results")
 
 
-def hop_limited_costs(nav: Navigation, rev: tuple[np.ndarray, np.ndarray], targets: np.ndarray, hops: int,
-                      max_cost: float) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
-    """Exact hop-limited shortest walks to `targets` on step costs (Bellman-Ford in rounds, only
-    relaxing steps into nodes that improved last round, pruning costs above `max_cost`).
+@dataclass
+class HopSearch:
+    """Result of hop_limited_costs. `d[v]` = least cost of a walk of <= H steps from v into a
+    target; `log[k-1]` = (nodes improved in round k, sorted; the step taken); `last_old` = the
+    values those of round H had before it, so d_{H-1} is d with them put back (see `d_before_last`)."""
 
-    Returns (d_H, d_{H-1}, log): d_k[v] = least cost of a walk of <= k steps from v into a target;
-    log[k-1] = (nodes improved in round k, sorted; the step taken) for rebuilding walks."""
+    d: np.ndarray
+    log: list[tuple[np.ndarray, np.ndarray]]
+    last_old: np.ndarray
+    targets: np.ndarray
+
+    def d_before_last(self, v: np.ndarray) -> np.ndarray:
+        """d_{H-1} at the nodes `v` (walks of at most H-1 steps)."""
+        vals = self.d[v].copy()
+        nodes = self.log[-1][0] if self.log else np.zeros(0, np.int64)
+        if nodes.size:
+            pos = np.minimum(np.searchsorted(nodes, v), nodes.size - 1)
+            hit = nodes[pos] == v
+            vals[hit] = self.last_old[pos[hit]]
+        return vals
+
+    def release(self) -> None:
+        """Reset the touched entries of the shared `d` buffer to inf for the next search."""
+        self.d[self.targets] = np.inf
+        for nodes, _ in self.log:
+            self.d[nodes] = np.inf
+
+
+def hop_limited_costs(nav: Navigation, rev: tuple[np.ndarray, np.ndarray], targets: np.ndarray, hops: int,
+                      max_cost: float, d: np.ndarray | None = None) -> HopSearch:
+    """Exact hop-limited least-cost walks into `targets` on step costs: Bellman-Ford in `hops`
+    rounds, relaxing only the steps into nodes that improved the round before (reverse CSR
+    `rev`), every candidate computed from the previous round's values (so k rounds = k hops),
+    costs above `max_cost` pruned. `d` may be a reusable all-inf buffer of length n (call
+    `release()` afterwards); touching only reached nodes keeps a search over a small region cheap."""
     order, indptr = rev
-    d = np.full(nav.n, np.inf)
+    if d is None:
+        d = np.full(nav.n, np.inf)
+    targets = np.unique(np.asarray(targets, np.int64))
     d[targets] = 0.0
-    frontier = np.unique(targets)
+    frontier = targets
     log: list[tuple[np.ndarray, np.ndarray]] = []
-    d_prev_round = d.copy()
+    last_old = np.zeros(0)
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
     for k in range(hops):
-        if k == hops - 1:
-            d_prev_round = d.copy()
         if frontier.size == 0:
-            log.append((np.zeros(0, np.int64), np.zeros(0, np.int64)))
+            log.append(empty)
+            last_old = np.zeros(0)
             continue
         starts, ends = indptr[frontier], indptr[frontier + 1]
         cnt = ends - starts
         total = int(cnt.sum())
-        if total == 0:
-            log.append((np.zeros(0, np.int64), np.zeros(0, np.int64)))
-            frontier = frontier[:0]
-            continue
         pos = np.repeat(starts - np.r_[0, np.cumsum(cnt)[:-1]], cnt) + np.arange(total)
         steps = order[pos]
-        s = nav.src[steps]
+        s = nav.src[steps].astype(np.int64)
         cand = nav.cost[steps] + d[nav.dst[steps]]
         ok = (cand <= max_cost) & (cand < d[s])
         steps, s, cand = steps[ok], s[ok], cand[ok]
         if steps.size == 0:
-            log.append((np.zeros(0, np.int64), np.zeros(0, np.int64)))
+            log.append(empty)
+            last_old = np.zeros(0)
             frontier = frontier[:0]
             continue
         srt = np.lexsort((steps, cand, s))
         s, cand, steps = s[srt], cand[srt], steps[srt]
         first = np.r_[True, s[1:] != s[:-1]]
-        s, cand, steps = s[first].astype(np.int64), cand[first], steps[first]
-        d[s] = cand   # all computed from the previous round's d: hop-exact (Jacobi update)
+        s, cand, steps = s[first], cand[first], steps[first]
+        last_old = d[s].copy()
+        d[s] = cand   # every cand came from the previous round's d: hop-exact (Jacobi update)
         log.append((s, steps))
         frontier = s
-    if hops == 1:
-        d_prev_round = np.full(nav.n, np.inf)
-        d_prev_round[targets] = 0.0
-    return d, d_prev_round, log
+    return HopSearch(d=d, log=log, last_old=last_old, targets=targets)
 
 
 def rebuild_walk(nav: Navigation, log: list[tuple[np.ndarray, np.ndarray]], start: int, budget: int,
@@ -92,6 +119,41 @@ def rebuild_walk(nav: Navigation, log: list[tuple[np.ndarray, np.ndarray]], star
         j, step = found
         steps.append(step)
         v, k = int(nav.dst[step]), j - 1
+    return steps
+
+
+def rebuild_walks(nav: Navigation, log: list[tuple[np.ndarray, np.ndarray]], starts: np.ndarray, budget: int,
+                  is_target: np.ndarray) -> np.ndarray:
+    """rebuild_walk for many starts at once (vectorised per hop and round): an (m, budget) array of
+    step indices, -1 padded; a row of all -1 with a non-target start means no walk."""
+    m = int(starts.size)
+    steps = np.full((m, max(budget, 1)), -1, np.int64)
+    cur = starts.astype(np.int64).copy()
+    k = np.full(m, budget, np.int64)
+    active = ~is_target[cur]
+    for h in range(budget):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        found = np.full(idx.size, -1, np.int64)
+        found_j = np.zeros(idx.size, np.int64)
+        for j in range(budget, 0, -1):
+            need = np.flatnonzero((found < 0) & (k[idx] >= j))
+            nodes, st = log[j - 1]
+            if need.size == 0 or nodes.size == 0:
+                continue
+            q = cur[idx[need]]
+            pos = np.minimum(np.searchsorted(nodes, q), nodes.size - 1)
+            hit = nodes[pos] == q
+            found[need[hit]] = st[pos[hit]]
+            found_j[need[hit]] = j
+        ok = found >= 0
+        active[idx[~ok]] = False
+        idx, found, found_j = idx[ok], found[ok], found_j[ok]
+        steps[idx, h] = found
+        cur[idx] = nav.dst[found]
+        k[idx] = found_j - 1
+        active[idx] = ~is_target[cur[idx]]
     return steps
 
 
@@ -129,48 +191,69 @@ class PathwayDetector(Detector):
         out = DetectorOutput()
         max_cost = -math.log(p.min_probability)
         rev = nav.reverse_index()
-        pathways: list[dict[str, Any]] = []
-        walk_vids: dict[str, list[int]] = {}
+        raw: list[tuple[int, list[int], list[int]]] = []
+        d_buf = np.full(proj.n_nodes, np.inf)        # shared by the per-cluster searches
+        is_t = np.zeros(proj.n_nodes, bool)
         for ci, c in enumerate(clusters):
             targets = c["target_vids"]
-            is_t = np.zeros(proj.n_nodes, bool)
             is_t[targets] = True
-            d, d_prev, log = hop_limited_costs(nav, rev, targets, p.max_hops, max_cost)
-            cand_sources = sources[np.isfinite(d[sources]) & ~is_t[sources]]
-            for s in cand_sources.tolist():
-                lo, hi = nav.indptr[s], nav.indptr[s + 1]
-                first = np.arange(lo, hi)
-                tot = nav.cost[first] + d_prev[nav.dst[first]]
-                good = np.flatnonzero(tot <= max_cost)
-                if good.size == 0:
+            search = hop_limited_costs(nav, rev, targets, p.max_hops, max_cost, d=d_buf)
+            log = search.log
+            reached = np.unique(np.concatenate([nodes for nodes, _ in log] or [np.zeros(0, np.int64)]))
+            cand_sources = reached[(proj.label[reached] == CHILD_ORIENTED) & (proj.kind[reached] == 1)]
+            cand_sources = cand_sources[~is_t[cand_sources]]
+            if cand_sources.size == 0:
+                search.release()
+                is_t[targets] = False
+                continue
+            # every first step of every candidate source, with the best total cost through it
+            lo, hi = nav.indptr[cand_sources], nav.indptr[cand_sources + 1]
+            cnt = hi - lo
+            first = np.repeat(lo - np.r_[0, np.cumsum(cnt)[:-1]], cnt) + np.arange(int(cnt.sum()))
+            src_of = np.repeat(cand_sources, cnt)
+            tot = nav.cost[first] + search.d_before_last(nav.dst[first].astype(np.int64))
+            good = tot <= max_cost
+            first, src_of, tot = first[good], src_of[good], tot[good]
+            order = np.lexsort((first, tot, src_of))
+            first, src_of = first[order], src_of[order]
+            rest = rebuild_walks(nav, log, nav.dst[first], p.max_hops - 1, is_t)
+            found: dict[int, int] = {}
+            seen_second: set[tuple[int, int]] = set()
+            for row, (s, e0) in enumerate(zip(src_of.tolist(), first.tolist())):
+                if found.get(s, 0) >= p.per_source_cluster:
                     continue
-                ranked = good[np.lexsort((first[good], tot[good]))]
-                found = 0
-                seen_second: set[int] = set()
-                for gi in ranked.tolist():
-                    e0 = int(first[gi])
-                    u = int(nav.dst[e0])
-                    if u in seen_second:   # duplicate step (two stored edges to the same node)
-                        continue
-                    rest = rebuild_walk(nav, log, u, p.max_hops - 1, is_t)
-                    if rest is None:
-                        continue
-                    steps = [e0, *rest]
-                    nodes = [s, *[int(nav.dst[e]) for e in steps]]
-                    if len(set(nodes)) != len(nodes):
-                        continue   # not a simple walk: it would pass the same node twice
-                    seen_second.add(u)
-                    pw = self._pathway(proj, nav, c, ci, steps, nodes, owner)
-                    pathways.append(pw)
-                    walk_vids[pw["pathway_id"]] = nodes
-                    found += 1
-                    if found >= p.per_source_cluster:
-                        break
+                u = int(nav.dst[e0])
+                if (s, u) in seen_second:   # a parallel step (two stored edges to the same node)
+                    continue
+                tail = [int(e) for e in rest[row] if e >= 0]
+                nodes = [s, u, *[int(nav.dst[e]) for e in tail]]
+                if not is_t[nodes[-1]] or len(set(nodes)) != len(nodes):
+                    continue   # no walk, or not a simple one (it would pass the same node twice)
+                seen_second.add((s, u))
+                raw.append((ci, [e0, *tail], nodes))
+                found[s] = found.get(s, 0) + 1
+            search.release()
+            is_t[targets] = False
+        # resolve every id once (one Arrow take), then build the pathway records
+        used = np.unique(np.array([v for _, _, nodes in raw for v in nodes]
+                                  + [int(nav.creator[e]) for _, steps, _ in raw for e in steps if nav.creator[e] >= 0],
+                                  dtype=np.int64))
+        names = dict(zip(used.tolist(), proj.id_list(used)))
+        ck = proj.content_kind
+        cused = used[(used >= proj.offsets[1]) & (used < proj.offsets[2])]
+        ckinds = dict(zip(cused.tolist(), ck.take(pa.array(cused - proj.offsets[1])).to_pylist()))
+        pathways: list[dict[str, Any]] = []
+        walk_vids: dict[str, list[int]] = {}
+        for ci, steps, nodes in raw:
+            pw = self._pathway(proj, nav, clusters[ci], steps, nodes, owner, names, ckinds)
+            pathways.append(pw)
+            walk_vids[pw["pathway_id"]] = nodes
         all_targets = np.flatnonzero(owner >= 0) if owner is not None else np.zeros(0, np.int64)
         x = exposure(nav, all_targets, p.max_hops) if all_targets.size else np.zeros(proj.n_nodes)
         exp_sources = sources[owner[sources] < 0] if owner is not None else sources
-        exp_rows = [{"content_id": proj.node_id(v), "probability": rnd(float(x[v]))}
-                    for v in exp_sources[x[exp_sources] >= max(p.min_exposure, 1e-300)].tolist()]
+        shown = exp_sources[x[exp_sources] >= max(p.min_exposure, 1e-300)]
+        exp_rows = [{"content_id": cid, "probability": rnd(float(pr))}
+                    for cid, pr in zip(proj.id_list(shown), x[shown].tolist())]
         exp_rows.sort(key=lambda r: (-r["probability"], r["content_id"]))
         pathways.sort(key=lambda r: (-r["score"], r["pathway_id"]))
         out.sections["pathways"] = pathways
@@ -180,28 +263,29 @@ class PathwayDetector(Detector):
         return out
 
     @staticmethod
-    def _pathway(proj: Projection, nav: Navigation, cluster: dict[str, Any], ci: int, steps: list[int],
-                 nodes: list[int], owner: np.ndarray | None) -> dict[str, Any]:
+    def _pathway(proj: Projection, nav: Navigation, cluster: dict[str, Any], steps: list[int], nodes: list[int],
+                 owner: np.ndarray | None, names: dict[int, str], ckinds: dict[int, str | None]) -> dict[str, Any]:
         prob = float(np.prod(nav.prob[steps]))
-        refs = [proj.node_ref(v) for v in nodes]
-        for ref, v in zip(refs, nodes):
-            if ref["kind"] == "content":
-                ref["content_kind"] = proj.content_kind_of(v)
+        kinds = [KINDS[int(proj.kind[v])].value for v in nodes]
+        refs: list[dict[str, str]] = []
+        for v, k in zip(nodes, kinds):
+            ref = {"kind": k, "id": names[v]}
+            if k == "content":
+                ref["content_kind"] = ckinds.get(v) or "content"
+            refs.append(ref)
         member_of = owner if owner is not None else np.full(proj.n_nodes, -1)
         source_owner = int(proj.author[nodes[0]])
         creators: list[str] = []
         hop_creators: list[str | None] = []
         for e in steps:
             cr = int(nav.creator[e])
-            hop_creators.append(proj.node_id(cr) if cr >= 0 else None)
-            if cr >= 0 and nav.credit[e] and member_of[cr] < 0 and cr != source_owner:
-                cid = proj.node_id(cr)
-                if cid not in creators:
-                    creators.append(cid)
-        key = "|".join(f"{r['kind']}:{r['id']}" for r in refs)
+            hop_creators.append(names[cr] if cr >= 0 else None)
+            if cr >= 0 and nav.credit[e] and member_of[cr] < 0 and cr != source_owner and names[cr] not in creators:
+                creators.append(names[cr])
+        key = "|".join(f"{k}:{names[v]}" for v, k in zip(nodes, kinds))
         return {
             "pathway_id": "pw-" + short_hash(cluster["cluster_id"], key, n=16),
-            "source": {"kind": "content", "id": refs[0]["id"]},
+            "source": {"kind": "content", "id": names[nodes[0]]},
             "cluster_id": cluster["cluster_id"],
             "nodes": refs,
             "edges": [REL_TYPES[int(proj.etype[nav.edge[e]])].value for e in steps],

@@ -127,18 +127,20 @@ class EmbeddedStore(GraphStore):
                     n = cur.execute("SELECT count(*) FROM _b").fetchall()[0][0]
                 if check is not None:
                     check(cur)
-                # Existing rows with a key in _b: the semi-join on h reads only candidate rows, the exact
-                # key comparison drops hash collisions. Identical rows are left alone (a re-ingest writes
+                # Existing rows with a key in _b, in two steps: candidates by h alone (a scan of one
+                # integer column), then only if there are any, the exact key comparison (so hash
+                # collisions never merge two rows). Identical rows are left alone (a re-ingest writes
                 # nothing); changed ones are deleted and inserted again.
-                rest = [c for c in schema.names if c not in keys]
-                same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM b.{c}" for c in rest) or "true"
-                cur.execute(f"""CREATE TEMP TABLE _m AS SELECT t.rowid AS r, b._i, ({same}) AS same
-                    FROM (SELECT rowid, h, {cols} FROM {table} t SEMI JOIN _b ON t.h = _b.h) t
-                    JOIN _b b ON {_on(keys, 't', 'b')}""")
-                if cur.execute("SELECT count(*) FROM _m").fetchall()[0][0]:
+                cur.execute(f"CREATE TEMP TABLE _c AS SELECT t.rowid AS r FROM {table} t SEMI JOIN _b ON t.h = _b.h")
+                if cur.execute("SELECT count(*) FROM _c").fetchall()[0][0]:
+                    rest = [c for c in schema.names if c not in keys]
+                    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM b.{c}" for c in rest) or "true"
+                    cur.execute(f"""CREATE TEMP TABLE _m AS SELECT t.rowid AS r, b._i, ({same}) AS same
+                        FROM {table} t JOIN _b b ON {_on(keys, 't', 'b')} WHERE t.rowid IN (SELECT r FROM _c)""")
                     cur.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT r FROM _m WHERE NOT same)")
                     cur.execute("DELETE FROM _b WHERE _i IN (SELECT _i FROM _m WHERE same)")
-                cur.execute("DROP TABLE _m")
+                    cur.execute("DROP TABLE _m")
+                cur.execute("DROP TABLE _c")
                 cur.execute(f"INSERT INTO {table} ({cols}, h) SELECT {cols}, h FROM _b")
                 cur.execute("DROP TABLE _b")
                 cur.execute("COMMIT")

@@ -22,15 +22,16 @@ from typing import IO
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from graph.errors import IngestError
 from graph.model import EDGE_SCHEMA, NODE_SCHEMAS, NodeKind, RelType, STRUCTURAL_KIND
 from graph.store import GraphStore
 from ingest.digest import TableDigest, snapshot_digest
-from ingest.normalise import sql_ident
 from ingest.readers import TABLES, SnapshotFile, discover, iter_batches, read_header
 from ingest.report import QUARANTINE_FILE, IngestReport, ProgressBar, TableReport
-from ingest.validate import DIGEST_COLUMNS, KEYS, MAX_FIELD_CHARS, STAGED, BatchValidator, Rejected, resolve_columns
+from ingest.validate import DIGEST_COLUMNS, KEYS, MAX_FIELD_CHARS, STAGED, Rejected, resolve_columns, validate_batch
 
 #: longest `value` copied into a quarantine record (the full row is in `data`)
 QUARANTINE_VALUE_CHARS = 256
@@ -94,6 +95,7 @@ class _Ingest:
                                    tables={t: TableReport() for t in TABLES})
         self.con: duckdb.DuckDBPyConnection | None = None
         self.failures: list[IngestError] = []
+        self.staged: dict[str, Path] = {}
 
     # -- orchestration ---------------------------------------------------------------------
     def run(self) -> IngestReport:
@@ -109,7 +111,8 @@ class _Ingest:
                 self.con = self._connect(staging)
                 found = discover(self.snapshot_dir)
                 rep.ignored_files = [{"file": f.name, "reason": f.reason} for f in found.ignored]
-                self._stage_all(found.files, quarantine)
+                self._stage_all(found.files, quarantine, staging)
+            rep.phases["stage"] = round(time.perf_counter() - t0, 3)
             os.replace(qpath.with_suffix(".jsonl.tmp"), qpath)
             if self.failures:
                 first = self.failures[0]
@@ -118,8 +121,12 @@ class _Ingest:
                                       file=first.file, row=first.row, field=first.field, value=first.value)
                 raise first
             with self.bar:
+                t1 = time.perf_counter()
                 self._finalise()
+                t2 = time.perf_counter()
+                rep.phases["dedup"] = round(t2 - t1, 3)
                 self._write()
+                rep.phases["write" if self.store is not None else "digest"] = round(time.perf_counter() - t2, 3)
             rep.status = "ok"
         except IngestError as exc:
             rep.status = "failed"
@@ -151,15 +158,16 @@ class _Ingest:
 
     @staticmethod
     def _connect(staging: Path) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect(str(staging / "stage.duckdb"))
+        con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET temp_directory = {_sql_path(staging / 'tmp')}")
         con.execute(f"SET memory_limit = '{STAGING_MEMORY}'")
         con.execute("SET preserve_insertion_order = true")
+        con.execute("SET enable_progress_bar = false")
         return con
 
     # -- phase 1: read, validate, stage ----------------------------------------------------
-    def _stage_all(self, files: dict[str, list[SnapshotFile]], quarantine: IO[str]) -> None:
+    def _stage_all(self, files: dict[str, list[SnapshotFile]], quarantine: IO[str], staging: Path) -> None:
         rep = self.report
         if not any(files.values()):
             exc = IngestError(f"{self.snapshot_dir}: no table files found (expected {', '.join(TABLES)} "
@@ -170,18 +178,20 @@ class _Ingest:
         for table in TABLES:
             tr = rep.tables[table]
             tr.files = [f.name for f in files[table]]
-            validator = BatchValidator(self.con, table, max_field_chars=self.max_field_chars)
+            path = staging / f"stage_{table}.parquet"
+            self.staged[table] = path
             task = self.bar.task(f"read {table}", None) if files[table] else None
-            try:
-                seq = 0
-                for f in files[table]:
-                    seq = self._stage_file(f, validator, quarantine, seq, task)
-            except IngestError as exc:
-                rep.errors.append(str(exc))
-                self.failures.append(exc)
-                self.con.execute(f"DELETE FROM stage_{table}")
+            schema = STAGED[table].append(pa.field("__cg_seq", pa.int64()))
+            with pq.ParquetWriter(path, schema, compression="lz4") as writer:
+                try:
+                    seq = 0
+                    for f in files[table]:
+                        seq = self._stage_file(f, writer, quarantine, seq, task)
+                except IngestError as exc:
+                    rep.errors.append(str(exc))
+                    self.failures.append(exc)
 
-    def _stage_file(self, f: SnapshotFile, validator: BatchValidator, quarantine: IO[str], seq: int,
+    def _stage_file(self, f: SnapshotFile, writer: pq.ParquetWriter, quarantine: IO[str], seq: int,
                     task: int | None) -> int:
         tr = self.report.tables[f.table]
         if f.size == 0:
@@ -196,8 +206,10 @@ class _Ingest:
                 batch_map = resolve_columns(f.table, batch.column_names, f.name, complete=False)
             else:
                 batch_map = mapping
-            rejected = validator.validate(batch, batch_map, seq)
+            accepted, rejected = validate_batch(f.table, batch, batch_map, max_field_chars=self.max_field_chars)
             n = batch.num_rows
+            pos = accepted.column("__cg_pos")
+            writer.write_table(accepted.drop_columns(["__cg_pos"]).append_column("__cg_seq", pc.add(pos, seq)))
             seq += n
             tr.rows_read += n
             tr.rejected += len(rejected.positions)
@@ -230,11 +242,18 @@ class _Ingest:
     def _finalise(self) -> None:
         con = self.con
         for table in TABLES:
-            cols = ", ".join(sql_ident(c) for c, _ in STAGED[table])
+            cols = ", ".join(sql_ident(c) for c in STAGED[table].names)
             key = ", ".join(KEYS[table])
-            con.execute(f"""CREATE OR REPLACE TABLE final_{table} AS SELECT {cols} FROM stage_{table}
-                            QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY __cg_seq DESC) = 1""")
-            con.execute(f"DROP TABLE stage_{table}")
+            src = f"read_parquet({_sql_path(self.staged[table])})"
+            # final_<table>: one row per key (the last), stored in key order, which the digest
+            # reads back as is (preserve_insertion_order)
+            rows, keys = con.execute(f"SELECT count(*), count(DISTINCT ({key})) FROM {src}").fetchall()[0]
+            if rows == keys:
+                con.execute(f"CREATE OR REPLACE TABLE final_{table} AS SELECT {cols} FROM {src} ORDER BY {key}")
+            else:
+                con.execute(f"""CREATE OR REPLACE TABLE final_{table} AS SELECT DISTINCT ON ({key}) {cols}
+                                FROM {src} ORDER BY {key}, __cg_seq DESC""")
+            self.staged[table].unlink()
             tr = self.report.tables[table]
             tr.written = con.execute(f"SELECT count(*) FROM final_{table}").fetchall()[0][0]
             tr.duplicates = tr.accepted - tr.written
@@ -267,8 +286,8 @@ class _Ingest:
         task = self.bar.task("write" if store is not None else "digest", total)
 
         def ordered(table: str, extra: str = "") -> Iterator[pa.RecordBatch]:
-            cols = ", ".join(sql_ident(c) for c, _ in STAGED[table])
-            return self._stream(f"SELECT {cols}{extra} FROM final_{table} ORDER BY {', '.join(KEYS[table])}")
+            cols = ", ".join(sql_ident(c) for c in STAGED[table].names)
+            return self._stream(f"SELECT {cols}{extra} FROM final_{table}")   # stored in key order
 
         # full nodes
         for table, kind in (("accounts", NodeKind.ACCOUNT), ("content", NodeKind.CONTENT)):
@@ -324,6 +343,11 @@ class _Ingest:
         for table in TABLES:
             rep.tables[table].digest = digests[table].hexdigest()
         rep.digest = snapshot_digest({t: rep.tables[t].digest for t in TABLES})
+
+
+def sql_ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _sql_path(path: Path) -> str:

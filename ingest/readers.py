@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -218,7 +219,7 @@ def iter_batches(f: SnapshotFile, batch_rows: int) -> Iterator[tuple[pa.Table, p
 
 
 def _counted(batch: pa.RecordBatch, f: SnapshotFile, row: int) -> tuple[pa.Table, pa.Array]:
-    return _stringify(batch, f.name), pa.array(range(row, row + batch.num_rows), pa.int64())
+    return _stringify(batch, f.name), pa.array(np.arange(row, row + batch.num_rows, dtype=np.int64))
 
 
 def _iter_csv(f: SnapshotFile) -> Iterator[tuple[pa.Table, pa.Array]]:

@@ -55,6 +55,7 @@ class IngestReport:
     started_at: str | None = None
     finished_at: str | None = None
     seconds: float | None = None
+    phases: dict[str, float] = field(default_factory=dict)   # seconds per phase: stage, dedup, write
 
     @property
     def rows_read(self) -> int:

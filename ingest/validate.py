@@ -1,30 +1,31 @@
 """Validation rules of ingest format v1 and the batch validator that applies them.
 
-A batch (all-string Arrow table straight from a reader) goes through one DuckDB query that
-normalises every field and names the first rule each row breaks. Rows that break none are
-staged; the others are returned for the quarantine, untouched.
+A batch (all-string Arrow table straight from a reader) goes through vectorised pyarrow
+kernels that normalise every field and name the first rule each row breaks. Rows that
+break none are returned normalised, in the staged schema; the others by position, for the
+quarantine, untouched.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from graph.errors import IngestError
-from graph.model import AGE_BANDS, LABELS, LINK_DST_KINDS, LINK_SRC_KINDS, LINK_KIND_TO_REL, STATUSES, RelType
+from graph.model import AGE_BANDS, LABELS, LINK_DST_KINDS, LINK_KIND_TO_REL, LINK_SRC_KINDS, STATUSES, RelType
 from ingest.normalise import (
-    sql_blank,
-    sql_hashtag,
-    sql_ident,
-    sql_lower,
-    sql_str,
-    sql_strip,
-    sql_timestamp,
-    sql_ts_out_of_range,
-    sql_url_normalised,
-    sql_url_parts,
+    UTC_US,
+    blank_to_null,
+    json_props,
+    mask,
+    normalise_hashtags,
+    normalise_urls,
+    parse_numbers,
+    parse_timestamps,
+    strip,
 )
 from ingest.readers import INTERNAL_PREFIX
 
@@ -77,18 +78,18 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     ),
 }
 
-#: staged (normalised, accepted) columns of each table and their DuckDB types
-STAGED: dict[str, tuple[tuple[str, str], ...]] = {
-    "accounts": (("account_id", "VARCHAR"), ("created_at", "TIMESTAMPTZ"), ("age_band", "VARCHAR"),
-                 ("status", "VARCHAR"), ("props", "VARCHAR")),
-    "content": (("content_id", "VARCHAR"), ("account_id", "VARCHAR"), ("created_at", "TIMESTAMPTZ"),
-                ("kind", "VARCHAR"), ("parent_id", "VARCHAR"), ("label", "VARCHAR"),
-                ("label_source", "VARCHAR"), ("label_confidence", "DOUBLE"), ("props", "VARCHAR")),
-    "follows": (("follower_id", "VARCHAR"), ("followee_id", "VARCHAR"), ("created_at", "TIMESTAMPTZ"),
-                ("props", "VARCHAR")),
-    "links": (("src_kind", "VARCHAR"), ("src_id", "VARCHAR"), ("type", "VARCHAR"), ("kind", "VARCHAR"),
-              ("dst_kind", "VARCHAR"), ("dst_id", "VARCHAR"), ("domain", "VARCHAR"),
-              ("created_at", "TIMESTAMPTZ"), ("props", "VARCHAR")),
+_S, _F = pa.string(), pa.float64()
+
+#: staged (normalised, accepted) rows of each table
+STAGED: dict[str, pa.Schema] = {
+    "accounts": pa.schema([("account_id", _S), ("created_at", UTC_US), ("age_band", _S), ("status", _S),
+                           ("props", _S)]),
+    "content": pa.schema([("content_id", _S), ("account_id", _S), ("created_at", UTC_US), ("kind", _S),
+                          ("parent_id", _S), ("label", _S), ("label_source", _S), ("label_confidence", _F),
+                          ("props", _S)]),
+    "follows": pa.schema([("follower_id", _S), ("followee_id", _S), ("created_at", UTC_US), ("props", _S)]),
+    "links": pa.schema([("src_kind", _S), ("src_id", _S), ("type", _S), ("kind", _S), ("dst_kind", _S),
+                        ("dst_id", _S), ("domain", _S), ("created_at", UTC_US), ("props", _S)]),
 }
 
 #: identity of a row: a later row with the same key replaces an earlier one
@@ -101,26 +102,25 @@ KEYS: dict[str, tuple[str, ...]] = {
 
 #: columns that enter the snapshot digest (links' type and domain are derived from kind and url)
 DIGEST_COLUMNS: dict[str, tuple[str, ...]] = {
-    t: tuple(n for n, _ in cols if not (t == "links" and n in {"type", "domain"})) for t, cols in STAGED.items()
+    t: tuple(n for n in schema.names if not (t == "links" and n in {"type", "domain"})) for t, schema in STAGED.items()
 }
 
 
 @dataclass(frozen=True)
 class Check:
-    """One rule: `condition` (SQL, true = broken) on `field`, with a stable `rule` code."""
+    """One rule broken on `field`, with a stable `rule` code and a reason."""
 
     field: str
     rule: str
     reason: str
-    condition: str
 
 
 @dataclass
 class Rejected:
     """Rows of one batch that broke a rule: their positions in the batch and the check broken."""
 
-    positions: list[int] = field(default_factory=list)
-    checks: list[Check] = field(default_factory=list)
+    positions: list[int]
+    checks: list[Check]
 
 
 def resolve_columns(table: str, names: list[str], file: str, *, complete: bool = True) -> dict[str, str]:
@@ -146,117 +146,108 @@ def resolve_columns(table: str, names: list[str], file: str, *, complete: bool =
     return found
 
 
-class BatchValidator:
-    """Validates and normalises batches of one table, staging accepted rows into DuckDB table
-    `stage_<table>` (columns STAGED[table] + __cg_seq). One instance per table."""
+class _Checks:
+    """The first broken check of each row, accumulated check by check in rule order."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, table: str, *, max_field_chars: int = MAX_FIELD_CHARS) -> None:
-        self.con = con
-        self.table = table
-        self.max_chars = max_field_chars
-        cols = ", ".join(f"{sql_ident(n)} {t}" for n, t in STAGED[table])
-        con.execute(f"CREATE OR REPLACE TABLE stage_{table} ({cols}, __cg_seq BIGINT)")
-        self._sql_cache: dict[tuple[tuple[str, str], ...], tuple[str, list[Check]]] = {}
+    def __init__(self, n: int) -> None:
+        self.first = np.full(n, -1, np.int32)
+        self.checks: list[Check] = []
 
-    # -- SQL generation -------------------------------------------------------------------
-    def _build(self, mapping: dict[str, str], extras: list[str]) -> tuple[str, list[Check]]:
-        """SQL selecting the staged columns + __cg_check (index of the first broken check, or
-        NULL) from view __cg_batch, whose columns are the file's own names."""
-        src = {c.name: sql_ident(mapping[c.name]) if c.name in mapping else "CAST(NULL AS VARCHAR)"
-               for c in COLUMNS[self.table]}
-        inner: list[str] = []   # parsed intermediates, computed once
-        out: dict[str, str] = {}
-        checks: list[Check] = []
-        limit = self.max_chars
+    def add(self, broken: np.ndarray | pa.Array, field: str, rule: str, reason: str) -> None:
+        broken = broken if isinstance(broken, np.ndarray) else mask(broken)
+        if broken.any():
+            self.first[broken & (self.first < 0)] = len(self.checks)
+        self.checks.append(Check(field, rule, reason))
 
-        for c in COLUMNS[self.table]:
-            raw = src[c.name]
-            name = c.name
-            p = f"__cg_p_{name}"
-            if c.required:
-                checks.append(Check(name, "required", "required field is empty", f"{sql_strip(raw)} IS NULL"))
-            checks.append(Check(name, "too_long", f"longer than {limit} characters", f"length({raw}) > {limit}"))
-            if c.kind == "id":
-                out[name] = f"CASE WHEN {sql_strip(raw)} IS NULL THEN NULL ELSE {raw} END"
-            elif c.kind == "text":
-                out[name] = sql_blank(raw)
-            elif c.kind == "lower":
-                value = sql_lower(raw)
-                out[name] = f"coalesce({value}, {sql_str(c.default)})" if c.default else value
-            elif c.kind == "enum":
-                inner.append(f"{sql_lower(raw)} AS {p}")
-                allowed = ", ".join(sql_str(v) for v in c.choices)
-                checks.append(Check(name, "enum", f"not one of {', '.join(c.choices)}",
-                                    f"{p} IS NOT NULL AND {p} NOT IN ({allowed})"))
-                out[name] = f"coalesce({p}, {sql_str(c.default)})" if c.default else p
-            elif c.kind == "timestamp":
-                inner.append(f"{sql_timestamp(sql_strip(raw))} AS {p}")
-                checks.append(Check(name, "timestamp", "not an ISO-8601 timestamp or Unix seconds",
-                                    f"{sql_strip(raw)} IS NOT NULL AND {p} IS NULL"))
-                checks.append(Check(name, "timestamp_range", "outside 1970-01-01 .. 2100-01-01 (UTC)",
-                                    f"{p} IS NOT NULL AND {sql_ts_out_of_range(p)}"))
-                out[name] = p
-            elif c.kind == "confidence":
-                inner.append(f"TRY_CAST({sql_strip(raw)} AS DOUBLE) AS {p}")
-                checks.append(Check(name, "number", "not a number",
-                                    f"{sql_strip(raw)} IS NOT NULL AND {p} IS NULL"))
-                checks.append(Check(name, "range", "outside 0..1",
-                                    f"{p} IS NOT NULL AND (isnan({p}) OR {p} < 0 OR {p} > 1)"))
-                out[name] = f"coalesce({p} + 0.0, {c.default})"  # + 0.0 turns -0.0 into 0.0
-            elif c.kind == "dst":
-                kind = "__cg_p_dst_kind"
-                inner.append(f"{sql_url_parts(sql_strip(raw))} AS __cg_p_url")
-                inner.append(f"{sql_hashtag(raw)} AS __cg_p_tag")
-                checks.append(Check(name, "url", "not an absolute URL (scheme://host/...)",
-                                    f"{kind} = 'url' AND __cg_p_url IS NULL"))
-                checks.append(Check(name, "hashtag", "hashtag is empty",
-                                    f"{kind} = 'hashtag' AND __cg_p_tag IS NULL"))
-                out[name] = (f"CASE {kind} WHEN 'url' THEN {sql_url_normalised('__cg_p_url')} "
-                             f"WHEN 'hashtag' THEN __cg_p_tag "
-                             f"ELSE (CASE WHEN {sql_strip(raw)} IS NULL THEN NULL ELSE {raw} END) END")
-                out["domain"] = f"CASE WHEN {kind} = 'url' THEN lower(__cg_p_url.host) END"
-            else:  # pragma: no cover - a programming error in COLUMNS
-                raise AssertionError(c.kind)
 
-        for x in extras:
-            checks.append(Check(x, "too_long", f"longer than {limit} characters", f"length({sql_ident(x)}) > {limit}"))
-        if extras:
-            entries = ", ".join(f"{{'k': {sql_str(x)}, 'v': {sql_blank(sql_ident(x))}}}" for x in sorted(extras))
-            out["props"] = (f"nullif(to_json(map_from_entries(list_filter([{entries}], "
-                            f"lambda e: e.v IS NOT NULL))), '{{}}')")
-        else:
-            out["props"] = "CAST(NULL AS VARCHAR)"
-        if self.table == "links":
-            cases = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(r.value)}" for k, r in LINK_KIND_TO_REL.items())
-            out["type"] = f"CASE {out['kind']} {cases} ELSE {sql_str(RelType.REFERENCES.value)} END"
+def validate_batch(table: str, batch: pa.Table, mapping: dict[str, str], *,
+                   max_field_chars: int = MAX_FIELD_CHARS) -> tuple[pa.Table, Rejected]:
+    """Normalise `batch` (all strings, the file's own column names; `mapping` from
+    resolve_columns) -> (accepted rows in STAGED[table] plus `__cg_pos`, the rejected rows)."""
+    n = batch.num_rows
+    mapped = set(mapping.values())
+    extras = [c for c in batch.column_names if not c.startswith(INTERNAL_PREFIX) and c not in mapped]
 
-        check_sql = " ".join(f"WHEN {ch.condition} THEN {i}" for i, ch in enumerate(checks))
-        select = ", ".join(f"{out[n]} AS {sql_ident(n)}" for n, _ in STAGED[self.table])
-        inner_sql = ", ".join(inner) if inner else "1 AS __cg_p_none"
-        sql = (f"SELECT {select}, __cg_seq, CASE {check_sql} END AS __cg_check, __cg_pos "
-               f"FROM (SELECT *, {inner_sql} FROM __cg_batch)")
-        return sql, checks
+    def col(name: str) -> pa.Array:
+        return batch.column(name).combine_chunks().cast(pa.string())
 
-    # -- running --------------------------------------------------------------------------
-    def validate(self, batch: pa.Table, mapping: dict[str, str], first_seq: int) -> Rejected:
-        """Stage the accepted rows of `batch` (sequence numbers first_seq...) and return the rejected."""
-        extras = [n for n in batch.column_names
-                  if not n.startswith(INTERNAL_PREFIX) and n not in set(mapping.values())]
-        key = tuple(sorted(mapping.items())) + tuple(("", x) for x in extras)
-        if key not in self._sql_cache:
-            self._sql_cache[key] = self._build(mapping, extras)
-        sql, checks = self._sql_cache[key]
-        n = batch.num_rows
-        view = batch.append_column("__cg_seq", pa.array(range(first_seq, first_seq + n), pa.int64()))
-        view = view.append_column("__cg_pos", pa.array(range(n), pa.int64()))
-        con = self.con
-        con.register("__cg_batch", view)
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __cg_v AS {sql}")
-            cols = ", ".join(sql_ident(c) for c, _ in STAGED[self.table])
-            con.execute(f"INSERT INTO stage_{self.table} SELECT {cols}, __cg_seq FROM __cg_v WHERE __cg_check IS NULL")
-            bad = con.execute("SELECT __cg_pos, __cg_check FROM __cg_v WHERE __cg_check IS NOT NULL "
-                              "ORDER BY __cg_pos").fetchall()
-        finally:
-            con.unregister("__cg_batch")
-        return Rejected([p for p, _ in bad], [checks[c] for _, c in bad])
+    raw = {c.name: col(mapping[c.name]) if c.name in mapping else pa.nulls(n, pa.string()) for c in COLUMNS[table]}
+    checks = _Checks(n)
+    out: dict[str, pa.Array] = {}
+    limit = max_field_chars
+    too_long = f"longer than {limit} characters"
+
+    def long_values(arr: pa.Array) -> np.ndarray:
+        # bytes >= characters, so only a long byte string can be too many characters
+        if arr.null_count == n or not pc.any(pc.greater(pc.binary_length(arr), limit)).as_py():
+            return np.zeros(n, bool)
+        return mask(pc.greater(pc.utf8_length(arr), limit))
+
+    for c in COLUMNS[table]:
+        r = raw[c.name]
+        stripped = strip(r) if c.kind != "text" else None
+        if c.required:
+            checks.add(pc.is_null(stripped), c.name, "required", "required field is empty")
+        checks.add(long_values(r), c.name, "too_long", too_long)
+        if c.kind == "id":
+            out[c.name] = pc.if_else(pc.is_null(stripped), pa.scalar(None, pa.string()), r)
+        elif c.kind == "text":
+            out[c.name] = blank_to_null(r)
+        elif c.kind in ("lower", "enum"):
+            value = pc.utf8_lower(stripped)
+            if c.kind == "enum":
+                broken = pc.and_(pc.is_valid(value), pc.invert(pc.is_in(value, value_set=pa.array(c.choices))))
+                checks.add(broken, c.name, "enum", f"not one of {', '.join(c.choices)}")
+            out[c.name] = pc.fill_null(value, c.default) if c.default else value
+        elif c.kind == "timestamp":
+            ts, bad, out_of_range = parse_timestamps(stripped)
+            checks.add(bad, c.name, "timestamp", "not an ISO-8601 timestamp or Unix seconds")
+            checks.add(out_of_range, c.name, "timestamp_range", "outside 1970-01-01 .. 2100-01-01 (UTC)")
+            out[c.name] = ts
+        elif c.kind == "confidence":
+            value, bad = parse_numbers(stripped)
+            checks.add(bad, c.name, "number", "not a number")
+            finite = mask(pc.is_finite(value))
+            checks.add(mask(pc.is_valid(value)) & ~(finite & mask(pc.greater_equal(value, 0.0))
+                                                    & mask(pc.less_equal(value, 1.0))),
+                       c.name, "range", "outside 0..1")
+            out[c.name] = pc.fill_null(pc.add(value, 0.0), float(c.default))  # + 0.0 turns -0.0 into 0.0
+        elif c.kind == "dst":
+            kind = out["dst_kind"]
+            is_url = mask(pc.equal(kind, "url"))
+            is_tag = mask(pc.equal(kind, "hashtag"))
+            value = pc.if_else(pc.is_null(stripped), pa.scalar(None, pa.string()), r)
+            domain = pa.nulls(n, pa.string())
+            if is_url.any():
+                url, host = normalise_urls(stripped)
+                checks.add(is_url & mask(pc.is_null(url)), c.name, "url", "not an absolute URL (scheme://host/...)")
+                value = pc.if_else(pa.array(is_url), url, value)
+                domain = pc.if_else(pa.array(is_url), host, domain)
+            else:
+                checks.add(np.zeros(n, bool), c.name, "url", "not an absolute URL (scheme://host/...)")
+            if is_tag.any():
+                tag = normalise_hashtags(r)
+                checks.add(is_tag & mask(pc.is_null(tag)), c.name, "hashtag", "hashtag is empty")
+                value = pc.if_else(pa.array(is_tag), tag, value)
+            out[c.name] = value
+            out["domain"] = domain
+        else:  # pragma: no cover - a programming error in COLUMNS
+            raise AssertionError(c.kind)
+
+    extra_cols = {x: col(x) for x in extras}
+    for x, arr in extra_cols.items():
+        checks.add(long_values(arr), x, "too_long", too_long)
+    out["props"] = json_props(extra_cols, n)
+    if table == "links":
+        kinds = list(LINK_KIND_TO_REL)
+        types = pa.array([LINK_KIND_TO_REL[k].value for k in kinds] + [RelType.REFERENCES.value])
+        out["type"] = pc.take(types, pc.fill_null(pc.index_in(out["kind"], value_set=pa.array(kinds)), len(kinds)))
+
+    schema = STAGED[table]
+    staged = pa.Table.from_arrays([out[f.name].cast(f.type) for f in schema], schema=schema)
+    staged = staged.append_column("__cg_pos", pa.array(np.arange(n, dtype=np.int64)))
+    ok = checks.first < 0
+    if ok.all():
+        return staged, Rejected([], [])
+    positions = np.flatnonzero(~ok)
+    return staged.filter(pa.array(ok)), Rejected(positions.tolist(), [checks.checks[i] for i in checks.first[positions]])

@@ -17,6 +17,9 @@ from api.schemas import (
 
 router = APIRouter(tags=["runs"])
 
+# Routes over a run's results are async: a cached run is answered without a thread-pool hop
+# (ResultsCache.aget moves anything that may block off the event loop).
+
 RunId = Annotated[str, "a run id, or `latest` for the newest run with results"]
 Cursor = Annotated[str | None, Query(max_length=200, description="From the previous page's next_cursor.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
@@ -53,9 +56,9 @@ def get_run(run_id: str, store: StoreDep, services: ServicesDep, principal: Prin
 
 @router.get("/runs/{run_id}/results", response_model=ResultsPage,
             summary="A run's results, one section at a time, paged (auditors see pseudonymised account ids)")
-def get_results(request: Request, run_id: str, store: StoreDep, services: ServicesDep, principal: PrincipalDep,
+async def get_results(request: Request, run_id: str, store: StoreDep, services: ServicesDep, principal: PrincipalDep,
                 section: Section = "flagged_accounts", cursor: Cursor = None, limit: Limit = 50) -> ResultsPage:
-    index = services.results.get(store, run_id)
+    index = await services.results.aget(store, run_id)
     pg = R.results_section(index, section, cursor, limit)
     items = pg.items
     if principal.role == AUDITOR:
@@ -66,12 +69,12 @@ def get_results(request: Request, run_id: str, store: StoreDep, services: Servic
 
 @router.get("/runs/{run_id}/pathways", response_model=PathwayPage,
             summary="Pathways of a run by score, optionally by source content, cluster or account")
-def list_pathways(request: Request, run_id: str, store: StoreDep, services: ServicesDep,
+async def list_pathways(request: Request, run_id: str, store: StoreDep, services: ServicesDep,
                   source_id: Annotated[str | None, Query(max_length=512, description="source content id")] = None,
                   cluster_id: Annotated[str | None, Query(max_length=512)] = None,
                   account_id: Annotated[str | None, Query(max_length=512)] = None,
                   cursor: Cursor = None, limit: Limit = 50) -> PathwayPage:
-    index = services.results.get(store, run_id)
+    index = await services.results.aget(store, run_id)
     pg = R.query_pathways(index, source_id=source_id, cluster_id=cluster_id, account_id=account_id,
                           cursor=cursor, limit=limit)
     counted(request, len(pg.items))
@@ -79,30 +82,30 @@ def list_pathways(request: Request, run_id: str, store: StoreDep, services: Serv
 
 
 @router.get("/runs/{run_id}/pathways/{pathway_id}", response_model=Pathway, summary="One pathway")
-def get_pathway(run_id: str, pathway_id: str, store: StoreDep, services: ServicesDep) -> Pathway:
-    return Pathway.model_validate(R.get_pathway(services.results.get(store, run_id), pathway_id))
+async def get_pathway(run_id: str, pathway_id: str, store: StoreDep, services: ServicesDep) -> Pathway:
+    return Pathway.model_validate(R.get_pathway(await services.results.aget(store, run_id), pathway_id))
 
 
 @router.get("/runs/{run_id}/clusters", response_model=ClusterPage, summary="Clusters of a run by score")
-def list_clusters(request: Request, run_id: str, store: StoreDep, services: ServicesDep,
+async def list_clusters(request: Request, run_id: str, store: StoreDep, services: ServicesDep,
                   cursor: Cursor = None, limit: Limit = 50) -> ClusterPage:
-    index = services.results.get(store, run_id)
+    index = await services.results.aget(store, run_id)
     pg = R.results_section(index, "clusters", cursor, limit)
     counted(request, len(pg.items))
     return ClusterPage(run_id=index.run_id, items=pg.items, next_cursor=pg.next_cursor, total=pg.total)
 
 
 @router.get("/runs/{run_id}/clusters/{cluster_id}", response_model=ClusterDetail, summary="One cluster")
-def get_cluster(run_id: str, cluster_id: str, store: StoreDep, services: ServicesDep) -> ClusterDetail:
-    return ClusterDetail.model_validate(R.get_cluster(services.results.get(store, run_id), cluster_id))
+async def get_cluster(run_id: str, cluster_id: str, store: StoreDep, services: ServicesDep) -> ClusterDetail:
+    return ClusterDetail.model_validate(R.get_cluster(await services.results.aget(store, run_id), cluster_id))
 
 
 @router.get("/runs/{run_id}/flagged-accounts", response_model=FlaggedPage,
             summary="Flagged accounts of a run by score, optionally one role (bridge, cluster_member, ...)")
-def list_flagged(request: Request, run_id: str, store: StoreDep, services: ServicesDep,
+async def list_flagged(request: Request, run_id: str, store: StoreDep, services: ServicesDep,
                  role: Annotated[str | None, Query(max_length=64)] = None,
                  cursor: Cursor = None, limit: Limit = 50) -> FlaggedPage:
-    index = services.results.get(store, run_id)
+    index = await services.results.aget(store, run_id)
     pg = R.query_flagged(index, role=role, cursor=cursor, limit=limit)
     counted(request, len(pg.items))
     return FlaggedPage(run_id=index.run_id, items=pg.items, next_cursor=pg.next_cursor, total=pg.total)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,17 @@ RENAME = {"id": "node_id"}
 TYPES = {"hop": "int", "label_confidence": "double", "flag_score": "double", "on_pathway": "boolean"}
 
 
+#: characters XML 1.0 cannot hold at all (not even escaped); ingest accepts any string as an id
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _text(value: Any) -> str:
+    """Attribute text; characters XML cannot hold become U+FFFD (subgraph.json keeps the exact value)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return ";".join(str(v) for v in value)
-    return str(value)
+        return ";".join(_text(v) for v in value)
+    return _NOT_XML.sub("\ufffd", str(value))
 
 
 class GraphMLExporter(Exporter):
@@ -38,12 +44,12 @@ class GraphMLExporter(Exporter):
                                             "attr.type": TYPES.get(a, "string")})
         graph = ET.SubElement(root, "graph", {"id": subgraph.get("run_id") or "subgraph", "edgedefault": "directed"})
         for n in subgraph["nodes"]:
-            el = ET.SubElement(graph, "node", {"id": n["key"]})
+            el = ET.SubElement(graph, "node", {"id": _text(n["key"])})
             for a in node_attrs:
                 if n.get(a) is not None:
                     ET.SubElement(el, "data", {"key": "n_" + a}).text = _text(n[a])
         for i, e in enumerate(subgraph["edges"]):
-            el = ET.SubElement(graph, "edge", {"id": f"e{i}", "source": e["src"], "target": e["dst"]})
+            el = ET.SubElement(graph, "edge", {"id": f"e{i}", "source": _text(e["src"]), "target": _text(e["dst"])})
             for a in edge_attrs:
                 if e.get(a) is not None:
                     ET.SubElement(el, "data", {"key": "e_" + a}).text = _text(e[a])

@@ -55,24 +55,31 @@ class TestStoreContract:
     def test_same_rows_twice_change_nothing(self, store: GraphStore, scope: Scope, follow) -> None:
         store.upsert_nodes(A, accounts(scope, [("a", None, "adult", None, None), ("b", None, "minor", None, None)]))
         store.upsert_edges(edges([follow("a", "b", utc(2026, 1, 1)), follow("b", "a")]))
-        before = (scope.node_set(A), scope.edge_set(), store.counts())
+        before = (scope.node_set(A), scope.edge_set())
 
         store.upsert_nodes(A, accounts(scope, [("a", None, "adult", None, None), ("b", None, "minor", None, None)]))
         store.upsert_edges(edges([follow("a", "b", utc(2026, 1, 1)), follow("b", "a")]))
 
-        assert (scope.node_set(A), scope.edge_set(), store.counts()) == before
+        assert (scope.node_set(A), scope.edge_set()) == before
         assert len(before[1]) == 2
 
-    def test_counts_count_nodes_per_label_and_edges_per_type(self, store: GraphStore, scope: Scope, follow) -> None:
-        before = store.counts()
-        store.upsert_nodes(A, accounts(scope, [("a", None, None, None, None), ("b", None, None, None, None)]))
-        store.ensure_nodes(C, [scope("p1")])
-        store.upsert_edges(edges([follow("a", "b"), ("account", scope("a"), "POSTED", "posted", "content", scope("p1"))]))
-        after = store.counts()
-
-        assert set(after) == {k.label for k in NodeKind} | {t.value for t in RelType}
-        delta = {k: after[k] - before[k] for k in after if after[k] != before[k]}
-        assert delta == {"Account": 2, "Content": 1, "FOLLOWS": 1, "POSTED": 1}
+    def test_counts_count_nodes_per_label_and_edges_per_type(self, store: GraphStore, scope: Scope) -> None:
+        # counts() is database-wide; on a shared development Neo4j another writer can move the
+        # numbers between our two reads, so a disturbed attempt is repeated with fresh ids.
+        deltas = []
+        for attempt in range(3):
+            a, b, p1 = scope(f"{attempt}a"), scope(f"{attempt}b"), scope(f"{attempt}p1")
+            before = store.counts()
+            store.upsert_nodes(A, pa.table({"account_id": [a, b]}))
+            store.ensure_nodes(C, [p1])
+            store.upsert_edges(edges([("account", a, "FOLLOWS", "follow", "account", b),
+                                      ("account", a, "POSTED", "posted", "content", p1)]))
+            after = store.counts()
+            assert set(after) == {k.label for k in NodeKind} | {t.value for t in RelType}
+            deltas.append({k: after[k] - before[k] for k in after if after[k] != before[k]})
+            if deltas[-1] == {"Account": 2, "Content": 1, "FOLLOWS": 1, "POSTED": 1}:
+                break
+        assert deltas[-1] == {"Account": 2, "Content": 1, "FOLLOWS": 1, "POSTED": 1}, deltas
 
     def test_last_row_wins_within_a_call_and_across_calls(self, store: GraphStore, scope: Scope, follow) -> None:
         store.upsert_nodes(A, accounts(scope, [("a", None, "minor", None, None), ("b", None, None, None, None),

@@ -75,6 +75,10 @@ Req = Callable[[Any, Any], tuple[str, dict[str, Any], int]]
 #: (method, route) -> builder(env, app) -> (path, httpx kwargs, expected status when allowed)
 REQUESTS: dict[tuple[str, str], Req] = {
     ("GET", "/health"): lambda env, app: ("/health", {}, 200),
+    ("GET", "/ui"): lambda env, app: ("/ui", {}, 200),
+    ("GET", "/ui/{name}"): lambda env, app: ("/ui/app.js", {}, 200),
+    ("GET", "/ui"): lambda env, app: ("/ui", {}, 200),
+    ("GET", "/ui/{name}"): lambda env, app: ("/ui/app.js", {}, 200),
     ("GET", "/me"): lambda env, app: ("/me", {}, 200),
     ("GET", "/openapi.json"): lambda env, app: ("/openapi.json", {}, 200),
     ("GET", "/runs"): lambda env, app: ("/runs", {}, 200),

@@ -123,6 +123,10 @@ class Relay:
 
     def stop(self) -> None:
         if self._listener is not None:
+            try:  # shutdown wakes the blocked accept() and stops listening (close alone does not)
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._listener.close()
             self._listener = None
         with self._lock:

@@ -26,7 +26,7 @@ BATCH_ROWS = 400
 KILLER = """
 import os, signal, sys, threading
 from graph.embedded import EmbeddedStore
-from ingest.validate import BatchValidator
+import ingest.pipeline
 
 hook, k, delay_ms = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 calls = [0]
@@ -34,8 +34,8 @@ calls = [0]
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
-def wrap(cls, name):
-    orig = getattr(cls, name)
+def wrap(owner, name):
+    orig = getattr(owner, name)
     def wrapped(*a, **kw):
         calls[0] += 1
         if calls[0] == k:
@@ -43,10 +43,10 @@ def wrap(cls, name):
                 die()
             threading.Timer(delay_ms / 1000, die).start()
         return orig(*a, **kw)
-    setattr(cls, name, wrapped)
+    setattr(owner, name, wrapped)
 
 if hook == "validate":
-    wrap(BatchValidator, "validate")
+    wrap(ingest.pipeline, "validate_batch")
 else:
     for name in ("_upsert_nodes", "_ensure_nodes", "_upsert_edges"):
         wrap(EmbeddedStore, name)

@@ -178,3 +178,23 @@ def test_streaming_digest_ignores_batch_boundaries() -> None:
     for start, length in [(0, 2), (2, 0), (2, 3)]:
         pieces.update(table.slice(start, length))
     assert whole.hexdigest() == pieces.hexdigest()
+
+
+def test_digest_of_a_large_table_ignores_row_order(tmp_path: Path) -> None:
+    """Big enough (300,000 rows) that DuckDB sorts and scans in parallel."""
+    import numpy as np
+
+    n = 300_000
+    rng = np.random.default_rng(5)
+    src = pa.array(np.char.add("acct", rng.integers(0, 50_000, n).astype(str)))
+    dst = pa.array(np.char.add("acct", rng.integers(0, 50_000, n).astype(str)))
+    ts = pa.array(rng.integers(1_700_000_000, 1_780_000_000, n)).cast(pa.string())
+    table = pa.table({"follower_id": src, "followee_id": dst, "created_at": ts})
+    table = table.take(pa.array(np.unique(np.char.add(np.char.add(src.to_numpy(False).astype(str), "|"),
+                                                      dst.to_numpy(False).astype(str)), return_index=True)[1]))
+    shuffled = table.take(pa.array(rng.permutation(table.num_rows)))
+
+    def write(t: pa.Table):
+        return lambda snap: pq.write_table(t, snap / "follows.parquet", row_group_size=50_000)
+
+    assert _digest(tmp_path, "sorted", write(table)) == _digest(tmp_path, "shuffled", write(shuffled))

@@ -1,0 +1,86 @@
+"""Benchmark: `load_snapshot` rows/s from Parquet and from CSV into the embedded store, and
+peak RSS; also the store-less `read_snapshot` (read + validate + dedup + digest) to show
+where the time goes. Data: a SYNTHETIC snapshot from `crumbgraph synth`.
+
+  .venv/bin/python bench/bench_ingest.py --accounts 100000 [--formats parquet,csv] [--workdir DIR]
+
+Each measurement runs in its own child process so that peak RSS (getrusage) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from ingest.pipeline import load_snapshot, read_snapshot
+snap, db, q, mode = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), sys.argv[4]
+t0 = time.perf_counter()
+if mode == "store":
+    from graph.store import StoreConfig, open_store
+    with open_store(StoreConfig(url="embedded:" + db)) as store:
+        report = load_snapshot(snap, store, quarantine_dir=q)
+else:
+    report = read_snapshot(snap, quarantine_dir=q)
+seconds = time.perf_counter() - t0
+print(json.dumps({{"rows": report.rows_read, "seconds": seconds, "phases": report.phases,
+                  "digest": report.digest, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def snapshot(workdir: Path, accounts: int, seed: int, fmt: str) -> Path:
+    out = workdir / f"synth-{accounts}-{seed}-{fmt}"
+    if not (out / "truth.json").exists():
+        subprocess.run([sys.executable, "-c", "from api.cli import main; main()", "synth", "--accounts", str(accounts),
+                        "--seed", str(seed), "--out", str(out), "--format", fmt, "--quiet", "--force"],
+                       check=True, cwd=ROOT)
+    return out
+
+
+def measure(snap: Path, workdir: Path, mode: str) -> dict:
+    db = workdir / f"{snap.name}-{mode}.duckdb"
+    for p in (db, db.with_suffix(".duckdb.wal")):
+        p.unlink(missing_ok=True)
+    out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)), str(snap), str(db),
+                          str(workdir / f"{snap.name}-{mode}.q"), mode],
+                         check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--accounts", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--formats", default="parquet,csv")
+    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--no-store", action="store_true", help="only the store-less read_snapshot")
+    args = ap.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for fmt in args.formats.split(","):
+        snap = snapshot(workdir, args.accounts, args.seed, fmt)
+        for mode in (["read"] if args.no_store else ["read", "store"]):
+            r = measure(snap, workdir, mode)
+            r.update(format=fmt, mode=mode, accounts=args.accounts, rows_per_s=round(r["rows"] / r["seconds"]))
+            results.append(r)
+            print(f"{fmt:8} {mode:6} {r['rows']:>10,} rows {r['seconds']:7.2f} s {r['rows_per_s']:>10,} rows/s "
+                  f"peak {r['peak_rss_mb']:7.0f} MB  phases {r['phases']}", flush=True)
+    digests = {r["digest"] for r in results}
+    print(f"digests equal across formats: {len(digests) == 1}")
+    print(json.dumps(results, indent=1))
+    _ = resource  # peak RSS is measured in the children
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Fixtures of the console's browser tests: a real uvicorn server on a loopback port over an
+embedded store holding a small SYNTHETIC run (the project's own generator, ingest and
+detectors), one user per role, and Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.auth import create_user
+from api.settings import Settings
+from api.state import StateDB
+from tests.api_support import FAST_HASHER
+
+CHROMIUM = os.environ.get("CRUMBGRAPH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+USERS = {"investigator": "investigator", "investigator2": "investigator", "law_enforcement": "law_enforcement",
+         "le2": "law_enforcement", "auditor": "auditor", "admin": "admin"}
+
+
+@dataclass
+class Console:
+    base: str                 # http://127.0.0.1:<port>
+    keys: dict[str, str]      # user name -> API key
+    run_id: str
+    app: object
+
+    def auth(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[user]}"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def console(tmp_path_factory) -> Iterator[Console]:
+    from detectors.runner import run_detectors
+    from graph.embedded import EmbeddedStore
+    from ingest.pipeline import load_snapshot
+    from ingest.synth import synth
+
+    tmp = tmp_path_factory.mktemp("console")
+    synth(tmp / "snap", accounts=1000, seed=7)
+    store = EmbeddedStore(tmp / "graph.duckdb")
+    store.ensure_schema()
+    load_snapshot(tmp / "snap", store, progress=False)
+    record = run_detectors(store, runs_dir=tmp / "runs")
+    settings = Settings(state_dir=tmp / "state", runs_dir=tmp / "runs", store=f"embedded:{tmp}/unused.duckdb",
+                        api_rate_limit=10_000.0, api_rate_burst=10_000)
+    state = StateDB(settings.state_dir)
+    try:
+        keys = {name: create_user(state, name, role, FAST_HASHER)[1] for name, role in USERS.items()}
+    finally:
+        state.close()
+    app = create_app(settings, store=store)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield Console(base=f"http://127.0.0.1:{port}", keys=keys, run_id=record.run_id, app=app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium under Playwright's bundled driver (never `playwright install`). Missing
+    chromium or playwright skips locally, and fails when CRUMBGRAPH_REQUIRE_BROWSER=1 (CI)."""
+    required = os.environ.get("CRUMBGRAPH_REQUIRE_BROWSER") == "1"
+    missing = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing = "playwright is not installed (pip install -e '.[test]')"
+    if missing is None and not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        missing = f"no chromium at {CHROMIUM} (apt-get install -y chromium)"
+    if missing:
+        if required:
+            pytest.fail(f"CRUMBGRAPH_REQUIRE_BROWSER=1 but {missing}")
+        pytest.skip(missing)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "status of 4" not in msg.text else None)
+    try:
+        yield pg
+    finally:
+        context.close()
+    assert not errors, f"errors in the page: {errors}"
+
+
+def sign_in(page, console: Console, user: str) -> None:
+    page.goto(f"{console.base}/ui")
+    page.fill("#apikey", console.keys[user])
+    page.press("#apikey", "Enter")
+    page.wait_for_selector(f"#who:has-text('{user}')")

@@ -1,0 +1,212 @@
+"""The console in a real headless chromium against a real server: sign-in per role, the pathway
+drawing against the API's pathway, a case worked through its states, and law enforcement
+seeing only its shared case. All data is synthetic."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _get(console, user, path, **params):
+    r = httpx.get(f"{console.base}{path}", headers=console.auth(user), params=params, timeout=30)
+    r.raise_for_status()
+    return r.json()
+
+
+def _shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+@pytest.mark.parametrize("user, nav", [
+    ("investigator", ["Runs", "Flagged accounts", "Clusters", "Cases"]),
+    ("law_enforcement", ["Shared cases"]),
+    ("auditor", ["Runs", "Audit log"]),
+    ("admin", ["Users"]),
+])
+def test_each_role_signs_in_and_sees_only_its_views(console, page, user, nav):
+    sign_in(page, console, user)
+    assert page.locator("#nav a").all_inner_texts() == nav
+    assert page.evaluate("sessionStorage.getItem('crumbgraph.key')") == console.keys[user]
+    # a view of another role is neither shown nor fetched: the page says so and the API refuses it
+    if user != "investigator":
+        page.goto(f"{console.base}/ui#/flagged")
+        page.wait_for_selector("text=Your role may not see this.")
+        status = page.evaluate("""async () => (await fetch('/runs/latest/flagged-accounts',
+            {headers: {Authorization: 'Bearer ' + sessionStorage.getItem('crumbgraph.key')}})).status""")
+        assert status == 403
+    page.click("#signout")
+    page.wait_for_selector("#apikey")
+    assert page.evaluate("sessionStorage.getItem('crumbgraph.key')") is None
+
+
+def test_a_wrong_key_is_refused(console, page):
+    page.goto(f"{console.base}/ui")
+    page.fill("#apikey", "cg_0000000000000000_not-a-real-key-at-all")
+    page.press("#apikey", "Enter")
+    page.wait_for_selector("text=Sign-in failed")
+    assert page.evaluate("sessionStorage.getItem('crumbgraph.key')") is None
+
+
+def test_pathway_drawing_matches_the_api(console, page):
+    pathways = _get(console, "investigator", "/runs/latest/pathways", limit=500)["items"]
+    # the source with the most pathways, so that the drawing merges several
+    by_source: dict[str, list] = {}
+    for p in pathways:
+        by_source.setdefault(p["source"]["id"], []).append(p)
+    laid = [p for p in pathways if set(p.get("created_by") or []) & set(p.get("bridges") or [])]
+    assert laid, "the synthetic run should have pathways laid by a bridge account"
+    pw = max(laid, key=lambda p: (len(by_source[p["source"]["id"]]), p["pathway_id"]))
+    assert len(by_source[pw["source"]["id"]]) >= 2, "the drawing should merge several pathways"
+    sign_in(page, console, "investigator")
+    page.goto(f"{console.base}/ui#/pathway/{pw['pathway_id']}")
+    page.wait_for_selector("#pathway-drawing svg")
+    svg = page.locator("#pathway-drawing svg")
+    on_path = {(n.get_attribute("data-kind"), n.get_attribute("data-id"))
+               for n in svg.locator("g.node.on-path").all()}
+    assert on_path == {(n["kind"], n["id"]) for n in pw["nodes"]}
+    drawn = {(e.get_attribute("data-src"), e.get_attribute("data-dst"), e.get_attribute("data-type"))
+             for e in svg.locator("g.edge.selected").all()}
+    hops = {(f"{a['kind']}:{a['id']}", f"{b['kind']}:{b['id']}", t)
+            for a, b, t in zip(pw["nodes"], pw["nodes"][1:], pw["edges"], strict=False)}
+    assert drawn == hops
+    # the other pathways from the same source are merged into the same drawing
+    same = _get(console, "investigator", "/runs/latest/pathways", source_id=pw["source"]["id"], limit=25)["items"]
+    all_nodes = {(n["kind"], n["id"]) for p in same for n in p["nodes"]}
+    assert {(n.get_attribute("data-kind"), n.get_attribute("data-id")) for n in svg.locator("g.node").all()} == all_nodes
+    # node labels: the source is child-oriented; recorded crumb layers are highlighted on their hops
+    source = svg.locator(f"g.node[data-id='{pw['source']['id']}']")
+    assert "child_oriented" in source.get_attribute("class")
+    crumb_hops = {(f"{a['kind']}:{a['id']}", f"{b['kind']}:{b['id']}", t)
+                  for a, b, t, by in zip(pw["nodes"], pw["nodes"][1:], pw["edges"], pw["created_by"], strict=False)
+                  if by in set(pw["bridges"])}
+    assert crumb_hops, "the chosen pathway has hops laid by a bridge account"
+    drawn_crumbs = {(e.get_attribute("data-src"), e.get_attribute("data-dst"), e.get_attribute("data-type"))
+                    for e in svg.locator("g.edge.selected.crumb").all()}
+    assert drawn_crumbs == crumb_hops
+    # the text alternative names every node in order
+    text = page.inner_text("#pathway-text")
+    pos = 0
+    for n, t in zip(pw["nodes"], [None, *pw["edges"]], strict=True):  # each hop's type, then the node it reaches
+        if t:
+            pos = text.index(t, pos)
+        pos = text.index(f"{n['kind']} {n['id']}", pos)
+    assert text.count("->") + text.count("<-") == len(pw["edges"])
+    assert page.locator("#hops tbody tr").count() == len(pw["edges"])
+    _shot(page, "pathway")
+
+
+def test_flagged_table_sorts_filters_and_opens_the_account(console, page):
+    api_rows = _get(console, "investigator", "/runs/latest/flagged-accounts", limit=500)
+    sign_in(page, console, "investigator")
+    page.goto(f"{console.base}/ui#/flagged")
+    expect(page.locator("main tbody tr")).to_have_count(min(api_rows['total'], 500))
+    ids = page.locator("main tbody tr td:first-child").all_inner_texts()
+    assert ids == [a["account_id"] for a in api_rows["items"]][:500]  # the API's order: highest score first
+    page.get_by_role("button", name="Score").click()  # numeric: highest first
+    page.get_by_role("button", name="Score").click()  # again: lowest first
+    scores = [float(x) for x in page.locator("main tbody tr td:nth-child(3)").all_inner_texts()]
+    assert scores == sorted(scores) and len(scores) == len(ids)
+    page.select_option("#f-role", "bridge")
+    bridges = _get(console, "investigator", "/runs/latest/flagged-accounts", role="bridge", limit=500)["items"]
+    assert bridges, "the synthetic run should flag bridge accounts"
+    expect(page.locator("main tbody tr")).to_have_count(len(bridges))
+    assert set(page.locator("main tbody tr td:nth-child(2)").all_inner_texts()) == {"bridge"}
+    _shot(page, "flagged")
+    target = bridges[0]["account_id"]
+    page.fill("#f-text", target)
+    expect(page.locator("main tbody tr")).to_have_count(1)
+    page.get_by_role("link", name=target, exact=True).focus()
+    page.keyboard.press("Enter")  # keyboard navigation into the account view
+    page.wait_for_selector(f"h1:has-text('Account {target}')")
+    page.wait_for_selector(".drawing.zoomable svg g.node")
+    hood = _get(console, "investigator", f"/accounts/{target}/neighbourhood", hops=1, limit=150)
+    assert page.locator(".drawing.zoomable svg g.node").count() == len(hood["nodes"])
+    before = page.get_attribute(".drawing.zoomable svg", "viewBox")
+    page.get_by_role("button", name="Zoom in").click()
+    assert page.get_attribute(".drawing.zoomable svg", "viewBox") != before
+    _shot(page, "account")
+
+
+def test_cluster_view_shows_size_share_and_entry_pathways(console, page):
+    c = _get(console, "investigator", "/runs/latest/clusters", limit=1)["items"][0]
+    sign_in(page, console, "investigator")
+    page.goto(f"{console.base}/ui#/cluster/{c['cluster_id']}")
+    page.wait_for_selector("#c-size")
+    assert page.inner_text("#c-size") == str(len(c["accounts"]))
+    assert page.locator("ul.members li").count() == len(c["accounts"])
+    _shot(page, "cluster")
+
+
+def test_case_through_its_states_and_shared_with_law_enforcement_only(console, page, browser):
+    bridge = _get(console, "investigator", "/runs/latest/flagged-accounts", role="bridge", limit=1)["items"][0]
+    sign_in(page, console, "investigator")
+    page.goto(f"{console.base}/ui#/account/{bridge['account_id']}")
+    page.get_by_role("button", name="Open a case from this").click()
+    page.fill("form[aria-label='Open a case'] textarea", "Opened from the console test (synthetic data).")
+    page.get_by_role("button", name="Open case").click()
+    page.wait_for_selector("#case-state")
+    case_id = re.search(r"#/case/(.+)$", page.url).group(1)
+    assert page.inner_text("#case-state") == "open"
+
+    # a status change needs a note: without one nothing is sent
+    form = page.locator("form[aria-label='Change status']")
+    form.get_by_role("button", name="Change status").click()
+    assert page.inner_text("#case-state") == "open"
+    for to in ("in_progress", "confirmed"):
+        form = page.locator("form[aria-label='Change status']")
+        form.locator("select").select_option(to)
+        form.locator("textarea").fill(f"moving to {to}")
+        form.get_by_role("button", name="Change status").click()
+        page.wait_for_selector(f"#case-state:text-is('{to}')")
+    assert page.locator("form[aria-label='Change status']").count() == 0  # confirmed is final
+
+    assign = page.locator("form[aria-label='Assign']")
+    assign.locator("input").fill("investigator2")
+    assign.locator("textarea").fill("handing over")
+    assign.get_by_role("button", name="Assign").click()
+    page.wait_for_selector("#case-assignee:text-is('investigator2')")
+    share = page.locator("form[aria-label='Share']")
+    share.locator("input").fill("law_enforcement")
+    share.locator("textarea").fill("referral (synthetic)")
+    share.get_by_role("button", name="Share").click()
+    page.wait_for_selector("#case-shared:text-is('law_enforcement')")
+    history = _get(console, "investigator", f"/cases/{case_id}/history")["items"]
+    assert [e["note"] for e in history][-4:] == ["moving to in_progress", "moving to confirmed", "handing over",
+                                                  "referral (synthetic)"]
+    assert page.locator("#case-history li").count() == len(history)
+    _shot(page, "case")
+
+    # a second case, not shared: law enforcement sees only the shared one, in the list and by URL
+    other = httpx.post(f"{console.base}/cases", headers=console.auth("investigator"), timeout=30,
+                       json={"title": "not shared", "note": "n", "items": [{"kind": "account", "id": "x"}]}).json()
+    le = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    try:
+        sign_in(le, console, "law_enforcement")
+        le.wait_for_selector("main tbody tr")
+        shown = le.locator("main tbody tr td:first-child").all_inner_texts()
+        assert shown == [c["case_id"] for c in _get(console, "law_enforcement", "/cases")["items"]]
+        assert case_id in shown and other["case_id"] not in shown
+        le.goto(f"{console.base}/ui#/case/{case_id}")
+        le.wait_for_selector("#case-state")
+        assert le.locator("section[aria-label='Case actions']").count() == 0  # read-only for law enforcement
+        _shot(le, "case-law-enforcement")
+        le.goto(f"{console.base}/ui#/case/{other['case_id']}")
+        le.wait_for_selector("text=Could not load")
+        # the second law-enforcement user sees neither
+        le.click("#signout")
+        sign_in(le, console, "le2")
+        le.wait_for_selector("text=No cases.")
+    finally:
+        le.context.close()
