@@ -108,6 +108,10 @@ class JobManager:
     def submit_run(self, store_getter: Callable[[], GraphStore], *, user: str, params: dict[str, Any] | None,
                    runs_dir: Path) -> dict[str, Any]:
         """Queue a detector run; the job's `run_id` is set when it finishes."""
+        if self._run_fn is None:  # bad parameters are the caller's error (422 now), not a failed job later
+            from detectors.runner import resolve_params
+
+            resolve_params(params)
         job = self._new("run", user, {"params": params})
 
         def work(on_progress: Callable[..., None]) -> dict[str, Any]:

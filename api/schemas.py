@@ -46,8 +46,11 @@ class Me(BaseModel):
 
 # -- runs ------------------------------------------------------------------------------
 class RunStart(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"params": {"max_hops": 5}}]})
-    params: dict[str, Any] | None = Field(default=None, description="Detector parameters; omitted: defaults.")
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"params": None}, {"params": {"projection": {"since": "2026-01-01T00:00:00Z"}}}]})
+    params: dict[str, Any] | None = Field(
+        default=None, description="Detector parameters by section (`projection`, `navigation`, one per detector); "
+                                  "omitted: the defaults. Unknown sections or fields: 422.")
 
 
 class Job(BaseModel):
@@ -75,7 +78,7 @@ class RunRecord(BaseModel):
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
         "run_id": "20260301T120000Z-5d1c", "started_at": "2026-03-01T12:00:00Z",
-        "snapshot_digest": "sha256:9b1c...", "params": {"max_hops": 5}}]})
+        "snapshot_digest": "sha256:9b1c...", "params": {"projection": {"since": None}}}]})
     run_id: str
 
 
@@ -220,11 +223,14 @@ class CaseUpdate(BaseModel):
 
 
 class CaseItemsAdd(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "note": "A second trail from the same video.", "items": [{"kind": "pathway", "id": "p-0007"}]}]})
     note: str = Note
     items: list[CaseItemRef] = Field(min_length=1, max_length=500)
 
 
 class CaseNote(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"note": "Comment thread reviewed; bio link confirmed."}]})
     note: str = Note
 
 

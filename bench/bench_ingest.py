@@ -5,6 +5,8 @@ where the time goes. Data: a SYNTHETIC snapshot from `crumbgraph synth`.
   .venv/bin/python bench/bench_ingest.py --accounts 100000 [--formats parquet,csv] [--workdir DIR]
 
 Each measurement runs in its own child process so that peak RSS (getrusage) is its own.
+CPU seconds (user + system, all threads) are printed too: on a shared machine they say more
+than wall time.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ if mode == "store":
 else:
     report = read_snapshot(snap, quarantine_dir=q)
 seconds = time.perf_counter() - t0
-print(json.dumps({{"rows": report.rows_read, "seconds": seconds, "phases": report.phases,
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({{"rows": report.rows_read, "seconds": seconds, "cpu_seconds": ru.ru_utime + ru.ru_stime,
+                  "phases": report.phases,
                   "digest": report.digest, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 
@@ -75,7 +79,7 @@ def main() -> None:
             r.update(format=fmt, mode=mode, accounts=args.accounts, rows_per_s=round(r["rows"] / r["seconds"]))
             results.append(r)
             print(f"{fmt:8} {mode:6} {r['rows']:>10,} rows {r['seconds']:7.2f} s {r['rows_per_s']:>10,} rows/s "
-                  f"peak {r['peak_rss_mb']:7.0f} MB  phases {r['phases']}", flush=True)
+                  f"(cpu {r['cpu_seconds']:6.1f} s) peak {r['peak_rss_mb']:6.0f} MB  phases {r['phases']}", flush=True)
     digests = {r["digest"] for r in results}
     print(f"digests equal across formats: {len(digests) == 1}")
     print(json.dumps(results, indent=1))

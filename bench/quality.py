@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detectors.base import rnd  # noqa: E402
 from detectors.clusters import account_owner  # noqa: E402
-from graph.projection import KIND_CODE, REL_TYPES, Projection  # noqa: E402
+from graph.projection import REL_TYPES, Projection, unique_ints  # noqa: E402
 
 EdgeKey = tuple[str, str, str, str, str]
 
@@ -127,7 +127,7 @@ def baseline(proj: Projection, hops: int = 2) -> dict[str, Any]:
     _, comp = connected_components(a[lv][:, lv], directed=False)
     clusters = []
     member = np.full(proj.n_nodes, -1)
-    for c in np.unique(comp):
+    for c in unique_ints(comp).tolist():
         mem = lv[comp == c]
         if mem.size >= 2:
             member[mem] = len(clusters)

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd, short_hash
 from graph.model import RelType
-from graph.projection import KIND_CODE, REL_CODE, Projection
+from graph.projection import KIND_CODE, REL_CODE, Projection, in_codes, unique_ints
 
 ABUSIVE = 2
 #: stored relationships that count as an interaction between the accounts owning both ends
@@ -54,7 +54,7 @@ def account_owner(proj: Projection, vids: np.ndarray) -> np.ndarray:
 
 def unique_pairs(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (a, b) pairs of ints in [0, n), sorted by a then b (one int64 key, one sort)."""
-    key = np.unique(a.astype(np.int64) * n + b.astype(np.int64))
+    key = unique_ints(a.astype(np.int64) * n + b.astype(np.int64))
     return key // n, key % n
 
 
@@ -63,11 +63,11 @@ def interaction_matrix(proj: Projection, max_co_use: int, co_use: bool) -> sp.cs
     column b counts a's follows/mentions/replies/shares of b (and, with `co_use`, rare
     urls/hashtags both use, in both directions)."""
     n_acc = proj.offsets[1]
-    rels = np.isin(proj.etype, [REL_CODE[r.value] for r in INTERACTION_RELS])
+    rels = in_codes(proj.etype, [REL_CODE[r.value] for r in INTERACTION_RELS])
     a = account_owner(proj, proj.src[rels])
     b = account_owner(proj, proj.dst[rels])
     parts_a, parts_b = [a], [b]
-    use = np.isin(proj.etype, [REL_CODE[r.value] for r in CO_USE_RELS])
+    use = in_codes(proj.etype, [REL_CODE[r.value] for r in CO_USE_RELS])
     users = account_owner(proj, proj.src[use])
     token = proj.dst[use].astype(np.int64)
     ok = users >= 0
@@ -134,7 +134,7 @@ class ClusterDetector(Detector):
         frontier = seeds
         for _ in range(p.hops):
             expand = frontier[degree[frontier] <= p.max_degree] if frontier.size else frontier
-            nbrs = np.unique(m[expand].indices) if expand.size else np.zeros(0, np.int64)
+            nbrs = unique_ints(m[expand].indices) if expand.size else np.zeros(0, np.int64)
             nbrs = nbrs[~region[nbrs] & (degree[nbrs] <= p.max_degree)]
             region[nbrs] = True
             frontier = nbrs
@@ -144,7 +144,7 @@ class ClusterDetector(Detector):
         membership = _leiden(rv.size, sub.row[upper], sub.col[upper], sub.data[upper], p)
         wdeg = np.asarray(m.sum(axis=1)).ravel()
         clusters: list[dict[str, Any]] = []
-        for comm in np.unique(membership).tolist():
+        for comm in unique_ints(membership).tolist():
             members = rv[membership == comm]
             if np.count_nonzero(mass[members] > 0) < p.min_labelled_members:
                 continue
@@ -170,7 +170,7 @@ class ClusterDetector(Detector):
         auth = proj.author[cvids]
         has = auth >= 0
         content_owner[cvids[has]] = member_cluster[auth[has]]
-        use = np.isin(proj.etype, [REL_CODE[r.value] for r in CO_USE_RELS])
+        use = in_codes(proj.etype, [REL_CODE[r.value] for r in CO_USE_RELS])
         users = account_owner(proj, proj.src[use])
         tokens = proj.dst[use].astype(np.int64)
         ok = users >= 0

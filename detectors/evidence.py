@@ -198,6 +198,11 @@ def select_subgraph(proj: Projection, results: dict[str, Any], selection: Select
     n = proj.n_nodes
     hop = np.full(n, -1, np.int64)
     hop[seeds] = 0
+    if truncated and chosen:  # a pathway goes in whole or not at all
+        path_vids = _vids_of(proj, [n for p in chosen for n in p["nodes"]], "pathway")
+        ends = np.cumsum([len(p["nodes"]) for p in chosen])
+        whole = np.logical_and.reduceat(hop[path_vids] >= 0, ends - np.array([len(p["nodes"]) for p in chosen]))
+        chosen = [p for p, ok in zip(chosen, whole.tolist()) if ok]
     kept = [seeds]
     total = seeds.size
     src, dst = proj.src.astype(np.int64), proj.dst.astype(np.int64)

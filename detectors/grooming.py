@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import connected_components
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd
 from detectors.clusters import account_owner, unique_pairs
 from graph.model import RelType
-from graph.projection import REL_CODE, Projection
+from graph.projection import REL_CODE, Projection, in_codes, isin_sorted, unique_ints
 
 MINOR, ADULT, UNKNOWN = 1, 2, 0
 
@@ -46,23 +46,23 @@ class GroomingDetector(Detector):
         n_acc = proj.offsets[1]
         reach = context.outputs["pathways"].state.get("reach")
         out = DetectorOutput()
-        rels = np.isin(proj.etype, [REL_CODE[RelType(r).value] for r in p.contact_rels])
+        rels = in_codes(proj.etype, [REL_CODE[RelType(r).value] for r in p.contact_rels])
         a = account_owner(proj, proj.src[rels])
         b = proj.dst[rels].astype(np.int64)
         is_acc_b = b < n_acc
         a, b = a[is_acc_b], b[is_acc_b]
         adult_bands = (ADULT, UNKNOWN) if p.include_unknown_age else (ADULT,)
-        ok = (a >= 0) & np.isin(proj.age_band[np.maximum(a, 0)], adult_bands) & (proj.age_band[b] == MINOR)
+        ok = (a >= 0) & in_codes(proj.age_band[np.maximum(a, 0)], adult_bands) & (proj.age_band[b] == MINOR)
         pa_, pb_ = unique_pairs(a[ok], b[ok], n_acc)
         rows: list[dict[str, Any]] = []
         if pa_.size:
             counts = np.bincount(pa_, minlength=n_acc)
             # which contacted minors the account also addresses directly (vectorised, by pair key)
-            er = np.isin(proj.etype, [REL_CODE[RelType(r).value] for r in p.engage_rels])
+            er = in_codes(proj.etype, [REL_CODE[RelType(r).value] for r in p.engage_rels])
             ea, eb = account_owner(proj, proj.src[er]), proj.dst[er].astype(np.int64)
             eok = (ea >= 0) & (eb < n_acc)
-            ekeys = np.unique(ea[eok] * n_acc + eb[eok])
-            engaged_pair = np.isin(pa_ * n_acc + pb_, ekeys)
+            ekeys = unique_ints(ea[eok] * n_acc + eb[eok])
+            engaged_pair = isin_sorted(pa_ * n_acc + pb_, ekeys)
             n_engaged = np.bincount(pa_[engaged_pair], minlength=n_acc)
             share = np.divide(n_engaged, counts, out=np.zeros(n_acc), where=counts > 0)
             cands = np.flatnonzero((counts >= p.min_minors) & (share >= p.min_engaged_share))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ from pydantic import Field
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd, short_hash
 from detectors.navigation import Navigation
-from graph.projection import KINDS, NO_TIME, REL_TYPES, Projection
+from graph.projection import KINDS, NO_TIME, REL_TYPES, Projection, unique_ints
 
 CHILD_ORIENTED = 1
 
@@ -65,7 +64,7 @@ def hop_limited_costs(nav: Navigation, rev: tuple[np.ndarray, np.ndarray], targe
     order, indptr = rev
     if d is None:
         d = np.full(nav.n, np.inf)
-    targets = np.unique(np.asarray(targets, np.int64))
+    targets = unique_ints(np.asarray(targets, np.int64))
     d[targets] = 0.0
     frontier = targets
     log: list[tuple[np.ndarray, np.ndarray]] = []
@@ -168,12 +167,6 @@ def exposure(nav: Navigation, targets: np.ndarray, hops: int) -> np.ndarray:
     return x
 
 
-def _iso(us: int) -> str | None:
-    if us == NO_TIME:
-        return None
-    return datetime.fromtimestamp(us / 1_000_000, tz=UTC).isoformat().replace("+00:00", "Z")
-
-
 class PathwayDetector(Detector):
     """Breadcrumb pathways and per-item exposure; see docs/detectors.md#breadcrumb-pathways."""
 
@@ -199,7 +192,7 @@ class PathwayDetector(Detector):
             is_t[targets] = True
             search = hop_limited_costs(nav, rev, targets, p.max_hops, max_cost, d=d_buf)
             log = search.log
-            reached = np.unique(np.concatenate([nodes for nodes, _ in log] or [np.zeros(0, np.int64)]))
+            reached = unique_ints(np.concatenate([nodes for nodes, _ in log] or [np.zeros(0, np.int64)]))
             cand_sources = reached[(proj.label[reached] == CHILD_ORIENTED) & (proj.kind[reached] == 1)]
             cand_sources = cand_sources[~is_t[cand_sources]]
             if cand_sources.size == 0:
@@ -234,20 +227,7 @@ class PathwayDetector(Detector):
                 found[s] = found.get(s, 0) + 1
             search.release()
             is_t[targets] = False
-        # resolve every id once (one Arrow take), then build the pathway records
-        used = np.unique(np.array([v for _, _, nodes in raw for v in nodes]
-                                  + [int(nav.creator[e]) for _, steps, _ in raw for e in steps if nav.creator[e] >= 0],
-                                  dtype=np.int64))
-        names = dict(zip(used.tolist(), proj.id_list(used)))
-        ck = proj.content_kind
-        cused = used[(used >= proj.offsets[1]) & (used < proj.offsets[2])]
-        ckinds = dict(zip(cused.tolist(), ck.take(pa.array(cused - proj.offsets[1])).to_pylist()))
-        pathways: list[dict[str, Any]] = []
-        walk_vids: dict[str, list[int]] = {}
-        for ci, steps, nodes in raw:
-            pw = self._pathway(proj, nav, clusters[ci], steps, nodes, owner, names, ckinds)
-            pathways.append(pw)
-            walk_vids[pw["pathway_id"]] = nodes
+        pathways, walk_vids = self._records(proj, nav, clusters, raw, owner)
         all_targets = np.flatnonzero(owner >= 0) if owner is not None else np.zeros(0, np.int64)
         x = exposure(nav, all_targets, p.max_hops) if all_targets.size else np.zeros(proj.n_nodes)
         exp_sources = sources[owner[sources] < 0] if owner is not None else sources
@@ -263,36 +243,58 @@ class PathwayDetector(Detector):
         return out
 
     @staticmethod
-    def _pathway(proj: Projection, nav: Navigation, cluster: dict[str, Any], steps: list[int], nodes: list[int],
-                 owner: np.ndarray | None, names: dict[int, str], ckinds: dict[int, str | None]) -> dict[str, Any]:
-        prob = float(np.prod(nav.prob[steps]))
-        kinds = [KINDS[int(proj.kind[v])].value for v in nodes]
-        refs: list[dict[str, str]] = []
-        for v, k in zip(nodes, kinds):
-            ref = {"kind": k, "id": names[v]}
-            if k == "content":
-                ref["content_kind"] = ckinds.get(v) or "content"
-            refs.append(ref)
+    def _records(proj: Projection, nav: Navigation, clusters: list[dict[str, Any]],
+                 raw: list[tuple[int, list[int], list[int]]], owner: np.ndarray | None
+                 ) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
+        """Pathway records for raw walks; every id, kind, time and probability is looked up once
+        per distinct node or step (vectorised), not per pathway."""
+        if not raw:
+            return [], {}
+        all_nodes = unique_ints(np.array([v for _, _, nodes in raw for v in nodes], np.int64))
+        all_steps = unique_ints(np.array([e for _, steps, _ in raw for e in steps], np.int64))
+        creators = nav.creator[all_steps].astype(np.int64)
+        named = unique_ints(np.concatenate([all_nodes, creators[creators >= 0]]))
+        names = dict(zip(named.tolist(), proj.id_list(named)))
+        kinds = dict(zip(all_nodes.tolist(), [KINDS[k].value for k in proj.kind[all_nodes].tolist()]))
+        cnodes = all_nodes[proj.kind[all_nodes] == 1]
+        ckinds = dict(zip(cnodes.tolist(), proj.content_kind.take(pa.array(cnodes - proj.offsets[1])).to_pylist()))
         member_of = owner if owner is not None else np.full(proj.n_nodes, -1)
-        source_owner = int(proj.author[nodes[0]])
-        creators: list[str] = []
-        hop_creators: list[str | None] = []
-        for e in steps:
-            cr = int(nav.creator[e])
-            hop_creators.append(names[cr] if cr >= 0 else None)
-            if cr >= 0 and nav.credit[e] and member_of[cr] < 0 and cr != source_owner and names[cr] not in creators:
-                creators.append(names[cr])
-        key = "|".join(f"{k}:{names[v]}" for v, k in zip(nodes, kinds))
-        return {
-            "pathway_id": "pw-" + short_hash(cluster["cluster_id"], key, n=16),
-            "source": {"kind": "content", "id": names[nodes[0]]},
-            "cluster_id": cluster["cluster_id"],
-            "nodes": refs,
-            "edges": [REL_TYPES[int(proj.etype[nav.edge[e]])].value for e in steps],
-            "directions": ["forward" if nav.forward[e] else "backward" for e in steps],
-            "hop_probabilities": [rnd(float(nav.prob[e])) for e in steps],
-            "created_at": [_iso(int(proj.created_at[nav.edge[e]])) for e in steps],
-            "created_by": hop_creators,
-            "bridges": sorted(creators),
-            "score": rnd(prob),
-        }
+        ts = proj.created_at[nav.edge[all_steps]]
+        iso = np.datetime_as_string(np.where(ts == NO_TIME, 0, ts).astype("datetime64[us]"), unit="s")
+        step_info = {
+            e: (REL_TYPES[t].value, "forward" if f else "backward", pr, None if raw_ts == NO_TIME else f"{i}Z",
+                names[c] if c >= 0 else None, bool(cr) and c >= 0 and member_of[c] < 0, c)
+            for e, t, f, pr, raw_ts, i, c, cr in zip(
+                all_steps.tolist(), proj.etype[nav.edge[all_steps]].tolist(), nav.forward[all_steps].tolist(),
+                nav.prob[all_steps].tolist(), ts.tolist(), iso.tolist(), creators.tolist(),
+                nav.credit[all_steps].tolist())}
+        pathways: list[dict[str, Any]] = []
+        walk_vids: dict[str, list[int]] = {}
+        for ci, steps, nodes in raw:
+            info = [step_info[e] for e in steps]
+            refs: list[dict[str, str]] = []
+            for v in nodes:
+                ref = {"kind": kinds[v], "id": names[v]}
+                if ref["kind"] == "content":
+                    ref["content_kind"] = ckinds.get(v) or "content"
+                refs.append(ref)
+            source_owner = int(proj.author[nodes[0]])
+            bridges = sorted({i[4] for i in info if i[5] and i[6] != source_owner})
+            prob = math.prod(i[2] for i in info)
+            cid = clusters[ci]["cluster_id"]
+            pid = "pw-" + short_hash(cid, "|".join(f"{r['kind']}:{r['id']}" for r in refs), n=16)
+            pathways.append({
+                "pathway_id": pid,
+                "source": {"kind": "content", "id": refs[0]["id"]},
+                "cluster_id": cid,
+                "nodes": refs,
+                "edges": [i[0] for i in info],
+                "directions": [i[1] for i in info],
+                "hop_probabilities": [rnd(i[2]) for i in info],
+                "created_at": [i[3] for i in info],
+                "created_by": [i[4] for i in info],
+                "bridges": bridges,
+                "score": rnd(prob),
+            })
+            walk_vids[pid] = nodes
+        return pathways, walk_vids

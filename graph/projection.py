@@ -41,6 +41,28 @@ NO_TIME = np.iinfo(np.int64).min
 PROJECTION_FORMAT = 1
 
 
+def unique_ints(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of an integer array. (A sort and a mask: numpy 2.4's hash-based
+    np.unique took 44 s on 5M int64 keys on the benchmark machine where this takes 0.5 s.)"""
+    a = np.sort(np.asarray(a).ravel())
+    return a[np.r_[True, a[1:] != a[:-1]]] if a.size else a
+
+
+def isin_sorted(a: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """Boolean mask of `a` in `sorted_values` (sorted, distinct) by binary search (see unique_ints)."""
+    if sorted_values.size == 0:
+        return np.zeros(np.shape(a), bool)
+    pos = np.minimum(np.searchsorted(sorted_values, a), sorted_values.size - 1)
+    return sorted_values[pos] == a
+
+
+def in_codes(codes: np.ndarray, wanted: Iterable[int]) -> np.ndarray:
+    """Boolean mask of small non-negative integer codes (kind, type, age band) in `wanted`."""
+    table = np.zeros(256, bool)
+    table[list(wanted)] = True
+    return table[np.asarray(codes, np.int64) & 0xFF]
+
+
 def _codes(values: pa.ChunkedArray | pa.Array, vocab: tuple[str, ...], default: int = 0) -> np.ndarray:
     """Map a string column onto the index of its value in `vocab` (unknown/null -> default)."""
     idx = pc.index_in(pc.utf8_lower(values.cast(pa.string())), value_set=pa.array(vocab, pa.string()))

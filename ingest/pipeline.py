@@ -107,20 +107,20 @@ class _Ingest:
         qpath = self.qdir / QUARANTINE_FILE
         rep.quarantine_file = str(qpath)
         try:
-            with self.bar, open(qpath.with_suffix(".jsonl.tmp"), "w", encoding="utf-8") as quarantine:
-                self.con = self._connect(staging)
-                found = discover(self.snapshot_dir)
-                rep.ignored_files = [{"file": f.name, "reason": f.reason} for f in found.ignored]
-                self._stage_all(found.files, quarantine, staging)
-            rep.phases["stage"] = round(time.perf_counter() - t0, 3)
-            os.replace(qpath.with_suffix(".jsonl.tmp"), qpath)
-            if self.failures:
-                first = self.failures[0]
-                if len(self.failures) > 1:
-                    raise IngestError(f"{first} (and {len(self.failures) - 1} more error(s), see {self.qdir})",
-                                      file=first.file, row=first.row, field=first.field, value=first.value)
-                raise first
             with self.bar:
+                with open(qpath.with_suffix(".jsonl.tmp"), "w", encoding="utf-8") as quarantine:
+                    self.con = self._connect(staging)
+                    found = discover(self.snapshot_dir)
+                    rep.ignored_files = [{"file": f.name, "reason": f.reason} for f in found.ignored]
+                    self._stage_all(found.files, quarantine, staging)
+                rep.phases["stage"] = round(time.perf_counter() - t0, 3)
+                os.replace(qpath.with_suffix(".jsonl.tmp"), qpath)
+                if self.failures:
+                    first = self.failures[0]
+                    if len(self.failures) > 1:
+                        raise IngestError(f"{first} (and {len(self.failures) - 1} more error(s), see {self.qdir})",
+                                          file=first.file, row=first.row, field=first.field, value=first.value)
+                    raise first
                 t1 = time.perf_counter()
                 self._finalise()
                 t2 = time.perf_counter()
@@ -180,7 +180,7 @@ class _Ingest:
             tr.files = [f.name for f in files[table]]
             path = staging / f"stage_{table}.parquet"
             self.staged[table] = path
-            task = self.bar.task(f"read {table}", None) if files[table] else None
+            task = self.bar.task(f"read {table}", _known_rows(files[table])) if files[table] else None
             schema = STAGED[table].append(pa.field("__cg_seq", pa.int64()))
             with pq.ParquetWriter(path, schema, compression="lz4") as writer:
                 try:
@@ -190,6 +190,7 @@ class _Ingest:
                 except IngestError as exc:
                     rep.errors.append(str(exc))
                     self.failures.append(exc)
+            self.bar.finish(task, tr.rows_read)
 
     def _stage_file(self, f: SnapshotFile, writer: pq.ParquetWriter, quarantine: IO[str], seq: int,
                     task: int | None) -> int:
@@ -247,12 +248,18 @@ class _Ingest:
             src = f"read_parquet({_sql_path(self.staged[table])})"
             # final_<table>: one row per key (the last), stored in key order, which the digest
             # reads back as is (preserve_insertion_order)
-            rows, keys = con.execute(f"SELECT count(*), count(DISTINCT ({key})) FROM {src}").fetchall()[0]
-            if rows == keys:
+            # reads back as is (preserve_insertion_order). Only repeated keys need a join.
+            con.execute(f"""CREATE OR REPLACE TABLE dups AS SELECT {key}, max(__cg_seq) AS __cg_keep
+                            FROM {src} GROUP BY ALL HAVING count(*) > 1""")
+            if con.execute("SELECT count(*) FROM dups").fetchall()[0][0] == 0:
                 con.execute(f"CREATE OR REPLACE TABLE final_{table} AS SELECT {cols} FROM {src} ORDER BY {key}")
             else:
-                con.execute(f"""CREATE OR REPLACE TABLE final_{table} AS SELECT DISTINCT ON ({key}) {cols}
-                                FROM {src} ORDER BY {key}, __cg_seq DESC""")
+                same = " AND ".join(f"d.{k} = s.{k}" for k in KEYS[table])
+                scols = ", ".join(f"s.{sql_ident(c)}" for c in STAGED[table].names)
+                con.execute(f"""CREATE OR REPLACE TABLE final_{table} AS SELECT {scols} FROM {src} s
+                                LEFT JOIN dups d ON {same}
+                                WHERE d.__cg_keep IS NULL OR d.__cg_keep = s.__cg_seq
+                                ORDER BY {', '.join(f's.{k}' for k in KEYS[table])}""")
             self.staged[table].unlink()
             tr = self.report.tables[table]
             tr.written = con.execute(f"SELECT count(*) FROM final_{table}").fetchall()[0][0]
@@ -340,9 +347,20 @@ class _Ingest:
                 store.upsert_edges(pa.Table.from_batches([batch]).select(EDGE_SCHEMA.names))
             self.bar.advance(task, batch.num_rows)
 
+        self.bar.finish(task, total)
         for table in TABLES:
             rep.tables[table].digest = digests[table].hexdigest()
         rep.digest = snapshot_digest({t: rep.tables[t].digest for t in TABLES})
+
+
+def _known_rows(files: list[SnapshotFile]) -> int | None:
+    """Rows in these files if every one is Parquet (from its footer), else None."""
+    if not all(f.fmt == "parquet" for f in files):
+        return None
+    try:
+        return sum(pq.ParquetFile(f.path).metadata.num_rows for f in files)
+    except (pa.ArrowInvalid, OSError):
+        return None
 
 
 def sql_ident(name: str) -> str:

@@ -142,3 +142,9 @@ class ProgressBar:
     def advance(self, task: int | None, n: int) -> None:
         if self._progress is not None and task is not None:
             self._progress.advance(task, n)
+
+    def finish(self, task: int | None, total: int) -> None:
+        """Mark a task done (its total becomes what was counted, its clock stops)."""
+        if self._progress is not None and task is not None:
+            self._progress.update(task, total=total, completed=total)
+            self._progress.stop_task(task)

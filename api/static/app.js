@@ -57,10 +57,14 @@ async function route() {
   if (!name || name === "signin" || !ROUTES[name]) { location.hash = (NAV[me.role] || [["#/cases"]])[0][0]; return; }
   renderNav();
   if (!ROUTES[name].includes(me.role)) { main.replaceChildren(h("p", { class: "error" }, "Your role may not see this.")); return; }
-  main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
-  try { await V[name](main, { me, id: parts[1], params }); }
-  catch (e) { main.replaceChildren(h("h1", {}, "Could not load"), h("p", { class: "error", role: "alert" }, e.message)); }
-  main.focus({ preventScroll: true });
+  // each visit renders into its own container: a slower, earlier view finishing late writes into a
+  // detached element instead of over the current one
+  const view = h("div", { class: "view" }, h("p", { class: "muted" }, "Loading…"));
+  main.replaceChildren(view);
+  document.getElementById("status").textContent = "";
+  try { await V[name](view, { me, id: parts[1], params }); }
+  catch (e) { view.replaceChildren(h("h1", {}, "Could not load"), h("p", { class: "error", role: "alert" }, e.message)); }
+  if (view.isConnected) main.focus({ preventScroll: true });
 }
 
 document.getElementById("signout").addEventListener("click", () => { signOut(); me = null; location.hash = "#/signin"; route(); });

@@ -100,6 +100,8 @@ class CaseUcoExporter(Exporter):
                                                 f"(score {fa['score']})"})
         for p in subgraph.get("pathways", []):
             objs = [node_iri[k] for k in (f"{x['kind']}:{x['id']}" for x in p["nodes"]) if k in node_iri]
+            if not objs:  # core:Annotation needs at least one object
+                continue
             notes.append({"@id": iri("Annotation", "pathway", p["pathway_id"]), "@type": "core:Annotation",
                           "core:object": [{"@id": o} for o in dict.fromkeys(objs)],
                           "core:statement": f"crumbgraph pathway {p['pathway_id']} from {p['source']['kind']} "

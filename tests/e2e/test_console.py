@@ -118,12 +118,12 @@ def test_flagged_table_sorts_filters_and_opens_the_account(console, page):
     page.get_by_role("button", name="Score").click()  # again: lowest first
     scores = [float(x) for x in page.locator("main tbody tr td:nth-child(3)").all_inner_texts()]
     assert scores == sorted(scores) and len(scores) == len(ids)
+    _shot(page, "flagged")
     page.select_option("#f-role", "bridge")
     bridges = _get(console, "investigator", "/runs/latest/flagged-accounts", role="bridge", limit=500)["items"]
     assert bridges, "the synthetic run should flag bridge accounts"
     expect(page.locator("main tbody tr")).to_have_count(len(bridges))
     assert set(page.locator("main tbody tr td:nth-child(2)").all_inner_texts()) == {"bridge"}
-    _shot(page, "flagged")
     target = bridges[0]["account_id"]
     page.fill("#f-text", target)
     expect(page.locator("main tbody tr")).to_have_count(1)
@@ -210,3 +210,45 @@ def test_case_through_its_states_and_shared_with_law_enforcement_only(console, p
         le.wait_for_selector("text=No cases.")
     finally:
         le.context.close()
+
+
+def test_runs_list_record_and_a_live_job(console, page):
+    runs = _get(console, "investigator", "/runs")["items"]
+    sign_in(page, console, "auditor")  # auditors see the run records too (no job controls)
+    page.goto(f"{console.base}/ui#/runs")
+    expect(page.locator("main tbody tr")).to_have_count(len(runs))
+    assert page.get_by_role("button", name="Start a detector run").count() == 0
+    _shot(page, "runs-auditor")
+    page.click("#signout")
+    sign_in(page, console, "investigator")
+    page.goto(f"{console.base}/ui#/run/{console.run_id}")
+    page.wait_for_selector(f"h1:has-text('Run {console.run_id}')")
+    assert "pathways" in page.inner_text("main")
+    # start a real detector run and watch its status change without reloading (same snapshot and
+    # parameters: the results are byte-identical, so the other tests are unaffected)
+    page.goto(f"{console.base}/ui#/runs")
+    page.get_by_role("button", name="Start a detector run").click()
+    status = page.locator("tr[data-job] td.job-status")
+    expect(status).to_have_count(1)
+    expect(status).to_have_text("succeeded", timeout=120_000)
+    assert page.locator("tr[data-job] a").count() == 1  # the finished job links its run
+    expect(page.locator("main table").last.locator("tbody tr")).to_have_count(len(runs) + 1)  # and the list has it
+    _shot(page, "runs")
+
+
+def test_auditor_audit_log_and_admin_users(console, page):
+    sign_in(page, console, "auditor")
+    page.goto(f"{console.base}/ui#/audit")
+    page.wait_for_selector("main tbody tr")
+    routes = set(page.locator("main tbody tr td:nth-child(6)").all_inner_texts())
+    assert "/ui" in routes and "/me" in routes  # the console's own requests are in the log
+    page.get_by_role("button", name="Verify the hash chain").click()
+    verdict = _get(console, "auditor", "/audit/verify")
+    assert verdict["ok"]
+    expect(page.locator("main p[aria-live]")).not_to_be_empty()
+    assert page.locator("main p[aria-live]").get_attribute("class") != "error"
+    page.click("#signout")
+    sign_in(page, console, "admin")
+    users = _get(console, "admin", "/users")["items"]
+    expect(page.locator("main tbody tr")).to_have_count(len(users))
+    assert sorted(page.locator("main tbody tr td:first-child").all_inner_texts()) == sorted(u["name"] for u in users)

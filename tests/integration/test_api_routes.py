@@ -170,3 +170,13 @@ def test_revoked_key_is_refused_at_once(api):
     assert client.get("/me", headers=key).json()["role"] == "investigator"
     assert client.delete(f"/users/{added['user']['name']}", headers=env.auth("admin")).status_code == 200
     assert client.get("/me", headers=key).status_code == 401
+
+
+def test_bad_detector_parameters_are_refused_before_queueing(tmp_path):
+    env = make_env(tmp_path, "q-")
+    from graph.embedded import EmbeddedStore
+
+    with TestClient(app_for(env, EmbeddedStore(":memory:"))) as client:
+        resp = client.post("/runs", headers=env.auth("investigator"), json={"params": {"no_such_detector": {"x": 1}}})
+        assert resp.status_code == 422 and resp.headers["content-type"] == PROBLEM
+        assert "no_such_detector" in resp.json()["detail"]

@@ -175,6 +175,15 @@ def test_a_case_selects_its_items(run_dir: Path) -> None:
         Selection.from_case("case-1", [{"kind": "note", "id": "x"}])
 
 
+def test_a_pathway_that_does_not_fit_is_left_out_whole(run_dir: Path, key: SigningKey, tmp_path: Path) -> None:
+    sg = subgraph_of(run_dir, Selection(pathways=("p1",)), Limits(hops=1, max_nodes=3))
+    assert sg["truncated"] and sg["pathways"] == [] and len(sg["nodes"]) == 3
+    assert not any(e["on_pathway"] for e in sg["edges"])
+    build_package(run_dir, tmp_path / "small", Selection(pathways=("p1",)), key, limits=Limits(max_nodes=3))
+    doc = json.loads((tmp_path / "small" / "case.jsonld").read_text())
+    assert all(o.get("core:object") for o in doc["@graph"] if o["@type"] == "core:Annotation")
+
+
 @pytest.mark.parametrize("selection", [Selection(pathways=("nope",)), Selection(clusters=("nope",)),
                                        Selection(accounts=("nope",)), Selection(content=("nope",))])
 def test_unknown_ids_are_not_found(run_dir: Path, selection: Selection) -> None:

@@ -181,20 +181,20 @@ def test_streaming_digest_ignores_batch_boundaries() -> None:
 
 
 def test_digest_of_a_large_table_ignores_row_order(tmp_path: Path) -> None:
-    """Big enough (300,000 rows) that DuckDB sorts and scans in parallel."""
+    """Big enough (250,000 rows) that DuckDB sorts and scans in parallel; with duplicates."""
     import numpy as np
+    import pyarrow.compute as pc
 
-    n = 300_000
+    n = 250_000
     rng = np.random.default_rng(5)
-    src = pa.array(np.char.add("acct", rng.integers(0, 50_000, n).astype(str)))
-    dst = pa.array(np.char.add("acct", rng.integers(0, 50_000, n).astype(str)))
-    ts = pa.array(rng.integers(1_700_000_000, 1_780_000_000, n)).cast(pa.string())
-    table = pa.table({"follower_id": src, "followee_id": dst, "created_at": ts})
-    table = table.take(pa.array(np.unique(np.char.add(np.char.add(src.to_numpy(False).astype(str), "|"),
-                                                      dst.to_numpy(False).astype(str)), return_index=True)[1]))
-    shuffled = table.take(pa.array(rng.permutation(table.num_rows)))
+    ids = pa.array(rng.permutation(n)).cast(pa.string())
+    table = pa.table({"follower_id": pc.binary_join_element_wise("acct", ids, ""),
+                      "followee_id": pc.binary_join_element_wise("acct", pc.utf8_reverse(ids), ""),
+                      "created_at": pa.array(rng.integers(1_700_000_000, 1_780_000_000, n)).cast(pa.string())})
+    shuffled = table.take(pa.array(rng.permutation(n)))
+    again = table.slice(0, 1000)   # duplicates, identical values: last-wins changes nothing
 
-    def write(t: pa.Table):
-        return lambda snap: pq.write_table(t, snap / "follows.parquet", row_group_size=50_000)
+    def write(*parts: pa.Table):
+        return lambda snap: pq.write_table(pa.concat_tables(parts), snap / "follows.parquet", row_group_size=50_000)
 
-    assert _digest(tmp_path, "sorted", write(table)) == _digest(tmp_path, "shuffled", write(shuffled))
+    assert _digest(tmp_path, "sorted", write(table)) == _digest(tmp_path, "shuffled", write(shuffled, again))
