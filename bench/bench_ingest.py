@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -83,7 +82,6 @@ def main() -> None:
     digests = {r["digest"] for r in results}
     print(f"digests equal across formats: {len(digests) == 1}")
     print(json.dumps(results, indent=1))
-    _ = resource  # peak RSS is measured in the children
 
 
 if __name__ == "__main__":

@@ -7,8 +7,10 @@ nothing is lost or shifted on the way in or out. Run records are `(:Run)` nodes.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -80,10 +82,11 @@ class Neo4jStore(GraphStore):
     """
 
     def __init__(self, url: str, *, user: str = "neo4j", password: str = "", database: str = "neo4j",
-                 batch_size: int = 10_000, connection_timeout: float = 10.0,
+                 batch_size: int = 10_000, write_concurrency: int = 1, connection_timeout: float = 10.0,
                  max_transaction_retry_time: float = 15.0) -> None:
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        if batch_size < 1 or write_concurrency < 1:
+            raise ConfigError(f"batch_size and write_concurrency must be >= 1, got {batch_size}, {write_concurrency}")
+        self.write_concurrency = write_concurrency
         self.url = re.sub(r"//[^@/]*@", "//", url)  # never keep user:password@ of a URL
         self.user = user
         self.database = database
@@ -156,6 +159,18 @@ class Neo4jStore(GraphStore):
             part = table.slice(start, self.batch_size)
             yield {name: part.column(name).to_pylist() for name in part.column_names}
 
+    def _write_all(self, work: Callable[..., Any], batches: Iterator[Any]) -> list[Any]:
+        """Run `work` on every batch, `write_concurrency` transactions at a time. Safe because
+        a call's rows have distinct keys (so order within a call does not matter) and every
+        query is idempotent (a transaction the server fails as a deadlock is retried)."""
+        if self.write_concurrency == 1:
+            return [self._write(work, batch) for batch in batches]
+        out: list[Any] = []
+        with ThreadPoolExecutor(self.write_concurrency, thread_name_prefix="neo4j-write") as pool:
+            while wave := list(itertools.islice(batches, self.write_concurrency)):
+                out += [f.result() for f in [pool.submit(self._write, work, batch) for batch in wave]]
+        return out
+
     def _upsert_nodes(self, kind: NodeKind, table: pa.Table) -> int:
         sets = ", ".join(f"n.{c} = ${c}[i]" for c in table.column_names if c != kind.key)
         query = (f"UNWIND range(0, size(${kind.key}) - 1) AS i MERGE (n:{kind.label} {{{kind.key}: ${kind.key}[i]}})"
@@ -165,8 +180,7 @@ class Neo4jStore(GraphStore):
             tx.run(query, batch).consume()
 
         with self._errors(f"writing {kind} nodes"):
-            for batch in self._column_batches(_micros(table.sort_by(kind.key))):
-                self._write(work, batch)
+            self._write_all(work, self._column_batches(_micros(table.sort_by(kind.key))))
         return table.num_rows
 
     def _ensure_nodes(self, kind: NodeKind, ids: pa.Array) -> int:
@@ -176,10 +190,8 @@ class Neo4jStore(GraphStore):
         def work(tx: ManagedTransaction, batch: list[str]) -> int:
             return tx.run(query, ids=batch).consume().counters.nodes_created
 
-        created = 0
         with self._errors(f"creating {kind} nodes"):
-            for batch in self._column_batches(pa.table({"ids": ids})):
-                created += self._write(work, batch["ids"])
+            created = sum(self._write_all(work, (b["ids"] for b in self._column_batches(pa.table({"ids": ids})))))
         return created
 
     def _upsert_edges(self, table: pa.Table) -> int:
@@ -204,8 +216,7 @@ class Neo4jStore(GraphStore):
                         raise StoreError(f"edges: {len(batch['s']) - written} {src.value}->{dst.value} {rel.value} "
                                          f"row(s) name an endpoint that does not exist (call ensure_nodes first)")
 
-                for batch in self._column_batches(part):
-                    self._write(work, batch)
+                self._write_all(work, self._column_batches(part))
         return table.num_rows
 
     # -- reads -----------------------------------------------------------------------

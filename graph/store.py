@@ -29,6 +29,7 @@ class StoreConfig:
     neo4j_password: str = ""
     neo4j_database: str = "neo4j"
     batch_size: int = 10_000
+    neo4j_write_concurrency: int = 1  # write transactions in flight at once (Neo4jStore; >1 risks deadlock retries on hubs)
 
 
 def _canonical(table: pa.Table, schema: pa.Schema, what: str) -> pa.Table:
@@ -318,5 +319,6 @@ def open_store(config: StoreConfig) -> GraphStore:
         from graph.neo4j_store import Neo4jStore
 
         return Neo4jStore(url, user=config.neo4j_user, password=config.neo4j_password,
-                          database=config.neo4j_database, batch_size=config.batch_size)
+                          database=config.neo4j_database, batch_size=config.batch_size,
+                          write_concurrency=config.neo4j_write_concurrency)
     raise ConfigError(f"store URL {url!r}: expected embedded:PATH, neo4j://HOST:PORT or bolt://HOST:PORT")

@@ -1,12 +1,12 @@
 """Ingest a snapshot directory into a GraphStore: read -> validate -> stage -> deduplicate ->
 write, with a quarantine file, a report and the snapshot digest.
 
-Two phases. (1) Every table is read in batches, validated, normalised and staged in a
-temporary DuckDB database; rejected rows go to the quarantine. Nothing is written to the
-store until every table has passed, so a broken file stops the ingest before any of it
-lands. (2) Staged rows are deduplicated (last row wins), digested in key order and written
-through idempotent upserts: nodes, then bare endpoints, then edges. A run killed at any
-point and run again therefore ends with the same graph as an uninterrupted run.
+Two phases. (1) Every table is read in batches, validated, normalised and staged to a
+temporary Arrow file; rejected rows go to the quarantine. Nothing is written to the store
+until every table has passed, so a broken file stops the ingest before any of it lands.
+(2) Staged rows are deduplicated in DuckDB (last row wins), digested in key order and
+written through idempotent upserts: nodes, then bare endpoints, then edges. A run killed
+at any point and run again therefore ends with the same graph as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import IO
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from graph.errors import IngestError
@@ -178,11 +179,12 @@ class _Ingest:
         for table in TABLES:
             tr = rep.tables[table]
             tr.files = [f.name for f in files[table]]
-            path = staging / f"stage_{table}.parquet"
+            path = staging / f"stage_{table}.arrow"
             self.staged[table] = path
             task = self.bar.task(f"read {table}", _known_rows(files[table])) if files[table] else None
             schema = STAGED[table].append(pa.field("__cg_seq", pa.int64()))
-            with pq.ParquetWriter(path, schema, compression="lz4") as writer:
+            # Arrow IPC, not Parquet: ~10x cheaper to write, and DuckDB scans it as fast
+            with pa.ipc.new_file(path, schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
                 try:
                     seq = 0
                     for f in files[table]:
@@ -192,7 +194,7 @@ class _Ingest:
                     self.failures.append(exc)
             self.bar.finish(task, tr.rows_read)
 
-    def _stage_file(self, f: SnapshotFile, writer: pq.ParquetWriter, quarantine: IO[str], seq: int,
+    def _stage_file(self, f: SnapshotFile, writer: pa.ipc.RecordBatchFileWriter, quarantine: IO[str], seq: int,
                     task: int | None) -> int:
         tr = self.report.tables[f.table]
         if f.size == 0:
@@ -245,7 +247,8 @@ class _Ingest:
         for table in TABLES:
             cols = ", ".join(sql_ident(c) for c in STAGED[table].names)
             key = ", ".join(KEYS[table])
-            src = f"read_parquet({_sql_path(self.staged[table])})"
+            con.register("stage", ds.dataset(self.staged[table], format="ipc"))
+            src = "stage"
             # final_<table>: one row per key (the last), stored in key order, which the digest
             # reads back as is (preserve_insertion_order)
             # reads back as is (preserve_insertion_order). Only repeated keys need a join.
@@ -260,6 +263,7 @@ class _Ingest:
                                 LEFT JOIN dups d ON {same}
                                 WHERE d.__cg_keep IS NULL OR d.__cg_keep = s.__cg_seq
                                 ORDER BY {', '.join(f's.{k}' for k in KEYS[table])}""")
+            con.unregister("stage")
             self.staged[table].unlink()
             tr = self.report.tables[table]
             tr.written = con.execute(f"SELECT count(*) FROM final_{table}").fetchall()[0][0]

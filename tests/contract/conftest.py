@@ -62,14 +62,16 @@ def wipe_prefix(store: GraphStore, prefix: str) -> None:
                          database_=store.database)  # type: ignore[attr-defined]
 
 
-def make_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest, batch_size: int = 3) -> GraphStore:
+def make_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest, batch_size: int = 3,
+               write_concurrency: int = 1) -> GraphStore:
     """A store of `backend`; batch_size is tiny so that the suite exercises batching."""
     if backend == "embedded":
         store: GraphStore = EmbeddedStore(tmp_path / "graph.duckdb")
     else:
         cfg: StoreConfig = request.getfixturevalue("neo4j_config")
         store = open_store(StoreConfig(url=cfg.url, neo4j_user=cfg.neo4j_user, neo4j_password=cfg.neo4j_password,
-                                       neo4j_database=cfg.neo4j_database, batch_size=batch_size))
+                                       neo4j_database=cfg.neo4j_database, batch_size=batch_size,
+                                       neo4j_write_concurrency=write_concurrency))
     store.ensure_schema()
     return store
 

@@ -66,7 +66,7 @@ def synthetic_writes(store: GraphStore, p: str) -> None:
 @pytest.mark.neo4j
 def test_both_backends_give_identical_answers(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     embedded = make_store("embedded", tmp_path, request)
-    neo4j = make_store("neo4j", tmp_path, request, batch_size=97)
+    neo4j = make_store("neo4j", tmp_path, request, batch_size=97, write_concurrency=2)  # the threaded write path
     p = Scope(neo4j).prefix  # one prefix for both, so ids are equal
     try:
         for store in (embedded, neo4j):

@@ -4,7 +4,9 @@ seeing only its shared case. All data is synthetic."""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -15,7 +17,9 @@ from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: Screenshots of the main views go here; `CRUMBGRAPH_SCREENSHOT_DIR=docs/screenshots` refreshes the
+#: ones in docs/ (by default they go to a temporary folder, so test runs leave the tree unchanged).
+SHOTS = Path(os.environ.get("CRUMBGRAPH_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "crumbgraph-e2e-screenshots")
 
 
 def _get(console, user, path, **params):
@@ -61,7 +65,7 @@ def test_a_wrong_key_is_refused(console, page):
 
 def test_pathway_drawing_matches_the_api(console, page):
     pathways = _get(console, "investigator", "/runs/latest/pathways", limit=500)["items"]
-    # the source with the most pathways, so that the drawing merges several
+    # a pathway with hops laid by a bridge, from the source with the most pathways (the drawing merges them)
     by_source: dict[str, list] = {}
     for p in pathways:
         by_source.setdefault(p["source"]["id"], []).append(p)
@@ -81,9 +85,14 @@ def test_pathway_drawing_matches_the_api(console, page):
     hops = {(f"{a['kind']}:{a['id']}", f"{b['kind']}:{b['id']}", t)
             for a, b, t in zip(pw["nodes"], pw["nodes"][1:], pw["edges"], strict=False)}
     assert drawn == hops
+    # each hop of the selected pathway shows its timestamp (minute precision) on its edge
+    for a, b, t, at in zip(pw["nodes"], pw["nodes"][1:], pw["edges"], pw["created_at"], strict=False):
+        edge = svg.locator(f"g.edge.selected[data-src='{a['kind']}:{a['id']}'][data-dst='{b['kind']}:{b['id']}']"
+                           f"[data-type='{t}']")
+        assert edge.locator("text.when").text_content() == at[:16].replace("T", " ")
     # the other pathways from the same source are merged into the same drawing
     same = _get(console, "investigator", "/runs/latest/pathways", source_id=pw["source"]["id"], limit=25)["items"]
-    all_nodes = {(n["kind"], n["id"]) for p in same for n in p["nodes"]}
+    all_nodes = {(n["kind"], n["id"]) for p in [pw, *same] for n in p["nodes"]}
     assert {(n.get_attribute("data-kind"), n.get_attribute("data-id")) for n in svg.locator("g.node").all()} == all_nodes
     # node labels: the source is child-oriented; recorded crumb layers are highlighted on their hops
     source = svg.locator(f"g.node[data-id='{pw['source']['id']}']")
@@ -114,11 +123,13 @@ def test_flagged_table_sorts_filters_and_opens_the_account(console, page):
     expect(page.locator("main tbody tr")).to_have_count(min(api_rows['total'], 500))
     ids = page.locator("main tbody tr td:first-child").all_inner_texts()
     assert ids == [a["account_id"] for a in api_rows["items"]][:500]  # the API's order: highest score first
-    page.get_by_role("button", name="Score").click()  # numeric: highest first
-    page.get_by_role("button", name="Score").click()  # again: lowest first
+    _shot(page, "flagged")
+    page.get_by_role("button", name="Score").focus()  # headers sort from the keyboard too
+    page.keyboard.press("Enter")  # numeric: highest first
+    page.keyboard.press("Enter")  # again: lowest first
+    assert page.locator("th[aria-sort='ascending']").inner_text() == "Score"
     scores = [float(x) for x in page.locator("main tbody tr td:nth-child(3)").all_inner_texts()]
     assert scores == sorted(scores) and len(scores) == len(ids)
-    _shot(page, "flagged")
     page.select_option("#f-role", "bridge")
     bridges = _get(console, "investigator", "/runs/latest/flagged-accounts", role="bridge", limit=500)["items"]
     assert bridges, "the synthetic run should flag bridge accounts"
@@ -252,3 +263,35 @@ def test_auditor_audit_log_and_admin_users(console, page):
     users = _get(console, "admin", "/users")["items"]
     expect(page.locator("main tbody tr")).to_have_count(len(users))
     assert sorted(page.locator("main tbody tr td:first-child").all_inner_texts()) == sorted(u["name"] for u in users)
+
+
+#: In-page check: the lowest contrast ratio (WCAG 2 formula) of any visible HTML text against the
+#: first opaque background behind it.
+MIN_CONTRAST_JS = """() => {
+  const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+                                      .reduce((acc, v, i) => acc + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const bg = (el) => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor);
+                         if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3); } return [255, 255, 255]; };
+  let worst = { ratio: 99 };
+  for (const el of document.querySelectorAll("body *:not(svg *)")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const a = lum(rgb(getComputedStyle(el).color).slice(0, 3)), b = lum(bg(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < worst.ratio) worst = { ratio, text: el.textContent.trim().slice(0, 40) };
+  }
+  return worst;
+}"""
+
+
+def test_text_contrast_is_readable(console, page):
+    sign_in(page, console, "investigator")
+    c = _get(console, "investigator", "/runs/latest/clusters", limit=1)["items"][0]
+    p = _get(console, "investigator", "/runs/latest/pathways", limit=1)["items"][0]
+    for view, ready in ((f"#/flagged", "main tbody tr"), (f"#/cluster/{c['cluster_id']}", "#c-size"),
+                        (f"#/pathway/{p['pathway_id']}", "#pathway-drawing svg")):
+        page.goto(f"{console.base}/ui{view}")
+        page.wait_for_selector(ready)
+        worst = page.evaluate(MIN_CONTRAST_JS)
+        assert worst["ratio"] >= 7.0, (view, worst)

@@ -133,3 +133,61 @@ def test_cli_run_prints_summary(snapshot: Path, tmp_path: Path) -> None:
     res = json.loads(out.read_text())
     assert res["pathways"]
     assert len(list((tmp_path / "runs").iterdir())) == 1
+
+
+def _prefixed(prefix: str) -> tuple[dict, Any]:
+    """The hand-built toy graph with every id prefixed (so it cannot collide in a shared Neo4j)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from tests.unit.test_detectors import toy_graph
+
+    tables, edges = toy_graph().tables()
+
+    def pre(t: pa.Table, cols: tuple[str, ...]) -> pa.Table:
+        for c in cols:
+            if c in t.column_names:
+                i = t.schema.get_field_index(c)
+                t = t.set_column(i, c, pc.binary_join_element_wise(pa.scalar(prefix), t.column(c), ""))
+        return t
+
+    keys = ("account_id", "content_id", "parent_id", "url", "tag")
+    return {k: pre(t, keys) for k, t in tables.items()}, pre(edges, ("src_id", "dst_id"))
+
+
+@pytest.mark.neo4j
+def test_neo4j_and_embedded_give_the_same_projection(neo4j_config: StoreConfig, tmp_path: Path) -> None:
+    import uuid
+
+    import pyarrow.compute as pc
+    from neo4j import GraphDatabase
+
+    from graph.model import NodeKind
+    from graph.projection import build_projection, project
+
+    prefix = f"t4-{uuid.uuid4().hex[:8]}-"
+    tables, edges = _prefixed(prefix)
+    with open_store(StoreConfig(url=f"embedded:{tmp_path / 'e.duckdb'}")) as emb:
+        emb.ensure_schema()
+        for kind, t in tables.items():
+            emb.upsert_nodes(kind, t)
+        emb.upsert_edges(edges)
+        expected = project(emb)
+    try:
+        with open_store(neo4j_config) as neo:
+            neo.ensure_schema()
+            for kind, t in tables.items():
+                neo.upsert_nodes(kind, t)
+            neo.upsert_edges(edges)
+            ours = {k: neo.node_table(k) for k in tables}
+            ours = {k: t.filter(pc.starts_with(t.column(k.key), prefix)) for k, t in ours.items()}
+            e = neo.edge_table()
+            e = e.filter(pc.and_(pc.starts_with(e.column("src_id"), prefix), pc.starts_with(e.column("dst_id"), prefix)))
+            got = build_projection(ours, e)
+    finally:
+        with GraphDatabase.driver(neo4j_config.url, auth=(neo4j_config.neo4j_user, neo4j_config.neo4j_password)) as d:
+            for kind in NodeKind:
+                d.execute_query(f"MATCH (n:{kind.label}) WHERE n.{kind.key} STARTS WITH $p DETACH DELETE n",
+                                p=prefix, database_=neo4j_config.neo4j_database)
+    assert got.n_edges == expected.n_edges > 0
+    assert got.digest == expected.digest

@@ -146,3 +146,47 @@ def test_cli_ingest_json_and_exit_codes(tmp_path: Path) -> None:
     assert fail.returncode == 2
     assert "accounts.csv: missing required column 'account_id'" in fail.stderr
     assert fail.stdout == ""
+
+
+@pytest.mark.neo4j
+def test_neo4j_gets_the_same_graph_as_embedded(tmp_path: Path, store: EmbeddedStore, neo4j_config) -> None:
+    """Same snapshot into both stores (ids prefixed per test run; removed afterwards)."""
+    import uuid
+
+    from neo4j import GraphDatabase
+
+    from graph.store import open_store
+
+    prefix = f"t{uuid.uuid4().hex[:10]}-"
+    files = {name: text.replace("kid1", prefix + "kid1").replace("adult1", prefix + "adult1")
+             .replace("hub9", prefix + "hub9").replace("v1", prefix + "v1").replace("cm1", prefix + "cm1")
+             .replace("Stash.Example", prefix + "stash.example")
+             for name, text in SNAP1.items()}
+    snap = _write(tmp_path / "s1", files)
+    expected = load_snapshot(snap, store, quarantine_dir=tmp_path / "qe")
+    want_nodes = {(k.value, r[k.key], r.get("bare")) for k in (NodeKind.ACCOUNT, NodeKind.CONTENT)
+                  for r in store.node_table(k).to_pylist()}
+    want_edges = {(e["type"], e["src_id"], e["dst_id"]) for e in store.edge_table().to_pylist()}
+
+    driver = GraphDatabase.driver(neo4j_config.url, auth=(neo4j_config.neo4j_user, neo4j_config.neo4j_password))
+    match = "coalesce(n.account_id, n.content_id, n.url, '') CONTAINS $p"
+    try:
+        with open_store(neo4j_config) as neo:
+            report = load_snapshot(snap, neo, quarantine_dir=tmp_path / "qn")
+            again = load_snapshot(snap, neo, quarantine_dir=tmp_path / "qn")
+        recs, _, _ = driver.execute_query(
+            f"MATCH (n) WHERE {match} AND (n:Account OR n:Content) "
+            "RETURN CASE WHEN n:Account THEN 'account' ELSE 'content' END AS k, "
+            "coalesce(n.account_id, n.content_id) AS id, n.bare AS bare", p=prefix)
+        got_nodes = {(r["k"], r["id"], r["bare"]) for r in recs}
+        recs, _, _ = driver.execute_query(
+            f"MATCH (n)-[r]->(m) WHERE {match} RETURN type(r) AS t, "
+            "coalesce(n.account_id, n.content_id) AS s, coalesce(m.account_id, m.content_id, m.url, m.tag) AS d", p=prefix)
+        got_edges = {(r["t"], r["s"], r["d"]) for r in recs}
+    finally:
+        driver.execute_query(f"MATCH (n) WHERE {match} DETACH DELETE n", p=prefix)
+        driver.close()
+    assert report.digest == again.digest == expected.digest
+    assert again.tables["follows"].bare_created == {"account": 0}
+    assert got_nodes == want_nodes
+    assert got_edges == want_edges
