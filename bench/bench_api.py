@@ -150,12 +150,14 @@ def prepare(args: argparse.Namespace, work: Path) -> dict:
     return info
 
 
-async def drive(base: str, key: str, paths: list[str], concurrency: int, seconds: float, warmup: float) -> dict:
+async def drive(base: str, key: str, paths: list[str], concurrency: int, seconds: float, warmup: float,
+                timeout: float = 60.0) -> dict:
     headers = {"Authorization": f"Bearer {key}"}
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    sent = [0]
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=timeout) as client:
         start = time.perf_counter()
         measure_from = start + warmup
         stop = measure_from + seconds
@@ -168,11 +170,15 @@ async def drive(base: str, key: str, paths: list[str], concurrency: int, seconds
                     return
                 path = paths[next(counter) % len(paths)]
                 t = time.perf_counter()
-                resp = await client.get(path)
+                try:
+                    code = (await client.get(path)).status_code
+                except httpx.TimeoutException:
+                    code = 0  # reported as status "0": no answer within the client timeout
+                sent[0] += 1
                 done = time.perf_counter()
                 if t >= measure_from and done <= stop:
                     latencies.append(done - t)
-                    statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
+                    statuses[code] = statuses.get(code, 0) + 1
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     latencies.sort()
@@ -180,7 +186,14 @@ async def drive(base: str, key: str, paths: list[str], concurrency: int, seconds
     return {"requests": len(latencies), "seconds": seconds, "req_per_s": round(len(latencies) / seconds, 1),
             "p50_ms": round(q[49] * 1000, 2), "p95_ms": round(q[94] * 1000, 2), "p99_ms": round(q[98] * 1000, 2),
             "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
-            "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+            "statuses": {str(k): v for k, v in sorted(statuses.items())}, "requests_total": sent[0]}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to state the server's cost per request
+    independently of how busy the machine is."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -194,6 +207,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--single-seconds", type=float, default=10.0, help="also measure one client alone (0: skip)")
     ap.add_argument("--hops", type=int, default=1)
     ap.add_argument("--out", default=None, help="write the JSON result here")
     ap.add_argument("--prefixed", action="store_true",
@@ -252,17 +266,30 @@ def main() -> None:
             "Account"), "counts": info["counts"], "run_id": run, "pathways": info["pathways"],
             "concurrency": args.concurrency, "audit_log": "on", "client": "httpx.AsyncClient, separate process",
             "prepare": {k: v for k, v in info.items() if k.endswith("_seconds")}, "lookups": {}}
+        report["single_client"] = {}
         for name, paths in targets.items():
             if not paths:
                 report["lookups"][name] = {"skipped": "no targets"}
                 continue
             random.Random(args.seed).shuffle(paths)
-            load_before = os.getloadavg()[0]
-            result = asyncio.run(drive(base, key, paths, args.concurrency, args.seconds, args.warmup))
-            result["loadavg_1m_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
-            report["lookups"][name] = result
-            print(f"{name:24s} {result['req_per_s']:8.1f} req/s  p50 {result['p50_ms']:7.2f} ms  "
-                  f"p95 {result['p95_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms  {result['statuses']}")
+            for conc, key_name, secs in ((1, "single_client", args.single_seconds),
+                                         (args.concurrency, "lookups", args.seconds)):
+                if secs <= 0:
+                    continue
+                load_before = os.getloadavg()[0]
+                cpu_before = cpu_seconds(server.pid)
+                result = asyncio.run(drive(base, key, paths, conc, secs, args.warmup))
+                cpu = cpu_seconds(server.pid) - cpu_before
+                total = result.pop("requests_total")
+                result["concurrency"] = conc
+                result["loadavg_1m_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+                result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(total, 1), 2)
+                result["server_cpu_share"] = round(cpu / (args.warmup + secs), 2)
+                report[key_name][name] = result
+                print(f"{name:22s} c={conc:<3d} {result['req_per_s']:7.1f} req/s  p50 {result['p50_ms']:8.2f} ms  "
+                      f"p95 {result['p95_ms']:8.2f} ms  p99 {result['p99_ms']:8.2f} ms  {result['statuses']}  "
+                      f"server {result['server_cpu_ms_per_request']} CPU-ms/req on {result['server_cpu_share']} "
+                      f"cores; load {result['loadavg_1m_before_after']}")
     finally:
         server.terminate()
         try:

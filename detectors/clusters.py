@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd, short_hash
+from detectors.navigation import group_order
 from graph.model import RelType
 from graph.projection import KIND_CODE, REL_CODE, Projection, in_codes, unique_ints
 
@@ -178,20 +179,28 @@ class ClusterDetector(Detector):
         if ok.any() and clusters:
             tok, usr = unique_pairs(tokens[ok], users[ok], proj.n_nodes)
             n_users = np.bincount(tok, minlength=proj.n_nodes)
-            cl = member_cluster[usr]
-            for i in range(len(clusters)):
-                t = tok[cl == i]
-                if t.size == 0:
-                    continue
-                cnt = np.bincount(t, minlength=proj.n_nodes)
-                cand = np.flatnonzero(cnt)
-                share = cnt[cand] / n_users[cand]
-                cand = cand[share >= p.min_owned_share]
-                token_owner[cand[token_owner[cand] < 0]] = i
+            cl = member_cluster[usr].astype(np.int64)
+            mine = cl >= 0
+            # members of each cluster using each token, as one (token, cluster) key count
+            n_cl = len(clusters)
+            key = tok[mine] * n_cl + cl[mine]
+            key.sort()
+            starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            cnt = np.diff(np.r_[starts, key.size])
+            t_, c_ = key[starts] // n_cl, key[starts] % n_cl
+            share = cnt / n_users[t_]
+            keep = share >= p.min_owned_share
+            t_, c_, share = t_[keep], c_[keep], share[keep]
+            best = np.lexsort((c_, -share, t_))          # per token: highest share, then lowest cluster
+            t_, c_ = t_[best], c_[best]
+            first = np.r_[True, t_[1:] != t_[:-1]] if t_.size else np.zeros(0, bool)
+            token_owner[t_[first]] = c_[first]
         owner = np.where(member_cluster >= 0, member_cluster, np.where(content_owner >= 0, content_owner, token_owner))
         section = []
+        owned = np.flatnonzero(owner >= 0)
+        by_cluster, ptr = group_order(owner[owned].astype(np.int64), max(len(clusters), 1))
         for i, c in enumerate(clusters):
-            nodes = np.flatnonzero(owner == i)
+            nodes = owned[by_cluster[ptr[i]:ptr[i + 1]]]
             kinds = proj.kind[nodes]
             content = nodes[kinds == KIND_CODE["content"]]
             urls = nodes[kinds == KIND_CODE["url"]]

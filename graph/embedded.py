@@ -55,14 +55,16 @@ class EmbeddedStore(GraphStore):
     StoreUnavailable while the first holds it.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, memory_limit: str = "2GB") -> None:
         self.path = str(path)
         self.url = f"embedded:{self.path}"
         self._write_lock = threading.Lock()
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._con = duckdb.connect(self.path)
+            # DuckDB's own default is 80% of RAM; a bound keeps big sorts/joins spilling to
+            # PATH.tmp instead, so that the process stays within the memory budget of issue 3.
+            self._con = duckdb.connect(self.path, config={"memory_limit": memory_limit})
         except duckdb.IOException as exc:
             raise StoreUnavailable(f"embedded store {self.path}: cannot open ({exc})") from exc
         except OSError as exc:

@@ -84,6 +84,33 @@ def _plain(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.fill_null(arr.cast(pa.large_string()), "")
 
 
+def _exact_codes(values: pa.ChunkedArray | pa.Array, vocab: tuple[str, ...]) -> np.ndarray:
+    """Codes of a low-cardinality string column (store-normalised values; unknown -> -1), via
+    dictionary encoding: one hash per row, then a lookup over the few distinct values."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks else pa.array([], pa.string())
+    enc = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
+    dict_codes = np.array([vocab.index(v) if v in vocab else -1 for v in enc.dictionary.cast(pa.string()).to_pylist()]
+                          + [-1], np.int8)
+    idx = np.asarray(pc.fill_null(enc.indices.cast(pa.int64()), len(dict_codes) - 1).to_numpy(zero_copy_only=False))
+    return dict_codes[idx]
+
+
+def _edge_order(src: np.ndarray, dst: np.ndarray, etype: np.ndarray, created: np.ndarray, n: int) -> np.ndarray:
+    """The canonical edge order (src, dst, type, created_at) without a 4-key lexsort: one stable
+    sort on the int64 key src*n+dst (input from a store is nearly sorted already, which a stable
+    sort exploits), then the rare groups of parallel edges ordered by (type, created_at)."""
+    key = src.astype(np.int64) * max(n, 1) + dst
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    dup = np.flatnonzero(ks[1:] == ks[:-1])
+    if dup.size:
+        pos = unique_ints(np.concatenate([dup, dup + 1]))
+        sub = order[pos]
+        order[pos] = sub[np.lexsort((created[sub], etype[sub], ks[pos]))]
+    return order
+
+
 def _hash_strings(h: Any, arr: pa.Array) -> None:
     """Feed a large_string array into a hash canonically (lengths, then bytes)."""
     arr = _plain(arr)
@@ -304,8 +331,10 @@ def build_projection(tables: dict[NodeKind, pa.Table], edges: pa.Table,
             blocks.append(pa.array([], pa.large_string()))
             sorted_tables[k] = None  # type: ignore[assignment]
             continue
-        t = t.take(pc.sort_indices(t, sort_keys=[(key, "ascending")]))
         ids = _plain(t.column(key))
+        if len(ids) > 1 and pc.any(pc.less(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py():
+            t = t.take(pc.sort_indices(t, sort_keys=[(key, "ascending")]))   # stores return it sorted already
+            ids = _plain(t.column(key))
         if pc.count_distinct(ids).as_py() != len(ids):
             raise DetectorError(f"projection: duplicate {k.value} ids in the store's node table")
         sorted_tables[k] = t
@@ -346,7 +375,7 @@ def build_projection(tables: dict[NodeKind, pa.Table], edges: pa.Table,
     m = edges.num_rows
     ends = {}
     for side in ("src", "dst"):
-        kcodes = _codes(edges.column(f"{side}_kind"), tuple(k.value for k in KINDS), default=-1) if m else \
+        kcodes = _exact_codes(edges.column(f"{side}_kind"), tuple(k.value for k in KINDS)) if m else \
             np.zeros(0, np.int8)
         vid = np.full(m, -1, np.int64)
         side_ids = _plain(edges.column(f"{side}_id")) if m else pa.array([], pa.large_string())
@@ -356,18 +385,14 @@ def build_projection(tables: dict[NodeKind, pa.Table], edges: pa.Table,
                 pos = _lookup(side_ids.take(pa.array(sel)), blocks[kc])
                 vid[sel] = np.where(pos >= 0, pos + offsets[kc], -1)
         ends[side] = vid
-    etype = np.zeros(0, np.int8)
-    if m:  # relationship types are upper case, so no lower-casing here
-        idx = pc.index_in(edges.column("type").cast(pa.string()),
-                          value_set=pa.array([t.value for t in REL_TYPES], pa.string()))
-        etype = np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), np.int8)
+    etype = _exact_codes(edges.column("type"), tuple(t.value for t in REL_TYPES)) if m else np.zeros(0, np.int8)
     created = _ts_to_int(edges.column("created_at")) if m else np.zeros(0, np.int64)
     ok = (ends["src"] >= 0) & (ends["dst"] >= 0) & (etype >= 0)
     src = ends["src"][ok].astype(np.int32)
     dst = ends["dst"][ok].astype(np.int32)
     etype = etype[ok]
     created = created[ok]
-    order = np.lexsort((created, etype, dst, src))
+    order = _edge_order(src, dst, etype, created, n)
     proj = Projection(offsets=offsets, ids=ids, kind=kind, age_band=age, status=status, label=label,  # type: ignore[arg-type]
                       label_confidence=conf, author=author, parent=parent, content_kind=content_kind,
                       domain=domain, src=src[order], dst=dst[order], etype=etype[order],

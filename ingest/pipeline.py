@@ -163,7 +163,7 @@ class _Ingest:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET temp_directory = {_sql_path(staging / 'tmp')}")
         con.execute(f"SET memory_limit = '{STAGING_MEMORY}'")
-        con.execute("SET preserve_insertion_order = true")
+        con.execute("SET preserve_insertion_order = false")   # order comes from ORDER BY only; saves memory
         con.execute("SET enable_progress_bar = false")
         return con
 
@@ -249,20 +249,17 @@ class _Ingest:
             key = ", ".join(KEYS[table])
             con.register("stage", ds.dataset(self.staged[table], format="ipc"))
             src = "stage"
-            # final_<table>: one row per key (the last), stored in key order, which the digest
-            # reads back as is (preserve_insertion_order)
-            # reads back as is (preserve_insertion_order). Only repeated keys need a join.
+            # final_<table>: one row per key, the last. Only repeated keys need the join.
             con.execute(f"""CREATE OR REPLACE TABLE dups AS SELECT {key}, max(__cg_seq) AS __cg_keep
                             FROM {src} GROUP BY ALL HAVING count(*) > 1""")
             if con.execute("SELECT count(*) FROM dups").fetchall()[0][0] == 0:
-                con.execute(f"CREATE OR REPLACE TABLE final_{table} AS SELECT {cols} FROM {src} ORDER BY {key}")
+                con.execute(f"CREATE OR REPLACE TABLE final_{table} AS SELECT {cols} FROM {src}")
             else:
                 same = " AND ".join(f"d.{k} = s.{k}" for k in KEYS[table])
                 scols = ", ".join(f"s.{sql_ident(c)}" for c in STAGED[table].names)
                 con.execute(f"""CREATE OR REPLACE TABLE final_{table} AS SELECT {scols} FROM {src} s
                                 LEFT JOIN dups d ON {same}
-                                WHERE d.__cg_keep IS NULL OR d.__cg_keep = s.__cg_seq
-                                ORDER BY {', '.join(f's.{k}' for k in KEYS[table])}""")
+                                WHERE d.__cg_keep IS NULL OR d.__cg_keep = s.__cg_seq""")
             con.unregister("stage")
             self.staged[table].unlink()
             tr = self.report.tables[table]
@@ -298,7 +295,7 @@ class _Ingest:
 
         def ordered(table: str, extra: str = "") -> Iterator[pa.RecordBatch]:
             cols = ", ".join(sql_ident(c) for c in STAGED[table].names)
-            return self._stream(f"SELECT {cols}{extra} FROM final_{table}")   # stored in key order
+            return self._stream(f"SELECT {cols}{extra} FROM final_{table} ORDER BY {', '.join(KEYS[table])}")
 
         # full nodes
         for table, kind in (("accounts", NodeKind.ACCOUNT), ("content", NodeKind.CONTENT)):

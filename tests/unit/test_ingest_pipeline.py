@@ -160,7 +160,7 @@ def test_neo4j_gets_the_same_graph_as_embedded(tmp_path: Path, store: EmbeddedSt
     prefix = f"t{uuid.uuid4().hex[:10]}-"
     files = {name: text.replace("kid1", prefix + "kid1").replace("adult1", prefix + "adult1")
              .replace("hub9", prefix + "hub9").replace("v1", prefix + "v1").replace("cm1", prefix + "cm1")
-             .replace("Stash.Example", prefix + "stash.example")
+             .replace("Stash.Example", prefix + "stash.example").replace("#SummerVlog", "#" + prefix + "SummerVlog")
              for name, text in SNAP1.items()}
     snap = _write(tmp_path / "s1", files)
     expected = load_snapshot(snap, store, quarantine_dir=tmp_path / "qe")
@@ -169,19 +169,22 @@ def test_neo4j_gets_the_same_graph_as_embedded(tmp_path: Path, store: EmbeddedSt
     want_edges = {(e["type"], e["src_id"], e["dst_id"]) for e in store.edge_table().to_pylist()}
 
     driver = GraphDatabase.driver(neo4j_config.url, auth=(neo4j_config.neo4j_user, neo4j_config.neo4j_password))
-    match = "coalesce(n.account_id, n.content_id, n.url, '') CONTAINS $p"
+    match = "coalesce(n.account_id, n.content_id, n.url, n.tag, '') CONTAINS $p"
+
+    def key(v: str) -> str:
+        return (f"CASE WHEN {v}:Account THEN {v}.account_id WHEN {v}:Content THEN {v}.content_id "
+                f"WHEN {v}:Url THEN {v}.url ELSE {v}.tag END")
     try:
         with open_store(neo4j_config) as neo:
             report = load_snapshot(snap, neo, quarantine_dir=tmp_path / "qn")
             again = load_snapshot(snap, neo, quarantine_dir=tmp_path / "qn")
         recs, _, _ = driver.execute_query(
             f"MATCH (n) WHERE {match} AND (n:Account OR n:Content) "
-            "RETURN CASE WHEN n:Account THEN 'account' ELSE 'content' END AS k, "
-            "coalesce(n.account_id, n.content_id) AS id, n.bare AS bare", p=prefix)
+            f"RETURN CASE WHEN n:Account THEN 'account' ELSE 'content' END AS k, {key('n')} AS id, n.bare AS bare",
+            p=prefix)
         got_nodes = {(r["k"], r["id"], r["bare"]) for r in recs}
         recs, _, _ = driver.execute_query(
-            f"MATCH (n)-[r]->(m) WHERE {match} RETURN type(r) AS t, "
-            "coalesce(n.account_id, n.content_id) AS s, coalesce(m.account_id, m.content_id, m.url, m.tag) AS d", p=prefix)
+            f"MATCH (n)-[r]->(m) WHERE {match} RETURN type(r) AS t, {key('n')} AS s, {key('m')} AS d", p=prefix)
         got_edges = {(r["t"], r["s"], r["d"]) for r in recs}
     finally:
         driver.execute_query(f"MATCH (n) WHERE {match} DETACH DELETE n", p=prefix)
