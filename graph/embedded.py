@@ -180,7 +180,7 @@ class EmbeddedStore(GraphStore):
 
     def _check_endpoints(self, cur: duckdb.DuckDBPyConnection) -> None:
         """StoreError if an edge in _b names a node that does not exist (inside the write transaction)."""
-        cur.execute("""CREATE TEMP TABLE _ends AS SELECT kind, id, hash(id) AS h FROM
+        cur.execute(f"""CREATE TEMP TABLE _ends AS SELECT kind, id, {_hash(['id'])} AS h FROM
                        (SELECT src_kind AS kind, src_id AS id FROM _b UNION SELECT dst_kind, dst_id FROM _b)""")
         parts = [f"""SELECT e.kind, e.id FROM _ends e ANTI JOIN
                        (SELECT h, {k.key} FROM {_NODE_TABLE[k]} n SEMI JOIN _ends ON n.h = _ends.h) n
