@@ -14,9 +14,9 @@ def register(app: typer.Typer) -> None:
     def serve(host: str = typer.Option(None, help="Interface to listen on [default: settings.api_host]"),
               port: int = typer.Option(None, help="Port [default: settings.api_port]"),
               store: str = typer.Option(None, help="Store URL [default: CRUMBGRAPH_STORE]"),
-              workers: int = typer.Option(1, help="Event-loop workers (one process; detector jobs run one at a time)"),
               ) -> None:
-        """Serve the investigator API (FastAPI on uvicorn)."""
+        """Serve the investigator API (FastAPI on uvicorn; one process: the embedded store allows
+        one writer, and rate limits, key cache and results index live in this process)."""
         import uvicorn
 
         from api.app import create_app
