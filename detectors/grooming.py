@@ -66,7 +66,7 @@ class GroomingDetector(Detector):
             n_engaged = np.bincount(pa_[engaged_pair], minlength=n_acc)
             share = np.divide(n_engaged, counts, out=np.zeros(n_acc), where=counts > 0)
             cands = np.flatnonzero((counts >= p.min_minors) & (share >= p.min_engaged_share))
-            # undirected follow/mention graph among minors
+            # undirected follow graph among minors
             fol = proj.etype == REL_CODE[RelType.FOLLOWS.value]
             ms, md = proj.src[fol].astype(np.int64), proj.dst[fol].astype(np.int64)
             mm = (proj.age_band[ms] == MINOR) & (proj.age_band[md] == MINOR) & (md < n_acc) & (ms < n_acc)
