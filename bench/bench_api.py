@@ -1,9 +1,10 @@
 """Benchmark: the investigator API under loopback load, audit log on.
 
 Builds (or reuses) a SYNTHETIC snapshot, ingests it, runs the detectors, starts `crumbgraph serve`
-as its own process, and drives it from this process with N concurrent keep-alive clients
-(httpx, asyncio) on two lookups: pathways by source content and the account neighbourhood.
-Reports p50/p95/p99 latency and requests/s per lookup, and checks the audit chain afterwards.
+as its own process, and loads it from a second process (wrk if installed, else httpx/asyncio)
+with one client, then N concurrent keep-alive clients, on two lookups: pathways by source
+content and the account neighbourhood. Reports p50/p95/p99 latency, requests/s and the server's
+CPU time per request, and checks the audit chain afterwards.
 
   .venv/bin/python bench/bench_api.py --accounts 100000                 # embedded store
   .venv/bin/python bench/bench_api.py --accounts 100000 --store bolt://127.0.0.1:7687 --reuse-store
@@ -17,6 +18,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -189,6 +191,48 @@ async def drive(base: str, key: str, paths: list[str], concurrency: int, seconds
             "statuses": {str(k): v for k, v in sorted(statuses.items())}, "requests_total": sent[0]}
 
 
+_WRK_LUA = """
+local paths = {%s}
+local i = 0
+wrk.headers["Authorization"] = "Bearer %s"
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format('RESULT {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p95_us": %%d, "p99_us": %%d, ' ..
+    '"mean_us": %%f, "non_2xx": %%d, "timeouts": %%d, "connect_errors": %%d, "read_errors": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    latency.mean, summary.errors.status, summary.errors.timeout, summary.errors.connect, summary.errors.read))
+end
+"""
+
+
+def drive_wrk(base: str, key: str, paths: list[str], concurrency: int, seconds: float, warmup: float,
+              timeout: float = 60.0) -> dict:
+    """The same load from wrk (C, event-driven): the client then costs the server little CPU."""
+    script = Path(tempfile.mkdtemp(prefix="bench-api-wrk-")) / "paths.lua"
+    script.write_text(_WRK_LUA % (", ".join(json.dumps(p) for p in paths), key))
+    threads = str(min(2, concurrency))
+
+    def run(secs: float) -> dict:
+        out = subprocess.run(["wrk", "-t", threads, "-c", str(concurrency), "-d", f"{max(1, round(secs))}s",
+                              "--timeout", f"{int(timeout)}s", "-s", str(script), base],
+                             capture_output=True, text=True, check=True).stdout
+        return json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+
+    if warmup > 0:
+        run(warmup)
+    r = run(seconds)
+    secs = r["duration_us"] / 1e6
+    return {"requests": r["requests"], "seconds": round(secs, 2), "req_per_s": round(r["requests"] / secs, 1),
+            "p50_ms": round(r["p50_us"] / 1000, 2), "p95_ms": round(r["p95_us"] / 1000, 2),
+            "p99_ms": round(r["p99_us"] / 1000, 2), "mean_ms": round(r["mean_us"] / 1000, 2),
+            "statuses": {"non_2xx": r["non_2xx"], "timeouts": r["timeouts"],
+                         "socket_errors": r["connect_errors"] + r["read_errors"]},
+            "requests_total": r["requests"]}
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux /proc), to state the server's cost per request
     independently of how busy the machine is."""
@@ -207,6 +251,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--client", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx",
+                    help="load generator: wrk (Debian package; lighter) or httpx.AsyncClient")
     ap.add_argument("--single-seconds", type=float, default=10.0, help="also measure one client alone (0: skip)")
     ap.add_argument("--hops", type=int, default=1)
     ap.add_argument("--out", default=None, help="write the JSON result here")
@@ -264,7 +310,8 @@ def main() -> None:
         }
         report: dict = {"benchmark": "api", "store": args.store.split(":", 1)[0], "accounts": info["counts"].get(
             "Account"), "counts": info["counts"], "run_id": run, "pathways": info["pathways"],
-            "concurrency": args.concurrency, "audit_log": "on", "client": "httpx.AsyncClient, separate process",
+            "concurrency": args.concurrency, "audit_log": "on",
+            "client": f"{args.client}, separate process" + (" (2 threads)" if args.client == "wrk" else ""),
             "prepare": {k: v for k, v in info.items() if k.endswith("_seconds")}, "lookups": {}}
         report["single_client"] = {}
         for name, paths in targets.items():
@@ -278,7 +325,10 @@ def main() -> None:
                     continue
                 load_before = os.getloadavg()[0]
                 cpu_before = cpu_seconds(server.pid)
-                result = asyncio.run(drive(base, key, paths, conc, secs, args.warmup))
+                if args.client == "wrk":
+                    result = drive_wrk(base, key, paths, conc, secs, args.warmup)
+                else:
+                    result = asyncio.run(drive(base, key, paths, conc, secs, args.warmup))
                 cpu = cpu_seconds(server.pid) - cpu_before
                 total = result.pop("requests_total")
                 result["concurrency"] = conc

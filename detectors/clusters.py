@@ -37,9 +37,9 @@ class ClusterParams(DetectorParams):
     min_labelled_members: int = Field(2, ge=1, description="accounts with abusive-label mass a cluster needs")
     co_use: bool = Field(False, description="tie accounts that use the same rare url/hashtag (off: a bridge "
                                             "using a cluster's invite URL would look like a member)")
-    min_member_in_links: int = Field(2, ge=0, description="an unlabelled account joins only if at least this "
-                                                         "many other members follow/mention/reply to it")
-    min_member_share: float = Field(0.5, ge=0, le=1, description="an unlabelled account joins only if this share "
+    min_member_in_links: int = Field(2, ge=0, description="an account joins only if at least this many "
+                                                         "other members follow/mention/reply to it")
+    min_member_share: float = Field(0.5, ge=0, le=1, description="an account joins only if this share "
                                                                  "of its interaction weight is inside")
     min_owned_share: float = Field(0.5, ge=0, le=1, description="a url/hashtag belongs to a cluster when this "
                                                                 "share of the accounts using it are members")
@@ -145,6 +145,7 @@ class ClusterDetector(Detector):
         membership = _leiden(rv.size, sub.row[upper], sub.col[upper], sub.data[upper], p)
         wdeg = np.asarray(m.sum(axis=1)).ravel()
         clusters: list[dict[str, Any]] = []
+        assigned = np.zeros(n_acc, bool)
         for comm in unique_ints(membership).tolist():
             members = rv[membership == comm]
             if np.count_nonzero(mass[members] > 0) < p.min_labelled_members:
@@ -152,11 +153,24 @@ class ClusterDetector(Detector):
             w_in = np.asarray(m[members][:, members].sum(axis=1)).ravel()
             share = np.divide(w_in, wdeg[members], out=np.zeros(members.size), where=wdeg[members] > 0)
             in_links = np.asarray((directed[members][:, members] > 0).sum(axis=0)).ravel()
-            keep = (mass[members] > 0) | ((share >= p.min_member_share) & (in_links >= p.min_member_in_links))
+            # labelled or not, a member must be tied into the community and vouched for by it:
+            # an isolated (false-positive) label that Leiden attached to a cluster does not join
+            keep = (share >= p.min_member_share) & (in_links >= p.min_member_in_links)
             members = members[keep]
+            if members.size == 0:
+                continue
+            # one re-admission pass: region accounts Leiden put elsewhere (it can split a small
+            # dense group) that meet the same test against the kept members join too
+            w_all = np.asarray(m[members].sum(axis=0)).ravel()
+            in_all = np.asarray((directed[members] > 0).sum(axis=0)).ravel()
+            share_all = np.divide(w_all, wdeg, out=np.zeros(n_acc), where=wdeg > 0)
+            extra = np.flatnonzero(region & ~assigned & (share_all >= p.min_member_share)
+                                   & (in_all >= p.min_member_in_links))
+            members = unique_ints(np.concatenate([members, extra]))
             if members.size < p.min_members or np.count_nonzero(mass[members] > 0) < p.min_labelled_members:
                 continue
-            clusters.append({"members": np.sort(members), "score": float(mass[members].sum())})
+            assigned[members] = True
+            clusters.append({"members": members, "score": float(mass[members].sum())})
         # ownership: content of members, and urls/hashtags used mostly by members
         member_cluster = np.full(proj.n_nodes, -1, np.int32)
         ids_sorted = []

@@ -117,6 +117,13 @@ def toy_graph() -> ToyGraph:
     g.post("fp1", "fp", label="abusive", conf=0.6)
     g.follow("fp", "fp_friend")
     g.follow("fp_friend", "fp")
+    # a second false positive that follows three members, followed back by one: attached to the
+    # cluster (Leiden puts it there) but not vouched for by it
+    g.account("fp2")
+    g.post("fp2post", "fp2", label="abusive", conf=0.7)
+    for m in ("m2", "m3", "m4"):
+        g.follow("fp2", m)
+    g.follow("m4", "fp2")
     # groomer: follows and mentions 12 minors who do not know each other; teacher: the same with a
     # class of 12 minors who all follow each other; a fan follows 12 unconnected minors but never
     # addresses them
@@ -180,7 +187,7 @@ def test_flagged_roles_and_decoys() -> None:
     assert {a for a, r in roles if r == "cluster_member"} == {"m1", "m2", "m3", "m4", "m5"}
     assert {a for a, r in roles if r == "suspicious_contact"} == {"groomer"}
     flagged = {a for a, _ in roles}
-    assert not flagged & {"benign", "hub", "teacher", "fan", "fp", "kid1", "kid2"}
+    assert not flagged & {"benign", "hub", "teacher", "fan", "fp", "fp2", "kid1", "kid2"}
     scores = [r["score"] for r in res["flagged_accounts"]]
     assert scores == sorted(scores, reverse=True)
 
