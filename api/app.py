@@ -16,14 +16,15 @@ from api.auth import PERMISSIONS, PUBLIC, KeyVerifier, RateLimiter
 from api.deps import Services, StoreHolder
 from api.jobs import IngestFn, JobManager, RunFn
 from api.results import ResultsCache
-from api.routers import accounts, admin, audit, cases, health, runs, ui
+from api.routers import accounts, admin, audit, cases, evidence, health, runs, ui
 from api.schemas import Problem
-from api.settings import Settings
+from api.settings import Settings, pseudonym_key
 from api.state import StateDB
 from graph.store import GraphStore
 
 #: Routers the app includes, in OpenAPI order.
-ROUTERS = (health.router, runs.router, accounts.router, cases.router, admin.router, audit.router, ui.router)
+ROUTERS = (health.router, runs.router, accounts.router, cases.router, admin.router, audit.router, ui.router,
+           evidence.router)
 
 
 
@@ -37,7 +38,7 @@ _PROBLEM_CODES = {
     401: "Missing, unknown or revoked API key",
     403: "Your role may not use this route",
     404: "No such resource (or not shared with you)",
-    409: "Conflicts with the current state (e.g. a forbidden case transition)",
+    409: "Conflicts with the current state (e.g. a forbidden case transition, no evidence signing key yet)",
     413: "Request body too large",
     422: "Request does not match the schema",
     429: "Rate limit exceeded; see Retry-After",
@@ -72,7 +73,8 @@ def create_app(settings: Settings, *, store: GraphStore | None = None, run_fn: R
                             verifier=KeyVerifier(state, ttl=settings.api_key_cache_seconds),
                             limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_burst),
                             stores=stores, results=ResultsCache(settings.api_results_cache_runs),
-                            jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn))
+                            jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn),
+                            pseudonym_key=pseudonym_key(settings))
         app.state.services = services
         try:
             yield

@@ -127,7 +127,7 @@ class AccessMiddleware:
                 services.state.append_audit(
                     user_name=principal.name if principal else None, role=principal.role if principal else None,
                     method=method, route=route or scope.get("path", ""),
-                    params=self._params(scope, path_params, body), status=status["code"],
+                    params=self._params(scope, path_params, body, state.get("audit_result")), status=status["code"],
                     result_count=state.get("result_count"),
                     duration_ms=(time.perf_counter() - started) * 1000.0)
             except Exception:  # the answer is already on its way; losing an entry must be loud
@@ -160,8 +160,11 @@ class AccessMiddleware:
         return b"".join(chunks), False
 
     @staticmethod
-    def _params(scope: Scope, path_params: dict[str, Any], body: bytes) -> dict[str, Any]:
+    def _params(scope: Scope, path_params: dict[str, Any], body: bytes,
+                result: dict[str, Any] | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {}
+        if result:  # ids the request created (deps.audited), e.g. {"export_id": ...}
+            params["result"] = dict(result)
         if path_params:
             params["path"] = {k: str(v) for k, v in path_params.items()}
         query: dict[str, Any] = {}

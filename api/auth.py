@@ -76,6 +76,13 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
     # audit
     ("GET", "/audit"): _r(AUDITOR),
     ("GET", "/audit/verify"): _r(AUDITOR),
+    # evidence (issue 6): officers verify with the public key; investigators export; law
+    # enforcement fetches only exports of cases shared with it (checked in api.exports)
+    ("GET", "/keys/public"): ANY_ROLE,
+    ("POST", "/cases/{case_id}/exports"): _r(INVESTIGATOR),
+    ("GET", "/exports/{export_id}"): _r(INVESTIGATOR, LAW_ENFORCEMENT),
+    ("GET", "/exports/{export_id}/package"): _r(INVESTIGATOR, LAW_ENFORCEMENT),
+    ("POST", "/runs/{run_id}/rerun"): _r(AUDITOR),
 }
 
 

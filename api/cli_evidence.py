@@ -30,6 +30,20 @@ def _run_arg(value: str) -> str | Path:
     return p if ("/" in value or (p / "run.json").exists()) else value
 
 
+def rerun_command(run_id: str, as_json: bool) -> None:
+    """`crumbgraph rerun` and its alias `crumbgraph audit rerun`: parse, call detectors.rerun, print."""
+    from detectors.rerun import rerun as do_rerun
+
+    report = do_rerun(_run_arg(run_id), runs_dir=Settings().runs_dir)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for line in report.summary():
+            typer.echo(line)
+    if not report.reproduced:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
     keys = typer.Typer(help="The evidence signing key (Ed25519).", no_args_is_help=True)
@@ -133,13 +147,4 @@ def register(app: typer.Typer) -> None:
     def rerun(run_id: str = typer.Argument(..., help="Run id (under CRUMBGRAPH_RUNS_DIR) or run folder"),
               as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON")) -> None:
         """Re-run a run's detectors on its frozen input; exit 0 if reproduced, 1 naming every difference."""
-        from detectors.rerun import rerun as do_rerun
-
-        report = do_rerun(_run_arg(run_id), runs_dir=Settings().runs_dir)
-        if as_json:
-            typer.echo(json.dumps(report.to_dict(), indent=2))
-        else:
-            for line in report.summary():
-                typer.echo(line)
-        if not report.reproduced:
-            raise typer.Exit(1)
+        rerun_command(run_id, as_json)

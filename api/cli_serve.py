@@ -1,4 +1,4 @@
-"""CLI commands: `serve` (the investigator API), `users add|list|revoke`, `audit verify`."""
+"""CLI commands: `serve` (the investigator API), `users add|list|revoke`, `audit verify|rerun`."""
 
 from __future__ import annotations
 
@@ -20,11 +20,15 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from api.app import create_app
+        from api.settings import check_serve_security
 
         settings = Settings()
         if store:
             settings = settings.model_copy(update={"store": store})
-        uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
+        host = host or settings.api_host
+        for warning in check_serve_security(settings, host):  # refuses the public Neo4j password off loopback
+            typer.echo(warning, err=True)
+        uvicorn.run(create_app(settings), host=host, port=port or settings.api_port,
                     log_level="info", access_log=False)  # the audit log is the access log
 
     users = typer.Typer(help="API users and their keys.", no_args_is_help=True)
@@ -90,3 +94,11 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"FAIL: {message}")
             raise typer.Exit(1)
         typer.echo(f"OK: {message}; head {finding.head_seq}:{finding.head_hash}")
+
+    @audit.command("rerun")
+    def audit_rerun(run_id: str = typer.Argument(..., help="Run id (under CRUMBGRAPH_RUNS_DIR) or run folder"),
+                    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON")) -> None:
+        """Re-run a run's detectors on its frozen input (same as `crumbgraph rerun`); exit 1 naming differences."""
+        from api.cli_evidence import rerun_command
+
+        rerun_command(run_id, as_json)

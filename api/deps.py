@@ -88,10 +88,11 @@ class Services:
     stores: StoreHolder
     results: ResultsCache
     jobs: JobManager
+    pseudonym_key: bytes = b""   # from api.settings.pseudonym_key, resolved once in the lifespan
 
     @property
     def pseudonym_secret(self) -> bytes:
-        return self.settings.pseudonym_secret.get_secret_value().encode()
+        return self.pseudonym_key
 
 
 # The dependencies are `async def` on purpose: they do not block (the store is opened once), and
@@ -120,3 +121,8 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def counted(request: Request, n: int) -> None:
     """Record how many results a request returned, for its audit entry."""
     request.state.result_count = int(n)
+
+
+def audited(request: Request, **result: str) -> None:
+    """Record ids a request created (e.g. an export id), for its audit entry's `params.result`."""
+    request.state.audit_result = {**getattr(request.state, "audit_result", {}), **result}

@@ -346,3 +346,69 @@ class AuditVerification(BaseModel):
     problem: str | None
     seq: int | None
     message: str
+
+
+# -- evidence and re-runs (issue 6) ------------------------------------------------------------
+class PublicKeyInfo(BaseModel):
+    """The Ed25519 key that verifies this server's evidence packages (`crumbgraph verify --public-key`)."""
+
+    algorithm: Literal["Ed25519"] = Field(examples=["Ed25519"])
+    key_id: str = Field(examples=["5f0c2a9e1b7d4c3a"])
+    public_key: str = Field(description="base64 of the 32 raw public-key bytes",
+                            examples=["q0Jm1S3Xk9yV0b2v8m0X4l2j6w8Hq7y2z4b6d8f0h2A="])
+
+
+class ExportCreate(BaseModel):
+    """Limits of data minimisation (see docs/evidence.md); run_id defaults to the case's run."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"hops": 1, "max_nodes": 500, "max_edges": 2000, "max_pathways": 50}]})
+    run_id: str | None = Field(None, min_length=1, max_length=200)
+    hops: int = Field(1, ge=0, le=3)
+    max_nodes: int = Field(500, ge=1, le=100_000)
+    max_edges: int = Field(2_000, ge=0, le=500_000)
+    max_pathways: int = Field(50, ge=1, le=10_000)
+
+
+class ExportSummary(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "export_id": "0b7e9c2e-5d7a-4c39-9a55-2f0e4c1d8a10", "case_id": "case-3f2a9c1d0e4b", "run_id": "r-20260301",
+        "snapshot_digest": "sha256:ab12…", "exported_by": "alice", "exported_at": "2026-03-01T12:00:00+00:00",
+        "counts": {"nodes": 42, "edges": 77, "pathways": 3}, "truncated": False,
+        "limits": {"hops": 1, "max_nodes": 500, "max_edges": 2000, "max_pathways": 50},
+        "signer": {"algorithm": "Ed25519", "key_id": "5f0c2a9e1b7d4c3a", "public_key": "q0Jm…"},
+        "files": ["case.jsonld", "edges.csv", "nodes.csv", "subgraph.graphml", "subgraph.json"]}]})
+    export_id: str
+    case_id: str | None
+    run_id: str | None
+    snapshot_digest: str | None
+    exported_by: str | None
+    exported_at: str | None
+    counts: dict[str, int]
+    truncated: bool
+    limits: dict[str, int]
+    signer: dict[str, str]
+    files: list[str]
+
+
+class RerunReport(BaseModel):
+    """A re-run of a run's detectors on its frozen input (auditors: account ids pseudonymised)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "run_id": "r-20260301", "snapshot_digest": "sha256:ab12…", "identical": True, "reproduced": True,
+        "detector_changes": [], "param_changes": [],
+        "diffs": {"clusters": {"removed": [], "added": [], "changed": [], "reordered": False},
+                  "pathways": {"removed": [], "added": [], "changed": [], "reordered": False},
+                  "accounts": {"removed": [], "added": [], "changed": [], "reordered": False}},
+        "recorded_results_sha256": "9f2c…", "seconds": 0.41,
+        "summary": ["run r-20260301: IDENTICAL results on frozen input sha256:ab12… (0.41s)"]}]})
+    run_id: str
+    snapshot_digest: str
+    identical: bool
+    reproduced: bool
+    detector_changes: list[dict[str, Any]]
+    param_changes: list[str]
+    diffs: dict[str, Any]
+    recorded_results_sha256: str
+    seconds: float
+    summary: list[str]

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import os
+import secrets
 from pathlib import Path
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graph.errors import ConfigError
 from graph.store import StoreConfig
+
+log = logging.getLogger(__name__)
+
+#: The public development password of the project-managed Neo4j (`crumbgraph neo4j start`).
+#: Everyone can read it here, so `crumbgraph serve` refuses it unless bound to loopback.
+DEV_NEO4J_PASSWORD = "crumbgraph-dev-password"
+PSEUDONYM_SECRET_FILE = "pseudonym.secret"
 
 
 class Settings(BaseSettings):
@@ -17,7 +29,7 @@ class Settings(BaseSettings):
 
     store: str = "embedded:./crumbgraph.duckdb"
     neo4j_user: str = "neo4j"
-    neo4j_password: SecretStr = SecretStr("crumbgraph-dev-password")
+    neo4j_password: SecretStr = SecretStr(DEV_NEO4J_PASSWORD)  # public dev default: see check_serve_security
     neo4j_database: str = "neo4j"
     batch_size: int = 10_000
 
@@ -42,9 +54,61 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = 65_536      # larger request bodies get 413
     api_key_cache_seconds: float = 60.0   # a verified key skips argon2 for this long
     api_results_cache_runs: int = 4       # results indexes kept in memory
-    pseudonym_secret: SecretStr = SecretStr("crumbgraph-dev-pseudonym-secret")  # HMAC key for auditors' view
+    # HMAC key for auditors' pseudonyms; unset: a random one generated once in state_dir (mode 0600)
+    pseudonym_secret: SecretStr | None = None
+    exports_dir: Path = Path("exports")   # evidence packages made through the API (POST /cases/{id}/exports)
 
     def store_config(self, url: str | None = None) -> StoreConfig:
         return StoreConfig(url=url or self.store, neo4j_user=self.neo4j_user,
                            neo4j_password=self.neo4j_password.get_secret_value(),
                            neo4j_database=self.neo4j_database, batch_size=self.batch_size)
+
+
+def pseudonym_key(settings: Settings) -> bytes:
+    """The HMAC key of auditors' pseudonyms: `settings.pseudonym_secret` if set, else a random
+    secret generated once and kept in `state_dir/pseudonym.secret` (mode 0600), so pseudonyms are
+    stable per deployment and differ between deployments. Never logged."""
+    if settings.pseudonym_secret is not None:
+        value = settings.pseudonym_secret.get_secret_value()
+        if not value:
+            raise ConfigError("pseudonym_secret: set but empty; unset it to have one generated")
+        return value.encode()
+    path = Path(settings.state_dir) / PSEUDONYM_SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # O_EXCL: two processes starting at once agree on the first one written
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(32) + "\n")
+            log.info("generated a pseudonym secret in %s", path)
+    if os.name == "posix" and path.stat().st_mode & 0o077:
+        raise ConfigError(f"{path}: mode {oct(path.stat().st_mode & 0o777)} is too open; chmod 600 it")
+    value = path.read_text().strip()
+    if not value:
+        raise ConfigError(f"{path}: empty pseudonym secret; delete it to have one generated")
+    return value.encode()
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_serve_security(settings: Settings, host: str) -> list[str]:
+    """Refuse (ConfigError) to serve a Neo4j store reached with the public development password on
+    a non-loopback interface; on loopback it is allowed with a warning (returned, never the password)."""
+    uses_neo4j = "://" in settings.store and not settings.store.startswith("embedded:")
+    if not uses_neo4j or settings.neo4j_password.get_secret_value() != DEV_NEO4J_PASSWORD:
+        return []
+    if not is_loopback(host):
+        raise ConfigError(f"refusing to serve on {host}: the Neo4j store {settings.store} uses the public development "
+                          "password; set CRUMBGRAPH_NEO4J_PASSWORD (and the server's password) or bind to 127.0.0.1")
+    return [f"WARNING: the Neo4j store {settings.store} uses the public development password; "
+            "acceptable on loopback only — set CRUMBGRAPH_NEO4J_PASSWORD before exposing this server"]

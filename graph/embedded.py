@@ -4,6 +4,8 @@ One table per node kind, one `edges` table, one `runs` table. No index: every ro
 `h`, DuckDB's hash of its key, and an upsert finds the rows it replaces with a semi-join on `h`
 (DuckDB pushes the join's filter into the scan, so only matching rows are read) followed by an
 exact comparison of the key columns. Each public write is one transaction.
+Point reads (get_node, neighbourhood) go to an in-memory snapshot (graph.adjacency) built on the
+first such read and dropped by the next graph write, since without an index each would scan.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from graph.adjacency import KINDS, Adjacency, start_vid
 from graph.errors import StoreError, StoreUnavailable
 from graph.model import EDGE_KEY, EDGE_SCHEMA, NODE_SCHEMAS, NodeKind, RelType
 from graph.store import GraphStore
@@ -59,6 +62,9 @@ class EmbeddedStore(GraphStore):
         self.path = str(path)
         self.url = f"embedded:{self.path}"
         self._write_lock = threading.Lock()
+        self._generation = 0  # bumped (under the write lock) by every graph write
+        self._adjacency: Adjacency | None = None
+        self._adjacency_lock = threading.Lock()
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -117,6 +123,7 @@ class EmbeddedStore(GraphStore):
                 check: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> int:
         cols = _cols(schema)
         with self._write_lock, self._cursor() as cur:
+            self._generation += 1
             cur.register("_in", rows.append_column("_i", pa.array(np.arange(rows.num_rows, dtype=np.int64))))
             try:
                 cur.execute("BEGIN")
@@ -161,6 +168,7 @@ class EmbeddedStore(GraphStore):
         name, key = _NODE_TABLE[kind], kind.key
         bare = ", bare" if "bare" in NODE_SCHEMAS[kind].names else ""
         with self._write_lock, self._cursor() as cur:
+            self._generation += 1
             cur.register("_in", pa.table({key: ids}))
             try:
                 cur.execute("BEGIN")
@@ -226,11 +234,67 @@ class EmbeddedStore(GraphStore):
             return cur.sql(sql, params=params).to_arrow_table().cast(EDGE_SCHEMA)
 
     def _nodes(self, kind: NodeKind, ids: list[str]) -> pa.Table:
+        adjacency = self._snapshot()
+        if adjacency is not None:
+            vids = [v for v in adjacency.vids(kind, ids, self._key_hashes(ids)) if v is not None]
+            return adjacency.rows(kind, np.array(vids, np.int64))
         schema = NODE_SCHEMAS[kind]
         with self._cursor() as cur:
             cur.register("_ids", pa.table({"id": pa.array(ids, pa.string())}))
             return cur.sql(f"SELECT {_cols(schema)} FROM {_NODE_TABLE[kind]} t SEMI JOIN _ids ON t.{kind.key} = _ids.id "
                            f"ORDER BY {kind.key}").to_arrow_table().cast(schema)
+
+    def _neighbourhood(self, kind: NodeKind, node_id: str, hops: int, limit: int) -> dict:
+        adjacency = self._snapshot()
+        if adjacency is None:
+            return super()._neighbourhood(kind, node_id, hops, limit)
+        return adjacency.neighbourhood(start_vid(adjacency, kind, node_id, self._key_hashes), hops, limit)
+
+    def _key_hashes(self, ids: list[str]) -> list[int]:
+        """DuckDB's hash of each key, as stored in the node tables' `h`."""
+        if not ids:
+            return []
+        with self._cursor() as cur:
+            return [int(h) for h in cur.execute("SELECT list_transform(?::VARCHAR[], lambda x: hash(x))", [ids]).fetchall()[0][0]]
+
+    def _snapshot(self) -> Adjacency | None:
+        """The in-memory snapshot of the current graph, built if needed; None when a write
+        happened during the build (callers then use the SQL path)."""
+        adjacency = self._adjacency
+        if adjacency is not None and adjacency.generation == self._generation:
+            return adjacency
+        with self._adjacency_lock:  # one build at a time; other readers wait for it
+            adjacency = self._adjacency
+            if adjacency is not None and adjacency.generation == self._generation:
+                return adjacency
+            self._adjacency = None  # let the stale one be freed before building
+            with self._write_lock:  # no write in progress: the generation matches what we read
+                generation = self._generation
+            adjacency = self._build_adjacency(generation)
+            with self._write_lock:
+                if generation != self._generation:
+                    return None
+                self._adjacency = adjacency
+            return adjacency
+
+    def _build_adjacency(self, generation: int) -> Adjacency:
+        tables, hashes, vid_sql, first = {}, {}, [], 0
+        with self._cursor() as cur:
+            cur.execute("BEGIN")  # one snapshot for every read below
+            for kind in KINDS:
+                schema = NODE_SCHEMAS[kind]
+                t = cur.sql(f"SELECT {_cols(schema)}, h FROM {_NODE_TABLE[kind]} ORDER BY {kind.key}").to_arrow_table()
+                hashes[kind] = t.column("h").to_numpy().astype(np.uint64)
+                tables[kind] = t.drop_columns(["h"]).cast(schema)
+                vid_sql.append(f"SELECT '{kind.value}' AS nk, {kind.key} AS nid, "
+                               f"{first} + row_number() OVER (ORDER BY {kind.key}) - 1 AS vid FROM {_NODE_TABLE[kind]}")
+                first += t.num_rows
+            edges = cur.sql(f"""WITH v AS ({' UNION ALL '.join(vid_sql)})
+                SELECT s.vid AS src, d.vid AS dst, e.type, e.kind FROM edges e
+                JOIN v s ON e.src_kind = s.nk AND e.src_id = s.nid
+                JOIN v d ON e.dst_kind = d.nk AND e.dst_id = d.nid""").to_arrow_table()
+            cur.execute("COMMIT")
+        return Adjacency.build(generation, tables, hashes, edges)
 
     def _adjacent(self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int) -> list[tuple[str, str]]:
         with self._cursor() as cur:

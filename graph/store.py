@@ -187,6 +187,11 @@ class GraphStore(abc.ABC):
         kind = NodeKind(kind)
         if hops < 0 or limit < 1:
             raise StoreError(f"neighbourhood: hops must be >= 0 and limit >= 1 (got hops={hops}, limit={limit})")
+        return self._neighbourhood(kind, str(node_id), hops, limit)
+
+    def _neighbourhood(self, kind: NodeKind, node_id: str, hops: int, limit: int) -> dict[str, Any]:
+        """The generic neighbourhood over _adjacent/_nodes/_edges_among; a backend with a faster
+        path overrides it (and must give the same answer)."""
         self.get_node(kind, node_id)
         distance: dict[tuple[str, str], int] = {(kind.value, str(node_id)): 0}
         frontier = [(kind.value, str(node_id))]

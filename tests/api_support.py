@@ -115,7 +115,8 @@ class ApiEnv:
 def make_env(tmp_path: Path, prefix: str, **overrides: Any) -> ApiEnv:
     """Settings with a private state dir, and one user per role (named after the role) plus a
     second law-enforcement user `le2`."""
-    settings = Settings(state_dir=tmp_path / "state", runs_dir=tmp_path / "runs",
+    settings = Settings(state_dir=tmp_path / "state", runs_dir=tmp_path / "runs", keys_dir=tmp_path / "keys",
+                        exports_dir=tmp_path / "exports",
                         store=overrides.pop("store", f"embedded:{tmp_path}/unused.duckdb"),
                         api_rate_limit=overrides.pop("api_rate_limit", 10_000.0),
                         api_rate_burst=overrides.pop("api_rate_burst", 10_000), **overrides)
@@ -164,3 +165,35 @@ def store_params():
     import pytest
 
     return [pytest.param("embedded"), pytest.param("neo4j", marks=pytest.mark.neo4j)]
+
+
+# -- a real detector run with its frozen projection (evidence exports, re-runs) ---------
+_REAL_RUN: dict[str, Any] = {}
+
+
+def real_run(runs_dir: Path, tmp_path_factory: Any) -> dict[str, Any]:
+    """A detector run over a small synthetic snapshot (1000 accounts), copied into `runs_dir`:
+    {"run_id", "results"}. Built once per test session, then copied."""
+    import shutil
+
+    if not _REAL_RUN:
+        from detectors.runner import run_detectors
+        from graph.embedded import EmbeddedStore
+        from ingest.pipeline import load_snapshot
+        from ingest.synth import synth
+
+        base = tmp_path_factory.mktemp("realrun")
+        synth(base / "snapshot", accounts=1000, seed=11)
+        store = EmbeddedStore(base / "graph.duckdb")
+        try:
+            store.ensure_schema()
+            load_snapshot(base / "snapshot", store)
+            record = run_detectors(store, runs_dir=base / "runs")
+        finally:
+            store.close()
+        _REAL_RUN.update(run_id=record.run_id, folder=base / "runs" / record.run_id,
+                         results=json.loads((base / "runs" / record.run_id / "results.json").read_text()))
+    dest = Path(runs_dir) / _REAL_RUN["run_id"]
+    if not dest.exists():
+        shutil.copytree(_REAL_RUN["folder"], dest)
+    return {"run_id": _REAL_RUN["run_id"], "results": _REAL_RUN["results"]}

@@ -1,5 +1,5 @@
 // The console's views, one function per #/route; each fetches through api.js and renders plain DOM.
-import { allPages, api } from "./api.js";
+import { allPages, api, key } from "./api.js";
 import { drawNeighbourhood, drawPathways, hopsOf, nodeKey, pathwayText } from "./draw.js";
 
 /** Build an element: h("a", {href}, "text", child, [more]). */
@@ -255,7 +255,7 @@ function caseButton(me, runId, items, title) {
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       try {
-        const c = await api("/cases", { method: "POST", body: { title: t.value, note: n.value, items, run_id: runId === "latest" ? null : runId } });
+        const c = await api("/cases", { method: "POST", body: { title: t.value, note: n.value, items, run_id: runId === "latest" ? (await api("/runs/latest")).run_id : runId } });
         location.hash = `#/case/${enc(c.case_id)}`;
       } catch (e) { err.textContent = e.message; }
     });
@@ -294,19 +294,32 @@ export async function case_(main, { id, me }) {
       h("dt", {}, "Assignee"), h("dd", { id: "case-assignee" }, c.assignee || "—"), h("dt", {}, "Run"), h("dd", {}, c.run_id || "—"),
       h("dt", {}, "Opened"), h("dd", {}, `${c.created_at} by ${c.created_by}`), h("dt", {}, "Shared with"), h("dd", { id: "case-shared" }, c.shared_with.join(", ") || "nobody"))),
     actions,
-    me.role === "investigator" ? exportHint(c) : null,
+    me.role === "investigator" ? exportPanel(c) : null,
     h("h2", {}, "Items"), h("ul", {}, c.items.map((i) => h("li", {}, itemLink(i), h("span", { class: "muted" }, ` added by ${i.added_by} ${i.added_at}`)))),
     h("h2", {}, "History"), h("ol", { id: "case-history" }, hist.items.map((e) => h("li", {},
       h("strong", {}, e.action), ` ${e.at} by ${e.actor} `, h("span", { class: "muted" }, JSON.stringify(e.detail)), h("br"), `“${e.note}”`))));
 }
 export { case_ as case };
 
-/** The API has no evidence-export route yet: show the exact command that writes this case's package. */
-function exportHint(c) {
-  const flags = c.items.filter((i) => ["account", "pathway", "cluster"].includes(i.kind)).map((i) => `--${i.kind} ${i.id}`);
-  const cmd = `crumbgraph export ${c.run_id || "<run id>"} --out ./evidence-${c.case_id} ${flags.join(" ")} --by <your name>`;
+/** "Export evidence": the server writes and signs a package of this case's items, then offers the zip. */
+function exportPanel(c) {
+  const out = h("p", { id: "export-result", role: "status" });
+  const err = h("p", { class: "error", role: "alert" });
+  const button = h("button", { type: "button", id: "export-evidence" }, "Export evidence");
+  button.addEventListener("click", async () => {
+    err.textContent = ""; out.replaceChildren("Writing and signing the package…"); button.disabled = true;
+    try {
+      const x = await api(`/cases/${enc(c.case_id)}/exports`, { method: "POST", body: {} });
+      const resp = await fetch(`/exports/${enc(x.export_id)}/package`, { headers: { Authorization: `Bearer ${key()}` } });
+      if (!resp.ok) throw new Error(`download failed: HTTP ${resp.status}`);
+      const link = h("a", { href: URL.createObjectURL(await resp.blob()), download: `evidence-${x.export_id}.zip`, id: "export-download" },
+        `Download evidence-${x.export_id}.zip`);
+      out.replaceChildren(link, h("span", { class: "muted" },
+        ` ${x.counts.nodes} nodes, ${x.counts.edges} edges, ${x.counts.pathways} pathways${x.truncated ? " (truncated by limits)" : ""}; signed by key ${x.signer.key_id}. Verify with \`crumbgraph verify\`.`));
+    } catch (e) { out.replaceChildren(); err.textContent = e.message; } finally { button.disabled = false; }
+  });
   return h("section", { "aria-label": "Evidence package" }, h("h2", {}, "Evidence package"),
-    h("p", { class: "muted" }, "Exports are written and signed on the server; run:"), h("p", { class: "pathline", id: "export-cmd" }, cmd));
+    h("p", { class: "muted" }, "A signed package of this case's items (subgraph, GraphML, CSV, CASE/UCO, manifest)."), button, err, out);
 }
 
 function caseActions(c, reload) {

@@ -60,7 +60,11 @@ def console(tmp_path_factory) -> Iterator[Console]:
     load_snapshot(tmp / "snap", store, progress=False)
     record = run_detectors(store, runs_dir=tmp / "runs")
     settings = Settings(state_dir=tmp / "state", runs_dir=tmp / "runs", store=f"embedded:{tmp}/unused.duckdb",
+                        keys_dir=tmp / "keys", exports_dir=tmp / "exports",
                         api_rate_limit=10_000.0, api_rate_burst=10_000)
+    from detectors.signing import init_keys
+
+    init_keys(settings.keys_dir)  # the case page's "Export evidence" signs packages
     state = StateDB(settings.state_dir)
     try:
         keys = {name: create_user(state, name, role, FAST_HASHER)[1] for name, role in USERS.items()}

@@ -197,6 +197,9 @@ def test_case_through_its_states_and_shared_with_law_enforcement_only(console, p
     assert [e["note"] for e in history][-4:] == ["moving to in_progress", "moving to confirmed", "handing over",
                                                   "referral (synthetic)"]
     assert page.locator("#case-history li").count() == len(history)
+    page.get_by_role("button", name="Export evidence").click()
+    page.wait_for_selector("#export-download")
+    assert page.get_attribute("#export-download", "download").startswith("evidence-")
     _shot(page, "case")
 
     # a second case, not shared: law enforcement sees only the shared one, in the list and by URL

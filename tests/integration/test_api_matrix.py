@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 
 from api.app import served_routes
 from api.auth import PERMISSIONS, PUBLIC
-from tests.api_support import FAST_HASHER, app_for, build_graph, make_env, open_test_store, save_results, store_params
+from tests.api_support import (
+    FAST_HASHER, app_for, build_graph, make_env, open_test_store, real_run, save_results, store_params,
+)
 
 WHO = ("investigator", "law_enforcement", "auditor", "admin", None)
 
@@ -27,6 +29,10 @@ def api(request, tmp_path_factory):
     env = make_env(tmp, prefix)
     save_results(store, prefix, env.run_id)
     (tmp / "snapshot").mkdir()
+    from detectors.signing import init_keys
+
+    init_keys(env.settings.keys_dir)
+    real_run(env.settings.runs_dir, tmp_path_factory)  # a run with a frozen input: exports and re-runs
     app = app_for(env, store, run_fn=_fake_run, ingest_fn=_fake_ingest)
     with TestClient(app) as client:
         yield env, client, app
@@ -50,6 +56,27 @@ def _new_case(app, *, shared_with: str | None = "law_enforcement") -> str:
     if shared_with:
         state.share_case(cid, actor="investigator", note="n", user_name=shared_with)
     return cid
+
+
+def _real_case(app, *, shared_with: str | None = "law_enforcement") -> str:
+    """A case over two pathways of the real run (see tests.api_support.real_run)."""
+    state = app.state.services.state
+    run = real_run(app.state.services.settings.runs_dir, None)
+    items = [{"kind": "pathway", "id": p["pathway_id"]} for p in run["results"]["pathways"][:2]]
+    cid = state.create_case(title="matrix export", actor="investigator", note="n", items=items,
+                            run_id=run["run_id"])["case_id"]
+    if shared_with:
+        state.share_case(cid, actor="investigator", note="n", user_name=shared_with)
+    return cid
+
+
+def _export(app, *, shared_with: str | None = "law_enforcement") -> str:
+    from api.exports import create_case_export
+    from detectors.evidence import Limits
+
+    services = app.state.services
+    return create_case_export(services.settings, services.state, _real_case(app, shared_with=shared_with),
+                              actor="investigator", limits=Limits(hops=0, max_nodes=50)).export_id
 
 
 def _new_user(app) -> str:
@@ -124,6 +151,13 @@ REQUESTS: dict[tuple[str, str], Req] = {
     ("GET", "/config"): lambda env, app: ("/config", {}, 200),
     ("GET", "/audit"): lambda env, app: ("/audit", {}, 200),
     ("GET", "/audit/verify"): lambda env, app: ("/audit/verify", {}, 200),
+    ("GET", "/keys/public"): lambda env, app: ("/keys/public", {}, 200),
+    ("POST", "/cases/{case_id}/exports"): lambda env, app: (
+        f"/cases/{_real_case(app)}/exports", {"json": {"hops": 0, "max_nodes": 50}}, 201),
+    ("GET", "/exports/{export_id}"): lambda env, app: (f"/exports/{_export(app)}", {}, 200),
+    ("GET", "/exports/{export_id}/package"): lambda env, app: (f"/exports/{_export(app)}/package", {}, 200),
+    ("POST", "/runs/{run_id}/rerun"): lambda env, app: (
+        f"/runs/{real_run(app.state.services.settings.runs_dir, None)['run_id']}/rerun", {}, 200),
 }
 
 
@@ -149,3 +183,17 @@ def test_role_route(api, route, who):
         assert resp.status_code == 403, resp.text
         assert resp.headers["content-type"] == "application/problem+json"
         assert resp.json()["status"] == 403
+
+
+@pytest.mark.parametrize("route", ["/exports/{export_id}", "/exports/{export_id}/package"])
+def test_law_enforcement_gets_only_exports_of_cases_shared_with_it(api, route):
+    env, client, app = api
+    export_id = _export(app)  # shared with `law_enforcement`, not with `le2`
+    path = route.replace("{export_id}", export_id)
+    assert client.get(path, headers=env.auth("law_enforcement")).status_code == 200
+    resp = client.get(path, headers=env.auth("le2"))
+    assert resp.status_code == 404, resp.text
+    assert export_id in resp.json()["detail"]
+    unshared = _export(app, shared_with=None)
+    assert client.get(route.replace("{export_id}", unshared), headers=env.auth("law_enforcement")).status_code == 404
+    assert client.get(route.replace("{export_id}", unshared), headers=env.auth("investigator")).status_code == 200

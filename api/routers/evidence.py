@@ -1,0 +1,63 @@
+"""Evidence and re-runs: the public key that verifies packages, signed exports of a case (law
+enforcement: only exports of cases shared with it), and auditors' re-runs on frozen inputs.
+A server without a signing key answers 409 naming `crumbgraph keys init`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from api import exports as E
+from api.auth import AUDITOR, LAW_ENFORCEMENT, Principal
+from api.deps import PrincipalDep, ServicesDep, audited, counted
+from api.schemas import ExportCreate, ExportSummary, PublicKeyInfo, RerunReport
+from detectors.evidence import Limits
+
+router = APIRouter(tags=["evidence"])
+
+
+def _viewer(principal: Principal) -> str | None:
+    return principal.name if principal.role == LAW_ENFORCEMENT else None
+
+
+@router.get("/keys/public", response_model=PublicKeyInfo,
+            summary="The Ed25519 public key that verifies this server's evidence packages")
+def get_public_key(services: ServicesDep) -> PublicKeyInfo:
+    return PublicKeyInfo.model_validate(E.key_info(services.settings))
+
+
+@router.post("/cases/{case_id}/exports", response_model=ExportSummary, status_code=201,
+             summary="Write a signed evidence package of a case's items (409 without a signing key)")
+def create_export(request: Request, case_id: str, services: ServicesDep, principal: PrincipalDep,
+                  body: ExportCreate | None = None) -> ExportSummary:
+    body = body or ExportCreate()
+    export = E.create_case_export(services.settings, services.state, case_id, actor=principal.name, run_id=body.run_id,
+                                  limits=Limits(**body.model_dump(exclude={"run_id"})))
+    audited(request, export_id=export.export_id, case_id=case_id)
+    counted(request, export.manifest["counts"]["nodes"])
+    return ExportSummary.model_validate(export.summary())
+
+
+@router.get("/exports/{export_id}", response_model=ExportSummary, summary="An export's manifest summary")
+def get_export(request: Request, export_id: str, services: ServicesDep, principal: PrincipalDep) -> ExportSummary:
+    export = E.get_export(services.settings, services.state, export_id, viewer=_viewer(principal))
+    audited(request, export_id=export.export_id)
+    return ExportSummary.model_validate(export.summary())
+
+
+@router.get("/exports/{export_id}/package", response_class=Response,
+            responses={200: {"content": {"application/zip": {}},
+                             "description": "The package directory as a deterministic zip"}},
+            summary="Download an export (zip of the package; verify with `crumbgraph verify`)")
+def download_export(request: Request, export_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:
+    export = E.get_export(services.settings, services.state, export_id, viewer=_viewer(principal))
+    data = E.package_zip(export)
+    audited(request, export_id=export.export_id)
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="evidence-{export.export_id}.zip"'})
+
+
+@router.post("/runs/{run_id}/rerun", response_model=RerunReport,
+             summary="Re-run a run's detectors on its frozen input and report any difference")
+def rerun_run(run_id: str, services: ServicesDep, principal: PrincipalDep) -> RerunReport:
+    secret = services.pseudonym_secret if principal.role == AUDITOR else None
+    return RerunReport.model_validate(E.rerun_report(services.settings, run_id, secret))
