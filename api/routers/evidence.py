@@ -13,6 +13,7 @@ from api.schemas import ExportCreate, ExportSummary, PublicKeyInfo, RerunReport
 from detectors.evidence import Limits
 
 router = APIRouter(tags=["evidence"])
+_DEFAULT_LIMITS = ExportCreate()  # the body is optional: no body = the case's run, default limits
 
 
 def _viewer(principal: Principal) -> str | None:
@@ -28,8 +29,7 @@ def get_public_key(services: ServicesDep) -> PublicKeyInfo:
 @router.post("/cases/{case_id}/exports", response_model=ExportSummary, status_code=201,
              summary="Write a signed evidence package of a case's items (409 without a signing key)")
 def create_export(request: Request, case_id: str, services: ServicesDep, principal: PrincipalDep,
-                  body: ExportCreate | None = None) -> ExportSummary:
-    body = body or ExportCreate()
+                  body: ExportCreate = _DEFAULT_LIMITS) -> ExportSummary:
     export = E.create_case_export(services.settings, services.state, case_id, actor=principal.name, run_id=body.run_id,
                                   limits=Limits(**body.model_dump(exclude={"run_id"})))
     audited(request, export_id=export.export_id, case_id=case_id)

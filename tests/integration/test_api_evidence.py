@@ -162,3 +162,22 @@ def test_serve_refuses_the_public_neo4j_password_off_loopback():
     assert check_serve_security(neo, "::1") and check_serve_security(neo, "localhost")
     assert check_serve_security(Settings(store="bolt://db:7687", neo4j_password="a-real-one"), "0.0.0.0") == []
     assert check_serve_security(Settings(store="embedded:/tmp/x.duckdb"), "0.0.0.0") == []
+
+
+def test_cli_audit_rerun_is_the_rerun_command(world):
+    from typer.testing import CliRunner
+
+    from api.cli import build_app
+
+    env, _, run = world
+    runner = CliRunner()
+    envvars = {"CRUMBGRAPH_RUNS_DIR": str(env.settings.runs_dir)}
+    alias = runner.invoke(build_app(), ["audit", "rerun", run["run_id"]], env=envvars)
+    plain = runner.invoke(build_app(), ["rerun", run["run_id"]], env=envvars)
+    assert alias.exit_code == plain.exit_code == 0, alias.output
+    assert alias.output.splitlines()[0].startswith(f"run {run['run_id']}: IDENTICAL")
+    refused = runner.invoke(build_app(), ["serve", "--host", "0.0.0.0", "--store", "bolt://db.example:7687"],
+                            env={"CRUMBGRAPH_NEO4J_PASSWORD": DEV_NEO4J_PASSWORD})
+    assert isinstance(refused.exception, ConfigError), refused.output  # the entry point maps it to exit code 2
+    assert "public development password" in str(refused.exception)
+    assert DEV_NEO4J_PASSWORD not in str(refused.exception) + refused.output
