@@ -3,6 +3,7 @@ the problem handlers; the lifespan opens the store and the state file once per p
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,7 +16,7 @@ from api.audit import AccessMiddleware
 from api.auth import PERMISSIONS, PUBLIC, KeyVerifier, RateLimiter
 from api.deps import Services, StoreHolder
 from api.jobs import IngestFn, JobManager, RunFn
-from api.results import ResultsCache
+from api.results import ResultsCache, warm_latest
 from api.routers import accounts, admin, audit, cases, evidence, health, runs, ui
 from api.schemas import Problem
 from api.settings import Settings, pseudonym_key
@@ -76,9 +77,13 @@ def create_app(settings: Settings, *, store: GraphStore | None = None, run_fn: R
                             jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn),
                             pseudonym_key=pseudonym_key(settings))
         app.state.services = services
+        warm = threading.Thread(target=warm_latest, args=(services.results, stores.opened),
+                                name="results-warm-up", daemon=True)
+        warm.start()
         try:
             yield
         finally:
+            warm.join()  # never close the store under the warm-up
             services.jobs.shutdown()
             if store is None:  # a store handed in belongs to the caller
                 stores.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import bisect
 import json
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -16,11 +17,13 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from graph.errors import NotFound
+from graph.errors import CrumbgraphError, NotFound
 from graph.model import NodeKind
 from graph.store import GraphStore
 
 from api.state import InvalidRequest
+
+log = logging.getLogger(__name__)
 
 LATEST = "latest"
 
@@ -119,6 +122,18 @@ class ResultsCache:
                     self._items.popitem(last=False)
                 self._building.pop(run_id, None)
             return index
+
+
+def warm_latest(cache: ResultsCache, store: GraphStore | None) -> None:
+    """Index the newest run ahead of the first request (run in a background thread at startup),
+    so that the first investigator to open the console does not pay for parsing results.json.
+    Any failure is left for the first real request to report."""
+    if store is None:
+        return
+    try:
+        cache.get(store, LATEST)
+    except CrumbgraphError as exc:  # no runs yet, store gone: nothing to warm
+        log.debug("results warm-up skipped: %s", exc)
 
 
 def resolve_run_id(store: GraphStore, run_id: str) -> str:

@@ -7,7 +7,7 @@ Nodes get a `vid`, their rank in (kind, id) order, so sorting vids sorts by (kin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,10 +39,8 @@ class Adjacency:
 
     generation: int
     tables: dict[NodeKind, pa.Table]   # NODE_SCHEMAS[kind] rows sorted by key
-    keys: dict[NodeKind, pa.Array]     # the key column of each table
+    keys: dict[NodeKind, pa.Array]     # the key column of each table (sorted)
     offset: np.ndarray                 # vid of the first node of KINDS[i]; len(KINDS)+1 entries
-    h_sorted: dict[NodeKind, np.ndarray]   # the stored key hashes, sorted ...
-    h_order: dict[NodeKind, np.ndarray]    # ... and the local position of each
     src: np.ndarray                    # edges sorted by (src, type, kind, dst): all key columns as codes
     dst: np.ndarray
     type_code: np.ndarray
@@ -54,51 +52,37 @@ class Adjacency:
     nbr: np.ndarray                    # ... are nbr[nbr_offsets[v]:nbr_offsets[v+1]]
 
     @classmethod
-    def build(cls, generation: int, tables: dict[NodeKind, pa.Table], hashes: dict[NodeKind, np.ndarray],
-              edges: pa.Table) -> Adjacency:
-        """From node tables sorted by key, their key hashes (same order), and edges with integer
-        columns src, dst (vids) and string columns type, kind."""
+    def build(cls, generation: int, tables: dict[NodeKind, pa.Table], edges: pa.Table,
+              type_values: list[str], kind_values: list[str]) -> Adjacency:
+        """From node tables sorted by key (binary order, as Python sorts str) and edges sorted by
+        (src, type, kind, dst) with integer columns src, dst (vids) and type, kind (indexes into the
+        sorted `type_values`, `kind_values`)."""
+        tables = {k: tables[k].combine_chunks() for k in KINDS}  # take() on one chunk is fast
         sizes = [tables[k].num_rows for k in KINDS]
         offset = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         n = int(offset[-1])
-        keys = {k: tables[k].column(k.key).combine_chunks() for k in KINDS}
-        h_order = {k: np.argsort(hashes[k], kind="stable") for k in KINDS}
-        h_sorted = {k: hashes[k][h_order[k]] for k in KINDS}
+        keys = {k: tables[k].column(k.key).chunk(0) if tables[k].num_rows else pa.array([], pa.string()) for k in KINDS}
         src = edges.column("src").to_numpy().astype(np.int32)
         dst = edges.column("dst").to_numpy().astype(np.int32)
-        codes, values = [], []
-        for col in ("type", "kind"):
-            enc = edges.column(col).combine_chunks().dictionary_encode()
-            words = enc.dictionary.to_pylist()
-            rank = np.argsort(np.array(words, dtype=object)).argsort() if words else np.empty(0, np.int64)
-            codes.append(rank[enc.indices.to_numpy(zero_copy_only=False)].astype(np.int32))
-            values.append(sorted(words))
-        order = np.lexsort((dst, codes[1], codes[0], src))
-        src, dst, type_code, kind_code = src[order], dst[order], codes[0][order], codes[1][order]
+        type_code = edges.column("type").to_numpy().astype(np.int16)
+        kind_code = edges.column("kind").to_numpy().astype(np.int16)
         out_offsets = np.searchsorted(src, np.arange(n + 1), side="left").astype(np.int64)
         ends = np.concatenate([src, dst])
         others = np.concatenate([dst, src])
         by_end = np.argsort(ends, kind="stable")
         nbr_offsets = np.searchsorted(ends[by_end], np.arange(n + 1), side="left").astype(np.int64)
-        return cls(generation, tables, keys, offset, h_sorted, h_order, src, dst, type_code, kind_code,
-                   values[0], values[1], out_offsets, nbr_offsets, others[by_end].astype(np.int32))
+        return cls(generation, tables, keys, offset, src, dst, type_code, kind_code,
+                   type_values, kind_values, out_offsets, nbr_offsets, others[by_end].astype(np.int32))
 
     # -- node lookups ----------------------------------------------------------------
-    def vids(self, kind: NodeKind, ids: list[str], hashes: list[int]) -> list[int | None]:
-        """The vid of each id (None when absent); `hashes` are the store's key hashes of `ids`."""
-        i = KINDS.index(kind)
-        hs, order, keys = self.h_sorted[kind], self.h_order[kind], self.keys[kind]
+    def vids(self, kind: NodeKind, ids: list[str]) -> list[int | None]:
+        """The vid of each id (None when absent), by binary search of the sorted keys."""
+        view = _Sorted(self.keys[kind])
+        first = int(self.offset[KINDS.index(kind)])
         out: list[int | None] = []
-        for node_id, h in zip(ids, hashes):
-            found = None
-            j = int(np.searchsorted(hs, np.uint64(h)))
-            while j < len(hs) and int(hs[j]) == h:  # equal hashes: compare the keys themselves
-                local = int(order[j])
-                if keys[local].as_py() == node_id:
-                    found = int(self.offset[i]) + local
-                    break
-                j += 1
-            out.append(found)
+        for node_id in ids:
+            j = bisect.bisect_left(view, node_id)
+            out.append(first + j if j < len(view) and view[j] == node_id else None)
         return out
 
     def rows(self, kind: NodeKind, vids: np.ndarray) -> pa.Table:
@@ -172,9 +156,22 @@ class Adjacency:
         return out  # type: ignore[return-value]
 
 
-def start_vid(adjacency: Adjacency, kind: NodeKind, node_id: str, hash_of: Callable[[list[str]], list[int]]) -> int:
+class _Sorted:
+    """A sorted Arrow string array as a sequence of str, for bisect."""
+
+    def __init__(self, arr: pa.Array) -> None:
+        self.arr = arr
+
+    def __len__(self) -> int:
+        return len(self.arr)
+
+    def __getitem__(self, i: int) -> str:
+        return self.arr[i].as_py()
+
+
+def start_vid(adjacency: Adjacency, kind: NodeKind, node_id: str) -> int:
     """The vid of one node; NotFound (GraphStore.get_node's message) when absent."""
-    vid = adjacency.vids(kind, [node_id], hash_of([node_id]))[0]
+    vid = adjacency.vids(kind, [node_id])[0]
     if vid is None:
         raise NotFound(f"no {kind} node with {kind.key}={node_id!r}")
     return vid

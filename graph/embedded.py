@@ -236,7 +236,7 @@ class EmbeddedStore(GraphStore):
     def _nodes(self, kind: NodeKind, ids: list[str]) -> pa.Table:
         adjacency = self._snapshot()
         if adjacency is not None:
-            vids = [v for v in adjacency.vids(kind, ids, self._key_hashes(ids)) if v is not None]
+            vids = [v for v in adjacency.vids(kind, ids) if v is not None]
             return adjacency.rows(kind, np.array(vids, np.int64))
         schema = NODE_SCHEMAS[kind]
         with self._cursor() as cur:
@@ -248,14 +248,7 @@ class EmbeddedStore(GraphStore):
         adjacency = self._snapshot()
         if adjacency is None:
             return super()._neighbourhood(kind, node_id, hops, limit)
-        return adjacency.neighbourhood(start_vid(adjacency, kind, node_id, self._key_hashes), hops, limit)
-
-    def _key_hashes(self, ids: list[str]) -> list[int]:
-        """DuckDB's hash of each key, as stored in the node tables' `h`."""
-        if not ids:
-            return []
-        with self._cursor() as cur:
-            return [int(h) for h in cur.execute("SELECT list_transform(?::VARCHAR[], lambda x: hash(x))", [ids]).fetchall()[0][0]]
+        return adjacency.neighbourhood(start_vid(adjacency, kind, node_id), hops, limit)
 
     def _snapshot(self) -> Adjacency | None:
         """The in-memory snapshot of the current graph, built if needed; None when a write
@@ -278,23 +271,28 @@ class EmbeddedStore(GraphStore):
             return adjacency
 
     def _build_adjacency(self, generation: int) -> Adjacency:
-        tables, hashes, vid_sql, first = {}, {}, [], 0
+        tables, vid_sql, first = {}, [], 0
         with self._cursor() as cur:
             cur.execute("BEGIN")  # one snapshot for every read below
             for kind in KINDS:
                 schema = NODE_SCHEMAS[kind]
-                t = cur.sql(f"SELECT {_cols(schema)}, h FROM {_NODE_TABLE[kind]} ORDER BY {kind.key}").to_arrow_table()
-                hashes[kind] = t.column("h").to_numpy().astype(np.uint64)
-                tables[kind] = t.drop_columns(["h"]).cast(schema)
+                # ORDER BY compares bytes (DuckDB's default collation): the order Python gives str.
+                tables[kind] = cur.sql(f"SELECT {_cols(schema)} FROM {_NODE_TABLE[kind]} ORDER BY {kind.key}").to_arrow_table().cast(schema)
                 vid_sql.append(f"SELECT '{kind.value}' AS nk, {kind.key} AS nid, "
-                               f"{first} + row_number() OVER (ORDER BY {kind.key}) - 1 AS vid FROM {_NODE_TABLE[kind]}")
-                first += t.num_rows
+                               f"({first} + row_number() OVER (ORDER BY {kind.key}) - 1)::UINTEGER AS vid FROM {_NODE_TABLE[kind]}")
+                first += tables[kind].num_rows
+            words = {col: sorted(r[0] for r in cur.execute(f"SELECT DISTINCT {col} FROM edges").fetchall()) for col in ("type", "kind")}
+            for col, values in words.items():
+                cur.register(f"_{col}s", pa.table({"w": pa.array(values, pa.string()),
+                                                   "c": pa.array(np.arange(len(values)), pa.int16())}))
             edges = cur.sql(f"""WITH v AS ({' UNION ALL '.join(vid_sql)})
-                SELECT s.vid AS src, d.vid AS dst, e.type, e.kind FROM edges e
+                SELECT s.vid AS src, d.vid AS dst, t.c AS type, k.c AS kind FROM edges e
                 JOIN v s ON e.src_kind = s.nk AND e.src_id = s.nid
-                JOIN v d ON e.dst_kind = d.nk AND e.dst_id = d.nid""").to_arrow_table()
+                JOIN v d ON e.dst_kind = d.nk AND e.dst_id = d.nid
+                JOIN _types t ON e.type = t.w JOIN _kinds k ON e.kind = k.w
+                ORDER BY src, type, kind, dst""").to_arrow_table()
             cur.execute("COMMIT")
-        return Adjacency.build(generation, tables, hashes, edges)
+        return Adjacency.build(generation, tables, edges, words["type"], words["kind"])
 
     def _adjacent(self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int) -> list[tuple[str, str]]:
         with self._cursor() as cur:

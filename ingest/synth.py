@@ -76,6 +76,10 @@ class SynthParams:
     accounts_per_benign_commenter: int = 10_000  # at least 3
     accounts_per_teacher: int = 200_000          # at least 1
     accounts_per_false_positive: int = 100_000   # at least 1
+    #: 0 = cluster members take no part in the background (the default; output unchanged);
+    #: > 0 gives them an ordinary platform life, this many times an ordinary account's
+    #: (1.0 = as much): see "Background mix" in docs/synthetic-data.md.
+    background_mix: float = 0.0
 
     def __post_init__(self) -> None:
         if self.accounts < 1000:
@@ -83,6 +87,8 @@ class SynthParams:
                               "smaller graphs cannot hold the planted structures")
         if not 0 <= self.seed < 2**63:
             raise ConfigError(f"synth: --seed must be a non-negative integer (got {self.seed})")
+        if not 0.0 <= self.background_mix <= 10.0:
+            raise ConfigError(f"synth: --background-mix must be between 0 and 10 (got {self.background_mix})")
 
 
 @dataclass
@@ -301,9 +307,11 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
     """Generate the snapshot for `params` in memory. Same params -> identical tables and truth."""
     say = progress or (lambda _msg: None)
     n = params.accounts
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(params.seed).spawn(16)]
+    # the 17th child stream feeds only the background mix; the first 16 (so the default output)
+    # do not depend on how many are spawned
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(params.seed).spawn(17)]
     r_acc, r_role, r_fol, r_post, r_com, r_tag, r_url, r_share, r_rec, r_clu, r_trail, \
-        r_groom, r_decoy, r_ids, r_ts, r_misc = streams
+        r_groom, r_decoy, r_ids, r_ts, r_misc, r_mix = streams
     bld = _Builder(n)
 
     # ---- accounts: communities, age bands, activity and popularity
@@ -520,6 +528,7 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
     cluster_urls: list[list[str]] = []
     cluster_tags: list[np.ndarray] = []
     cluster_content: list[list[np.ndarray]] = []
+    cluster_plain: list[np.ndarray] = []                # members' unlabelled items (background mix)
     url_links: list[tuple[int, int, str, int]] = []     # (src_kind, src_idx, url, ts), strings kept small
     for ci, mem in enumerate(clusters):
         s = len(mem)
@@ -582,6 +591,7 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
         imen &= imen_dst != i_author
         bld.add_links(CON, items[imen], ACC, imen_dst[imen], "mention", i_ts[imen])
         cluster_content.append([grp, items, ccom])
+        cluster_plain.append(items[~abusive])
 
     # ---- planted breadcrumb trails, each laid by a bridge
     say("trails")
@@ -695,6 +705,14 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
     fp_pool = np.flatnonzero(adult & ~taken & ~family & has_post)
     fp_accounts = np.sort(r_decoy.choice(fp_pool, n_fp, replace=False))
     taken[fp_accounts] = True
+
+    # ---- background mix: cluster members live ordinary platform lives too (off by default)
+    incidental: list[dict[str, Any]] = []
+    if params.background_mix > 0:
+        say("background mix")
+        incidental = _mix_members(bld, r_mix, params.background_mix, clusters, cluster_content, cluster_plain,
+                                  ~taken & ~in_cluster & active, age, community, activity, by_comm, glob,
+                                  vocab, posts, p_author, p_ts, p_kind, p_label, post_w)
 
     # ---- assemble content columns; relabel one post per false-positive account
     say("assemble")
@@ -858,8 +876,80 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
                      for g, kids in zip(groomers, groomer_minors)],
         "decoys": decoys,
     }
+    if params.background_mix > 0:
+        truth["background_mix"] = params.background_mix
+        truth["incidental"] = [{"account_id": acc_ids[d["account"]].as_py(), "kind": d["kind"],
+                                "cluster_id": f"planted-c{d['cluster']}", "targets": aids(np.array(d["targets"]))}
+                               for d in incidental]
     return Snapshot(tables={"accounts": accounts, "content": content, "follows": follows, "links": links},
                     truth=truth)
+
+
+def _mix_members(bld: _Builder, rng: np.random.Generator, mix: float, clusters: list[np.ndarray],
+                 cluster_content: list[list[np.ndarray]], cluster_plain: list[np.ndarray], ordinary: np.ndarray,
+                 age: np.ndarray, community: np.ndarray, activity: np.ndarray, by_comm: _Sampler,
+                 glob: _Sampler, vocab: _Sampler, posts: np.ndarray, p_author: np.ndarray, p_ts: np.ndarray,
+                 p_kind: np.ndarray, p_label: np.ndarray, post_w: np.ndarray) -> list[dict[str, Any]]:
+    """Give cluster members background activity in both directions, `mix` times an ordinary
+    account's: ordinary posts (vocabulary hashtags; mega hashtags come later, as for all
+    content), follows of ordinary accounts, comments under unlabelled posts of ordinary adults,
+    a few unsuspecting ordinary followers, and platform recommendations of their unlabelled
+    items from ordinary unlabelled posts.
+
+    Nothing here starts at child-oriented content, mentions anyone, or uses a cluster's coded
+    hashtags, invite URLs or group, so no trail shape appears without a bridge. The only
+    background references into a cluster that an account makes are the ordinary followers'
+    follows (recommendations are made by the platform); they are returned for truth's
+    `incidental` as dicts (account, cluster, targets)."""
+    # posts a member comments under or is recommended from: unlabelled, not a group, by an
+    # ordinary adult (members do not go looking for minors' posts in this model)
+    benign = (p_label == NONE_L) & (p_kind != GROUP) & ordinary[p_author] & (age[p_author] == ADULT)
+    comment_on = _Sampler(np.where(benign, post_w, 0.0))
+    rec_from = _Sampler(benign.astype(np.float64))
+    followers = _Sampler(np.where(ordinary, activity, 0.0))
+    incidental: dict[tuple[int, int], set[int]] = {}
+    for ci, mem in enumerate(clusters):
+        s = len(mem)
+        act = rng.lognormal(0.0, 0.9, s) / math.exp(0.9**2 / 2)    # an ordinary activity, mean 1
+        # ordinary posts: unlabelled, with vocabulary hashtags; they are the cluster's content
+        a_p = np.repeat(mem, rng.poisson(1.5 * mix * act))
+        ts_p = _year_ts(rng, len(a_p))
+        kind_p = np.searchsorted(np.cumsum([0.45, 0.25, 0.22, 0.05]), rng.random(len(a_p)), side="right")
+        own = bld.add_content(a_p, ts_p, kind_p.astype(np.int8))
+        t_src = np.repeat(np.arange(len(own)), rng.poisson(1.0, len(own)))
+        t_dst, _ = vocab.sample(rng, len(t_src))
+        key = _unique(t_src * len(vocab.w) + t_dst)
+        t_src, t_dst = key // len(vocab.w), key % len(vocab.w)
+        bld.add_links(CON, own[t_src], TAG, t_dst, "hashtag", ts_p[t_src])
+        # follows out (hubs are already followed): ordinary accounts, mostly of the member's community
+        f_src = np.repeat(mem, rng.poisson(9.0 * mix * act))
+        local = rng.random(len(f_src)) < 0.8
+        f_dst = np.empty(len(f_src), np.int64)
+        f_ok = np.empty(len(f_src), bool)
+        f_dst[local], f_ok[local] = by_comm.sample(rng, int(local.sum()), community[f_src[local]])
+        f_dst[~local], f_ok[~local] = glob.sample(rng, int((~local).sum()))
+        bld.add_follows(f_src[f_ok], f_dst[f_ok])
+        # comments under unlabelled posts of ordinary adults: references out of the cluster
+        c_auth = np.repeat(mem, rng.poisson(2.0 * mix * act))
+        on, c_ok = comment_on.sample(rng, len(c_auth))
+        on, c_auth = on[c_ok], c_auth[c_ok]
+        com = bld.add_content(c_auth, _after(rng, p_ts[on], 3.0), COMMENT, posts[on])
+        # unsuspecting ordinary followers: the only background references into the cluster
+        fol_dst = np.repeat(mem, rng.poisson(3.0 * mix, s))
+        fol, fol_ok = followers.sample(rng, len(fol_dst))
+        fol, fol_dst = fol[fol_ok], fol_dst[fol_ok]
+        bld.add_follows(fol, fol_dst)
+        for a, b in zip(fol.tolist(), fol_dst.tolist()):
+            incidental.setdefault((a, ci), set()).add(b)
+        # the platform recommends the members' unlabelled items from ordinary unlabelled posts
+        plain = np.concatenate([cluster_plain[ci], own])
+        r_dst = np.repeat(plain, rng.poisson(2.0 * mix, len(plain)))
+        r_src, r_ok = rec_from.sample(rng, len(r_dst))
+        r_src, r_dst = r_src[r_ok], r_dst[r_ok]
+        bld.add_links(CON, posts[r_src], CON, r_dst, "recommendation", _after(rng, p_ts[r_src], 1.0))
+        cluster_content[ci].extend([own, com])
+    return [{"account": a, "cluster": ci, "kind": "follows_member", "targets": sorted(t)}
+            for (a, ci), t in sorted(incidental.items())]
 
 
 def _decoy(kind: str, *, account_id: str | None = None, hashtag: str | None = None,
@@ -973,7 +1063,8 @@ def _readme(truth: dict[str, Any]) -> str:
         "=========================\n\n"
         f"Generated by {GENERATOR} (crumbgraph synth), truth version {truth['version']},\n"
         f"seed {truth['seed']}, {truth['accounts']} accounts.\n"
-        + f"Made with: crumbgraph synth --accounts {truth['accounts']} --seed {truth['seed']}\n"
+        + f"Made with: crumbgraph synth --accounts {truth['accounts']} --seed {truth['seed']}"
+        + (f" --background-mix {truth['background_mix']}" if "background_mix" in truth else "") + "\n"
         + "\nEvery account, content item, URL and hashtag here was made up by a seeded random\n"
         "generator. Nothing describes a real person, account or site; domains use the reserved\n"
         ".example top-level domain. No media exists or is referenced.\n\n"
@@ -986,13 +1077,14 @@ def _readme(truth: dict[str, Any]) -> str:
 
 
 def synth(out_dir: Path, accounts: int = 20_000, seed: int = 0, fmt: str = "parquet", split: int = 0,
-          force: bool = False, progress: Callable[[str], None] | None = None) -> SynthSummary:
+          force: bool = False, progress: Callable[[str], None] | None = None,
+          background_mix: float = 0.0) -> SynthSummary:
     """Generate and write a synthetic snapshot (the library call behind `crumbgraph synth`)."""
     t0 = time.perf_counter()
     if fmt not in FORMATS:
         raise ConfigError(f"synth: --format must be one of {', '.join(FORMATS)} (got {fmt!r})")
     check_out_dir(Path(out_dir), force)          # fail before minutes of generating, not after
-    snap = generate_snapshot(SynthParams(accounts=accounts, seed=seed), progress)
+    snap = generate_snapshot(SynthParams(accounts=accounts, seed=seed, background_mix=background_mix), progress)
     if progress:
         progress("writing")
     files = write_snapshot(snap, out_dir, fmt, split, force)
