@@ -194,7 +194,8 @@ def run_one(accounts: int, seed: int, work: Path, background_mix: float = 0.0) -
         proj = project(store)
     edges = stored_edges(proj)
     base = baseline(proj)
-    out = {"accounts": accounts, "seed": seed, "background_mix": background_mix, "ingest_s": round(t1 - t0, 2), "detect_s": round(t2 - t1, 2),
+    out = {"accounts": accounts, "seed": seed, "background_mix": background_mix,
+           "ingest_s": round(t1 - t0, 2), "detect_s": round(t2 - t1, 2),
            "method": score(results, truth, edges), "baseline": score(base, truth, None)}
     return out
 

@@ -65,7 +65,7 @@ class Adjacency:
         src = edges.column("src").to_numpy().astype(np.int32)
         dst = edges.column("dst").to_numpy().astype(np.int32)
         type_code = edges.column("type").to_numpy().astype(np.int16)
-        kind_code = edges.column("kind").to_numpy().astype(np.int16)
+        kind_code = edges.column("kind").to_numpy().astype(np.int32)  # link kinds are open-ended
         out_offsets = np.searchsorted(src, np.arange(n + 1), side="left").astype(np.int64)
         ends = np.concatenate([src, dst])
         others = np.concatenate([dst, src])
@@ -104,8 +104,7 @@ class Adjacency:
             room = limit - len(seen)
             if frontier.size == 0:
                 break
-            found = np.unique(self.nbr[_ranges(self.nbr_offsets, frontier)]).astype(np.int64)
-            found = found[~np.isin(found, seen)]
+            found = self._new_neighbours(frontier, seen)
             if room <= 0:
                 truncated = bool(found.size)
                 break
@@ -130,10 +129,23 @@ class Adjacency:
         nodes.sort(key=lambda n: n["distance"])  # stable: (kind, id) order kept within a distance
         return {"nodes": nodes, "edges": self._edges_among(seen), "truncated": truncated}
 
+    def _new_neighbours(self, frontier: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        """Sorted distinct neighbours of `frontier` not in `seen`."""
+        found = self.nbr[_ranges(self.nbr_offsets, frontier)]
+        if found.size > len(self.nbr_offsets) // 64:  # many (a hub's followers): mark a bitmap, O(nodes)
+            mark = np.zeros(len(self.nbr_offsets) - 1, np.bool_)
+            mark[found] = True
+            mark[seen] = False
+            return np.flatnonzero(mark).astype(np.int64)
+        found = np.sort(found).astype(np.int64)
+        if found.size:
+            found = found[np.concatenate(([True], found[1:] != found[:-1]))]
+        return found[~np.isin(found, seen, kind="sort")]
+
     def _edges_among(self, vids: np.ndarray) -> list[dict[str, str]]:
         """Edges with both ends in `vids` (sorted), as EDGE_KEY dicts sorted by EDGE_KEY."""
         idx = _ranges(self.out_offsets, vids)
-        idx = idx[np.isin(self.dst[idx], vids)]
+        idx = idx[np.isin(self.dst[idx], vids, kind="sort")]
         ends = np.concatenate([self.src[idx], self.dst[idx]])
         names = self._names(ends)
         m = len(idx)

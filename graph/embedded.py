@@ -284,7 +284,7 @@ class EmbeddedStore(GraphStore):
             words = {col: sorted(r[0] for r in cur.execute(f"SELECT DISTINCT {col} FROM edges").fetchall()) for col in ("type", "kind")}
             for col, values in words.items():
                 cur.register(f"_{col}s", pa.table({"w": pa.array(values, pa.string()),
-                                                   "c": pa.array(np.arange(len(values)), pa.int16())}))
+                                                   "c": pa.array(np.arange(len(values)), pa.int32())}))
             edges = cur.sql(f"""WITH v AS ({' UNION ALL '.join(vid_sql)})
                 SELECT s.vid AS src, d.vid AS dst, t.c AS type, k.c AS kind FROM edges e
                 JOIN v s ON e.src_kind = s.nk AND e.src_id = s.nid

@@ -151,7 +151,8 @@ def test_pseudonym_secret_is_generated_once_private_and_stable(tmp_path):
         pseudonym_key(s)
 
 
-def test_serve_refuses_the_public_neo4j_password_off_loopback():
+def test_serve_refuses_the_public_neo4j_password_off_loopback(monkeypatch):
+    monkeypatch.delenv("CRUMBGRAPH_NEO4J_PASSWORD", raising=False)  # CI exports its own Neo4j's password
     neo = Settings(store="bolt://db.internal:7687")
     assert neo.neo4j_password.get_secret_value() == DEV_NEO4J_PASSWORD
     with pytest.raises(ConfigError, match="public development password") as exc:

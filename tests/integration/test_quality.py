@@ -1,4 +1,5 @@
-"""Quality bars of issue 4 on small SYNTHETIC snapshots (3 seeds), scored against the generator's
+"""Quality bars of issue 4 on small SYNTHETIC snapshots (3 seeds, plus one with the generator's
+background mix: cluster members living ordinary platform lives), scored against the generator's
 truth.json — which only this test and bench/quality.py read, never the detectors."""
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ from ingest.synth import synth
 
 ACCOUNTS = 3000
 SEEDS = (1, 2, 3)
+#: (seed, background_mix): the three default seeds and one where members have background activity
+CASES = [(s, 0.0) for s in SEEDS] + [(1, 1.0)]
 
 
-@pytest.fixture(scope="module", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
+@pytest.fixture(scope="module", params=CASES, ids=[f"seed{s}" + (f"-mix{m:g}" if m else "") for s, m in CASES])
 def scored(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    work = tmp_path_factory.mktemp(f"quality-{request.param}")
+    seed, mix = request.param
+    work = tmp_path_factory.mktemp(f"quality-{seed}-{mix:g}")
     snap = work / "snapshot"
-    synth(snap, accounts=ACCOUNTS, seed=request.param)
+    synth(snap, accounts=ACCOUNTS, seed=seed, background_mix=mix)
     truth = json.loads((snap / "truth.json").read_text())
     with open_store(StoreConfig(url=f"embedded:{work / 'g.duckdb'}")) as store:
         store.ensure_schema()
