@@ -40,7 +40,8 @@ class ClusterParams(DetectorParams):
     min_member_in_links: int = Field(2, ge=0, description="an account joins only if at least this many "
                                                          "other members follow/mention/reply to it")
     min_member_share: float = Field(0.5, ge=0, le=1, description="an account joins only if this share "
-                                                                 "of its interaction weight is inside")
+                                                                 "of the interaction weight directed at it "
+                                                                 "comes from members")
     min_owned_share: float = Field(0.5, ge=0, le=1, description="a url/hashtag belongs to a cluster when this "
                                                                 "share of the accounts using it are members")
 
@@ -108,7 +109,7 @@ class ClusterDetector(Detector):
     """Finds abusive clusters; see docs/detectors.md#abusive-clusters."""
 
     name = "clusters"
-    version = "1.0.0"
+    version = "1.1.0"
     Params = ClusterParams
 
     def run(self, projection: Projection, params: ClusterParams, context: DetectorContext) -> DetectorOutput:
@@ -143,27 +144,35 @@ class ClusterDetector(Detector):
         sub = m[rv][:, rv].tocoo()
         upper = sub.row < sub.col
         membership = _leiden(rv.size, sub.row[upper], sub.col[upper], sub.data[upper], p)
-        wdeg = np.asarray(m.sum(axis=1)).ravel()
+        indeg = np.asarray(directed.sum(axis=0)).ravel()      # interaction weight directed at each account
         clusters: list[dict[str, Any]] = []
         assigned = np.zeros(n_acc, bool)
         for comm in unique_ints(membership).tolist():
             members = rv[membership == comm]
             if np.count_nonzero(mass[members] > 0) < p.min_labelled_members:
                 continue
-            w_in = np.asarray(m[members][:, members].sum(axis=1)).ravel()
-            share = np.divide(w_in, wdeg[members], out=np.zeros(members.size), where=wdeg[members] > 0)
-            in_links = np.asarray((directed[members][:, members] > 0).sum(axis=0)).ravel()
-            # labelled or not, a member must be tied into the community and vouched for by it:
-            # an isolated (false-positive) label that Leiden attached to a cluster does not join
-            keep = (share >= p.min_member_share) & (in_links >= p.min_member_in_links)
-            members = members[keep]
+            # labelled or not, a member must be vouched for by the other members: at least
+            # min_member_in_links of them follow/mention/reply to it, and at least min_member_share
+            # of what all accounts direct at it comes from them (what it does itself, e.g. following
+            # or commenting on ordinary accounts, does not count against it). Repeated against the
+            # kept members until stable, so dropped accounts vouch for nobody. An isolated
+            # (false-positive) label that Leiden attached to a cluster does not join.
+            while members.size:
+                inner = directed[members][:, members]
+                w_in = np.asarray(inner.sum(axis=0)).ravel()
+                share = np.divide(w_in, indeg[members], out=np.zeros(members.size), where=indeg[members] > 0)
+                in_links = np.asarray((inner > 0).sum(axis=0)).ravel()
+                keep = (share >= p.min_member_share) & (in_links >= p.min_member_in_links)
+                if keep.all():
+                    break
+                members = members[keep]
             if members.size == 0:
                 continue
             # one re-admission pass: region accounts Leiden put elsewhere (it can split a small
             # dense group) that meet the same test against the kept members join too
-            w_all = np.asarray(m[members].sum(axis=0)).ravel()
+            w_all = np.asarray(directed[members].sum(axis=0)).ravel()
             in_all = np.asarray((directed[members] > 0).sum(axis=0)).ravel()
-            share_all = np.divide(w_all, wdeg, out=np.zeros(n_acc), where=wdeg > 0)
+            share_all = np.divide(w_all, indeg, out=np.zeros(n_acc), where=indeg > 0)
             extra = np.flatnonzero(region & ~assigned & (share_all >= p.min_member_share)
                                    & (in_all >= p.min_member_in_links))
             members = unique_ints(np.concatenate([members, extra]))

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from graph.errors import NotFound
-from graph.model import EDGE_KEY, NodeKind
+from graph.model import NodeKind
 from graph.store import _node_dict
 
 #: Node kinds in vid order (sorted by their value, as (kind, id) sorting puts them).
@@ -124,8 +124,9 @@ class Adjacency:
             mine = kind_of == i
             if not mine.any():
                 continue
+            kv, key = kind.value, kind.key
             for row, d in zip(self.rows(kind, seen[mine]).to_pylist(), distance[mine].tolist()):
-                nodes.append({"kind": kind.value, "id": row[kind.key], "distance": d, "properties": _node_dict(row)})
+                nodes.append({"kind": kv, "id": row[key], "distance": d, "properties": _node_dict(row)})
         nodes.sort(key=lambda n: n["distance"])  # stable: (kind, id) order kept within a distance
         return {"nodes": nodes, "edges": self._edges_among(seen), "truncated": truncated}
 
@@ -143,17 +144,16 @@ class Adjacency:
         return found[~np.isin(found, seen, kind="sort")]
 
     def _edges_among(self, vids: np.ndarray) -> list[dict[str, str]]:
-        """Edges with both ends in `vids` (sorted), as EDGE_KEY dicts sorted by EDGE_KEY."""
+        """Edges with both ends in `vids` (sorted), as dicts of the EDGE_KEY columns, sorted by EDGE_KEY."""
         idx = _ranges(self.out_offsets, vids)
         idx = idx[np.isin(self.dst[idx], vids, kind="sort")]
         ends = np.concatenate([self.src[idx], self.dst[idx]])
         names = self._names(ends)
         m = len(idx)
-        out = []
-        for j, t, k in zip(range(m), self.type_code[idx].tolist(), self.kind_code[idx].tolist()):
-            (sk, si), (dk, di) = names[j], names[m + j]
-            out.append(dict(zip(EDGE_KEY, (sk, si, self.type_values[t], self.kind_values[k], dk, di))))
-        return out
+        types, kinds = self.type_values, self.kind_values
+        return [{"src_kind": sk, "src_id": si, "type": types[t], "kind": kinds[k], "dst_kind": dk, "dst_id": di}
+                for (sk, si), (dk, di), t, k in zip(names[:m], names[m:], self.type_code[idx].tolist(),
+                                                    self.kind_code[idx].tolist())]
 
     def _names(self, vids: np.ndarray) -> list[tuple[str, str]]:
         """(kind, id) of each vid, in the given order."""
@@ -163,8 +163,9 @@ class Adjacency:
             where = np.flatnonzero(kind_of == i)
             if where.size:
                 ids = self.keys[kind].take(pa.array(vids[where] - self.offset[i], pa.int64())).to_pylist()
+                kv = kind.value
                 for w, node_id in zip(where.tolist(), ids):
-                    out[w] = (kind.value, node_id)
+                    out[w] = (kv, node_id)
         return out  # type: ignore[return-value]
 
 
