@@ -16,7 +16,7 @@ from api.audit import AccessMiddleware
 from api.auth import PERMISSIONS, PUBLIC, KeyVerifier, RateLimiter
 from api.deps import Services, StoreHolder
 from api.jobs import IngestFn, JobManager, RunFn
-from api.results import ResultsCache, warm_latest
+from api.results import ResultsCache, warm_up
 from api.routers import accounts, admin, audit, cases, evidence, health, runs, ui
 from api.schemas import Problem
 from api.settings import Settings, pseudonym_key
@@ -77,7 +77,7 @@ def create_app(settings: Settings, *, store: GraphStore | None = None, run_fn: R
                             jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn),
                             pseudonym_key=pseudonym_key(settings))
         app.state.services = services
-        warm = threading.Thread(target=warm_latest, args=(services.results, stores.opened),
+        warm = threading.Thread(target=warm_up, args=(services.results, stores.opened),
                                 name="results-warm-up", daemon=True)
         warm.start()
         try:

@@ -124,16 +124,20 @@ class ResultsCache:
             return index
 
 
-def warm_latest(cache: ResultsCache, store: GraphStore | None) -> None:
-    """Index the newest run ahead of the first request (run in a background thread at startup),
-    so that the first investigator to open the console does not pay for parsing results.json.
-    Any failure is left for the first real request to report."""
+def warm_up(cache: ResultsCache, store: GraphStore | None) -> None:
+    """Index the newest run and warm the store's point reads ahead of the first request (run in
+    a background thread at startup), so the first investigator to open the console pays for
+    neither. Any failure is left for the first real request to report."""
     if store is None:
         return
     try:
         cache.get(store, LATEST)
-    except CrumbgraphError as exc:  # no runs yet, store gone: nothing to warm
+    except CrumbgraphError as exc:  # no runs yet, store gone: nothing to index
         log.debug("results warm-up skipped: %s", exc)
+    try:
+        store.prepare_reads()
+    except CrumbgraphError as exc:
+        log.debug("store warm-up skipped: %s", exc)
 
 
 def resolve_run_id(store: GraphStore, run_id: str) -> str:

@@ -250,6 +250,10 @@ class EmbeddedStore(GraphStore):
             return super()._neighbourhood(kind, node_id, hops, limit)
         return adjacency.neighbourhood(start_vid(adjacency, kind, node_id), hops, limit)
 
+    def prepare_reads(self) -> None:
+        """Build the in-memory adjacency snapshot now rather than on the first point read."""
+        self._snapshot()
+
     def _snapshot(self) -> Adjacency | None:
         """The in-memory snapshot of the current graph, built if needed; None when a write
         happened during the build (callers then use the SQL path)."""

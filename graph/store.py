@@ -236,6 +236,10 @@ class GraphStore(abc.ABC):
     def _edges_among(self, nodes: list[tuple[str, str]]) -> pa.Table:
         """Edges (EDGE_SCHEMA, sorted by EDGE_KEY) with both endpoints among `nodes`."""
 
+    def prepare_reads(self) -> None:
+        """Warm what point reads (`get_node`, `neighbourhood`) need, so the first request after
+        a server starts does not pay for it. Optional; the default does nothing."""
+
     # -- run records -----------------------------------------------------------------
     def save_run(self, run_id: str, record: dict[str, Any], results: bytes | None = None) -> None:
         """Store (or replace) a run record (a JSON-able dict; datetimes become ISO strings) and
