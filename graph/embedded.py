@@ -213,7 +213,8 @@ class EmbeddedStore(GraphStore):
         with self._cursor() as cur:
             return cur.sql(f"SELECT {_cols(schema)} FROM {_NODE_TABLE[kind]} ORDER BY {kind.key}").to_arrow_table().cast(schema)
 
-    def _edge_table(self, types: list[str] | None, since: datetime | None, until: datetime | None) -> pa.Table:
+    def _edge_table(self, types: list[str] | None, since: datetime | None, until: datetime | None, *,
+                    ordered: bool = True) -> pa.Table:
         where, params = [], []
         if types is not None:
             if not types:
@@ -229,7 +230,8 @@ class EmbeddedStore(GraphStore):
         sql = f"SELECT {_cols(EDGE_SCHEMA)} FROM edges"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY {', '.join(EDGE_KEY)}"
+        if ordered:
+            sql += f" ORDER BY {', '.join(EDGE_KEY)}"
         with self._cursor() as cur:
             return cur.sql(sql, params=params).to_arrow_table().cast(EDGE_SCHEMA)
 

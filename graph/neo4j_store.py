@@ -245,7 +245,8 @@ class Neo4jStore(GraphStore):
     _EDGE_RETURN = (f"RETURN {_kind_of('a')} AS src_kind, {_key_of('a')} AS src_id, type(r) AS type, r.kind AS kind, "
                     f"{_kind_of('b')} AS dst_kind, {_key_of('b')} AS dst_id, r.created_at AS created_at, r.props AS props")
 
-    def _edge_table(self, types: list[str] | None, since: datetime | None, until: datetime | None) -> pa.Table:
+    def _edge_table(self, types: list[str] | None, since: datetime | None, until: datetime | None, *,
+                    ordered: bool = True) -> pa.Table:
         if types is not None and not types:
             return EDGE_SCHEMA.empty_table()
         rel = "" if types is None else ":" + "|".join(RelType(t).value for t in types)
@@ -260,7 +261,7 @@ class Neo4jStore(GraphStore):
         query = f"MATCH (a)-[r{rel}]->(b) WHERE {' AND '.join(where)} {self._EDGE_RETURN}"
         with self._errors("reading edges"):
             table = self._read_arrow(query, EDGE_SCHEMA, **params)
-        return table.sort_by([(k, "ascending") for k in EDGE_KEY])
+        return table.sort_by([(k, "ascending") for k in EDGE_KEY]) if ordered else table
 
     def _adjacent(self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int) -> list[tuple[str, str]]:
         kinds = [k.value for k in NodeKind]  # always all kinds: one query text, planned once
