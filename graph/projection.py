@@ -97,11 +97,13 @@ def _exact_codes(values: pa.ChunkedArray | pa.Array, vocab: tuple[str, ...]) -> 
 
 
 def _edge_order(src: np.ndarray, dst: np.ndarray, etype: np.ndarray, created: np.ndarray, n: int) -> np.ndarray:
-    """The canonical edge order (src, dst, type, created_at) without a 4-key lexsort: one stable
-    sort on the int64 key src*n+dst (input from a store is nearly sorted already, which a stable
-    sort exploits), then the rare groups of parallel edges ordered by (type, created_at)."""
+    """The canonical edge order (src, dst, type, created_at) without a 4-key lexsort: one sort on
+    the int64 key src*n+dst, then the rare groups of parallel edges ordered by (type, created_at).
+    The sort need not be stable (edges equal in all four are indistinguishable), and the input
+    arrives in any order (`edge_table(ordered=False)`): introsort here takes 2.6 s on 20M random
+    keys where a stable sort takes 5.6 s."""
     key = src.astype(np.int64) * max(n, 1) + dst
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)
     ks = key[order]
     dup = np.flatnonzero(ks[1:] == ks[:-1])
     if dup.size:
@@ -314,13 +316,17 @@ def project(store: GraphStore, *, since: datetime | None = None, until: datetime
     """Read the four node tables and the (filtered) edge table of `store` into a Projection."""
     types = None if edge_types is None else tuple(sorted({RelType(t).value for t in edge_types}))
     tables = {k: store.node_table(k) for k in KINDS}
-    edges = store.edge_table(None if types is None else [RelType(t) for t in types], since, until)
+    # any row order: build_projection canonicalises the edges itself on integer vids (_edge_order),
+    # which is far cheaper than the store sorting 20M rows by six string keys
+    edges = store.edge_table(None if types is None else [RelType(t) for t in types], since, until, ordered=False)
     return build_projection(tables, edges, ProjectionOptions(since=since, until=until, edge_types=types))
 
 
 def build_projection(tables: dict[NodeKind, pa.Table], edges: pa.Table,
                      options: ProjectionOptions | None = None) -> Projection:
-    """Build a Projection from node tables (graph.model schemas) and an edge table (EDGE_SCHEMA)."""
+    """Build a Projection from node tables (graph.model schemas) and an edge table (EDGE_SCHEMA).
+    The result does not depend on the row order of either input: node blocks are sorted by id and
+    edges by (src, dst, type, created_at); edges equal in all four are indistinguishable."""
     options = options or ProjectionOptions()
     blocks: list[pa.Array] = []
     sorted_tables: dict[NodeKind, pa.Table] = {}

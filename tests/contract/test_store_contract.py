@@ -12,6 +12,7 @@ from graph.errors import NotFound, StoreError
 from graph.model import (
     ACCOUNT_SCHEMA,
     CONTENT_SCHEMA,
+    EDGE_KEY,
     EDGE_SCHEMA,
     HASHTAG_SCHEMA,
     URL_SCHEMA,
@@ -178,6 +179,18 @@ class TestStoreContract:
         table = scope.edges()
         assert table.schema == EDGE_SCHEMA
         assert [(r["src_id"], r["dst_id"]) for r in table.to_pylist()] == sorted((r[1], r[5]) for r in rows)
+
+    def test_edge_table_unordered_has_the_same_rows(self, store: GraphStore, scope: Scope, follow) -> None:
+        store.ensure_nodes(A, [scope(x) for x in "abcd"])
+        rows = [follow("d", "a", utc(2026, 2, 1)), follow("a", "d"), follow("a", "b", utc(2026, 5, 1)),
+                follow("c", "a"), follow("b", "c", utc(2026, 8, 1))]
+        store.upsert_edges(edges(rows))
+        key = [(k, "ascending") for k in EDGE_KEY]
+        for args in ((), (["FOLLOWS"], utc(2026, 3, 1))):
+            table = scope.edges(*args, ordered=False)
+            assert table.schema == EDGE_SCHEMA
+            assert table.sort_by(key).equals(scope.edges(*args))
+        assert scope.edges(ordered=False).num_rows == len(rows)
 
     def test_get_node_expands_props_and_raises_not_found(self, store: GraphStore, scope: Scope) -> None:
         store.upsert_nodes(A, accounts(scope, [("a", utc(2026, 3, 1), "minor", "active", '{"bio":"hi","n":2}')]))

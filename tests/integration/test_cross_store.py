@@ -65,8 +65,8 @@ class PrefixView:
         return t.filter(keep)
 
     def edge_table(self, types: Iterable[RelType] | None = None, since: datetime | None = None,
-                   until: datetime | None = None) -> pa.Table:
-        t = self.store.edge_table(types, since, until)
+                   until: datetime | None = None, *, ordered: bool = True) -> pa.Table:
+        t = self.store.edge_table(types, since, until, ordered=ordered)
         return t.filter(pc.starts_with(t.column("src_id"), self.p))  # sources are accounts or content
 
     def save_run(self, run_id: str, record: dict[str, Any], results: bytes | None = None) -> None:

@@ -10,8 +10,9 @@ import pyarrow as pa
 import pytest
 
 from graph.errors import DetectorError
-from graph.model import EDGE_SCHEMA, NodeKind, RelType
+from graph.model import EDGE_KEY, EDGE_SCHEMA, NodeKind, RelType
 from graph.projection import KIND_CODE, REL_TYPES, Projection, build_projection, project
+from graph.store import StoreConfig, open_store
 from tests.unit.test_detectors import toy_graph
 
 
@@ -24,8 +25,10 @@ class MemoryStore:
     def node_table(self, kind: NodeKind) -> pa.Table:
         return self.tables[kind]
 
-    def edge_table(self, types=None, since=None, until=None) -> pa.Table:  # noqa: ANN001
+    def edge_table(self, types=None, since=None, until=None, *, ordered=True) -> pa.Table:  # noqa: ANN001
         rows = self.edges.to_pylist()
+        if not ordered:
+            rows.reverse()   # "any order"
         if types is not None:
             wanted = {RelType(t).value for t in types}
             rows = [r for r in rows if r["type"] in wanted]
@@ -78,6 +81,62 @@ def test_row_order_does_not_change_projection() -> None:
     b = build_projection(shuffled, edges.take(pa.array(rng.permutation(edges.num_rows))))
     assert a.digest == b.digest
     assert np.array_equal(a.src, b.src) and np.array_equal(a.dst, b.dst)
+
+
+_ARRAYS = ("offsets", "kind", "age_band", "status", "label", "label_confidence", "author", "parent",
+           "src", "dst", "etype", "created_at")
+
+
+def _assert_identical(a: Projection, b: Projection) -> None:
+    assert a.digest == b.digest
+    assert a.dropped_edges == b.dropped_edges
+    for name in _ARRAYS:
+        x, y = getattr(a, name), getattr(b, name)
+        assert np.array_equal(np.asarray(x), np.asarray(y)) and np.asarray(x).dtype == np.asarray(y).dtype, name
+    for name in ("ids", "content_kind", "domain"):
+        assert getattr(a, name).equals(getattr(b, name)), name
+
+
+def test_unordered_store_read_gives_the_identical_projection(tmp_path: Path) -> None:
+    """`project` reads edges with ordered=False; the projection (arrays and digest) must equal the one
+    built from the store's EDGE_KEY-sorted edge table, including parallel edges between one pair."""
+    tables, edges = toy_graph().tables()
+    rng = np.random.default_rng(7)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    days = rng.integers(1, 29, edges.num_rows).tolist()
+    times = [None if i % 5 == 0 else t0.replace(day=d) for i, d in enumerate(days)]
+    edges = edges.set_column(edges.schema.get_field_index("created_at"), "created_at",
+                             pa.array(times, EDGE_SCHEMA.field("created_at").type))
+    # parallel edges m1 -> m2: other types, another kind of the same type, later and undated ones
+    par = [("MENTIONS", "mention", t0.replace(day=3)), ("SHARES", "share", None), ("REFERENCES", "quote", t0),
+           ("REFERENCES", "embed", t0.replace(day=9)), ("REPLIES", "reply", t0.replace(day=2))]
+    extra = pa.Table.from_pylist([{"src_kind": "account", "src_id": "m1", "type": t, "kind": k, "dst_kind": "account",
+                                   "dst_id": "m2", "created_at": c} for t, k, c in par], schema=EDGE_SCHEMA)
+    edges = pa.concat_tables([edges, extra])
+    shuffled = edges.take(pa.array(rng.permutation(edges.num_rows)))
+    with open_store(StoreConfig(url=f"embedded:{tmp_path / 'g.duckdb'}")) as store:
+        store.ensure_schema()
+        for k, t in tables.items():
+            store.upsert_nodes(k, t)
+        for i in range(0, shuffled.num_rows, 17):   # written shuffled, in several batches
+            store.upsert_edges(shuffled.slice(i, 17))
+        sorted_rows = store.edge_table()
+        any_order = store.edge_table(ordered=False)
+        assert any_order.schema == EDGE_SCHEMA and sorted_rows.num_rows == edges.num_rows
+        assert any_order.sort_by([(k, "ascending") for k in EDGE_KEY]).equals(sorted_rows)
+        node_tables = {k: store.node_table(k) for k in tables}
+        for opts in ({}, {"since": t0.replace(day=5), "until": t0.replace(day=20)},
+                     {"edge_types": [RelType.FOLLOWS, RelType.REFERENCES]}):
+            types = opts.get("edge_types")
+            old = build_projection(node_tables, store.edge_table(types, opts.get("since"), opts.get("until")),
+                                   project(store, **opts).options)
+            new = project(store, **opts)
+            assert new.n_edges > 0
+            _assert_identical(old, new)
+            # and from rows in an order no store would produce
+            rev = store.edge_table(types, opts.get("since"), opts.get("until"), ordered=False)
+            _assert_identical(old, build_projection(node_tables, rev.take(pa.array(rng.permutation(rev.num_rows))),
+                                                    new.options))
 
 
 def test_digest_sees_every_change() -> None:
