@@ -5,6 +5,9 @@ All data here is synthetic."""
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -159,6 +162,25 @@ def open_test_store(kind: str, tmp_path: Path, request: Any, prefix: str):
                           database_=cfg.neo4j_database)
 
     return store, cleanup
+
+
+@contextmanager
+def seeded_store(request: Any, tmp_path_factory: Any, label: str, *,
+                 results: bool = True) -> Iterator[tuple[Path, ApiEnv, GraphStore]]:
+    """The store of `request.param` holding the hand-built graph (ids prefixed with the label's
+    first letter and a random tag), an ApiEnv with one user per role and, with `results`, a
+    saved results.json for `env.run_id`; this test's rows are removed afterwards."""
+    tmp = tmp_path_factory.mktemp(label)
+    prefix = f"{label[0]}{uuid.uuid4().hex[:8]}-"
+    store, cleanup = open_test_store(request.param, tmp, request, prefix)
+    try:
+        build_graph(store, prefix)
+        env = make_env(tmp, prefix)
+        if results:
+            save_results(store, prefix, env.run_id)
+        yield tmp, env, store
+    finally:
+        cleanup()
 
 
 def store_params():

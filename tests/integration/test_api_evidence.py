@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import shutil
 import stat
-import uuid
 import zipfile
 
 import pytest
@@ -17,20 +16,15 @@ from api.settings import DEV_NEO4J_PASSWORD, PSEUDONYM_SECRET_FILE, Settings, ch
 from detectors.evidence import verify_package
 from detectors.signing import PublicKey, init_keys
 from graph.errors import ConfigError
-from tests.api_support import app_for, build_graph, make_env, open_test_store, real_run, store_params
+from tests.api_support import app_for, real_run, seeded_store, store_params
 
 
 @pytest.fixture(scope="module", params=store_params())
 def world(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("evidence")
-    prefix = f"e{uuid.uuid4().hex[:8]}-"
-    store, cleanup = open_test_store(request.param, tmp, request, prefix)
-    build_graph(store, prefix)
-    env = make_env(tmp, prefix)
-    run = real_run(env.settings.runs_dir, tmp_path_factory)
-    with TestClient(app_for(env, store)) as client:
-        yield env, client, run
-    cleanup()
+    with seeded_store(request, tmp_path_factory, "evidence", results=False) as (_, env, store):
+        run = real_run(env.settings.runs_dir, tmp_path_factory)
+        with TestClient(app_for(env, store)) as client:
+            yield env, client, run
     store.close()
 
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import served_routes
 from api.auth import PERMISSIONS, PUBLIC
 from tests.api_support import (
-    FAST_HASHER, app_for, build_graph, make_env, open_test_store, real_run, save_results, store_params,
+    FAST_HASHER, app_for, real_run, seeded_store, store_params,
 )
 
 WHO = ("investigator", "law_enforcement", "auditor", "admin", None)
@@ -22,21 +22,15 @@ WHO = ("investigator", "law_enforcement", "auditor", "admin", None)
 
 @pytest.fixture(scope="module", params=store_params())
 def api(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("matrix")
-    prefix = f"m{uuid.uuid4().hex[:8]}-"
-    store, cleanup = open_test_store(request.param, tmp, request, prefix)
-    build_graph(store, prefix)
-    env = make_env(tmp, prefix)
-    save_results(store, prefix, env.run_id)
-    (tmp / "snapshot").mkdir()
     from detectors.signing import init_keys
 
-    init_keys(env.settings.keys_dir)
-    real_run(env.settings.runs_dir, tmp_path_factory)  # a run with a frozen input: exports and re-runs
-    app = app_for(env, store, run_fn=_fake_run, ingest_fn=_fake_ingest)
-    with TestClient(app) as client:
-        yield env, client, app
-    cleanup()
+    with seeded_store(request, tmp_path_factory, "matrix") as (tmp, env, store):
+        (tmp / "snapshot").mkdir()
+        init_keys(env.settings.keys_dir)
+        real_run(env.settings.runs_dir, tmp_path_factory)  # a run with a frozen input: exports and re-runs
+        app = app_for(env, store, run_fn=_fake_run, ingest_fn=_fake_ingest)
+        with TestClient(app) as client:
+            yield env, client, app
     store.close()
 
 

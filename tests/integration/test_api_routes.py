@@ -9,23 +9,17 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api_support import app_for, build_graph, make_env, open_test_store, save_results, store_params
+from tests.api_support import app_for, make_env, seeded_store, store_params
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(scope="module", params=store_params())
 def api(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("routes")
-    prefix = f"r{uuid.uuid4().hex[:8]}-"
-    store, cleanup = open_test_store(request.param, tmp, request, prefix)
-    build_graph(store, prefix)
-    env = make_env(tmp, prefix)
-    save_results(store, prefix, env.run_id)
-    app = app_for(env, store)
-    with TestClient(app) as client:
-        yield env, client, app
-    cleanup()
+    with seeded_store(request, tmp_path_factory, "routes") as (_, env, store):
+        app = app_for(env, store)
+        with TestClient(app) as client:
+            yield env, client, app
     store.close()
 
 

@@ -4,7 +4,6 @@ the documented schema. Bounded: a few derandomised examples per operation."""
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 import schemathesis
@@ -13,23 +12,17 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 
 from api.auth import PERMISSIONS, PUBLIC
-from tests.api_support import app_for, build_graph, make_env, open_test_store, save_results, store_params
+from tests.api_support import app_for, seeded_store, store_params
 
 
 @pytest.fixture(scope="module", params=store_params())
 def live(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fuzz")
-    prefix = f"f{uuid.uuid4().hex[:8]}-"
-    store, cleanup = open_test_store(request.param, tmp, request, prefix)
-    build_graph(store, prefix)
-    env = make_env(tmp, prefix)
-    save_results(store, prefix, env.run_id)
-    (tmp / "snapshot").mkdir()
-    app = app_for(env, store, run_fn=lambda store, **kw: {"run_id": "fuzz"},
-                  ingest_fn=lambda path, store, **kw: {"files": 0})
-    with TestClient(app):  # runs the lifespan; schemathesis then calls the same app in-process
-        yield env, app
-    cleanup()
+    with seeded_store(request, tmp_path_factory, "fuzz") as (tmp, env, store):
+        (tmp / "snapshot").mkdir()
+        app = app_for(env, store, run_fn=lambda store, **kw: {"run_id": "fuzz"},
+                      ingest_fn=lambda path, store, **kw: {"files": 0})
+        with TestClient(app):  # runs the lifespan; schemathesis then calls the same app in-process
+            yield env, app
     store.close()
 
 
