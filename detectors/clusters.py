@@ -13,10 +13,10 @@ from pydantic import Field
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd, short_hash
 from detectors.navigation import group_order
-from graph.model import RelType
+from graph.model import ContentLabel, RelType
 from graph.projection import KIND_CODE, REL_CODE, Projection, in_codes, unique_ints
 
-ABUSIVE = 2
+ABUSIVE = ContentLabel.ABUSIVE.code
 #: stored relationships that count as an interaction between the accounts owning both ends
 INTERACTION_RELS = (RelType.FOLLOWS, RelType.MENTIONS, RelType.REPLY_TO, RelType.SHARES, RelType.REPLIES,
                     RelType.REFERENCES)

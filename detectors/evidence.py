@@ -26,7 +26,8 @@ from detectors.exporters import Exporter, get_exporters
 from detectors.signing import ALGORITHM, PublicKey, SigningKey
 from graph.errors import ConfigError, DetectorError, NotFound
 from graph.model import NodeKind
-from graph.projection import AGE_BANDS, KINDS, LABEL_CODES, NO_TIME, REL_TYPES, STATUS_CODES, Projection
+from graph.model import AccountStatus, AgeBand, ContentLabel
+from graph.projection import KINDS, NO_TIME, REL_TYPES, Projection
 
 PACKAGE_FORMAT = "crumbgraph-evidence"
 PACKAGE_FORMAT_VERSION = 1
@@ -260,9 +261,9 @@ def select_subgraph(proj: Projection, results: dict[str, Any], selection: Select
         fscore, froles = flags.get(nid, (None, None)) if kind == "account" else (None, None)
         nodes.append({
             "key": f"{kind}:{nid}", "kind": kind, "id": nid, "role": role, "hop": int(hop[vid]),
-            "age_band": AGE_BANDS[proj.age_band[vid]] if kind == "account" else None,
-            "status": STATUS_CODES[proj.status[vid]] if kind == "account" else None,
-            "label": LABEL_CODES[proj.label[vid]] if kind == "content" else None,
+            "age_band": AgeBand.from_code(proj.age_band[vid]).value if kind == "account" else None,
+            "status": AccountStatus.from_code(proj.status[vid]).value if kind == "account" else None,
+            "label": ContentLabel.from_code(proj.label[vid]).value if kind == "content" else None,
             "label_confidence": float(proj.label_confidence[vid]) if kind == "content" else None,
             "content_kind": proj.content_kind_of(vid) if kind == "content" else None,
             "domain": (proj.domain[vid - proj.offsets[2]].as_py() or None) if kind == "url" else None,

@@ -13,10 +13,10 @@ from scipy.sparse.csgraph import connected_components
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd
 from detectors.clusters import account_owner, unique_pairs
-from graph.model import RelType
+from graph.model import AgeBand, RelType
 from graph.projection import REL_CODE, Projection, in_codes, isin_sorted, unique_ints
 
-MINOR, ADULT, UNKNOWN = 1, 2, 0
+MINOR, ADULT, UNKNOWN = AgeBand.MINOR.code, AgeBand.ADULT.code, AgeBand.UNKNOWN.code
 
 
 class GroomingParams(DetectorParams):

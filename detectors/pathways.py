@@ -14,9 +14,11 @@ from pydantic import Field
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd, short_hash
 from detectors.navigation import Navigation
-from graph.projection import KINDS, NO_TIME, REL_TYPES, Projection, unique_ints
+from graph.model import ContentLabel, NodeKind
+from graph.projection import KIND_CODE, KINDS, NO_TIME, REL_TYPES, Projection, unique_ints
 
-CHILD_ORIENTED = 1
+CHILD_ORIENTED = ContentLabel.CHILD_ORIENTED.code
+CONTENT = KIND_CODE[NodeKind.CONTENT.value]
 
 
 class PathwayParams(DetectorParams):
@@ -193,7 +195,7 @@ class PathwayDetector(Detector):
             search = hop_limited_costs(nav, rev, targets, p.max_hops, max_cost, d=d_buf)
             log = search.log
             reached = unique_ints(np.concatenate([nodes for nodes, _ in log] or [np.zeros(0, np.int64)]))
-            cand_sources = reached[(proj.label[reached] == CHILD_ORIENTED) & (proj.kind[reached] == 1)]
+            cand_sources = reached[(proj.label[reached] == CHILD_ORIENTED) & (proj.kind[reached] == CONTENT)]
             cand_sources = cand_sources[~is_t[cand_sources]]
             if cand_sources.size == 0:
                 search.release()
@@ -256,7 +258,7 @@ class PathwayDetector(Detector):
         named = unique_ints(np.concatenate([all_nodes, creators[creators >= 0]]))
         names = dict(zip(named.tolist(), proj.id_list(named)))
         kinds = dict(zip(all_nodes.tolist(), [KINDS[k].value for k in proj.kind[all_nodes].tolist()]))
-        cnodes = all_nodes[proj.kind[all_nodes] == 1]
+        cnodes = all_nodes[proj.kind[all_nodes] == CONTENT]
         ckinds = dict(zip(cnodes.tolist(), proj.content_kind.take(pa.array(cnodes - proj.offsets[1])).to_pylist()))
         member_of = owner if owner is not None else np.full(proj.n_nodes, -1)
         ts = proj.created_at[nav.edge[all_steps]]

@@ -65,9 +65,72 @@ def rel_type_for_link_kind(kind: str | None) -> RelType:
     return LINK_KIND_TO_REL.get((kind or "").strip().lower(), RelType.REFERENCES)
 
 
-AGE_BANDS = ("minor", "adult", "unknown")
-STATUSES = ("active", "suspended", "deleted")
-LABELS = ("child_oriented", "abusive", "none")
+class CodedEnum(StrEnum):
+    """A closed vocabulary whose members also carry a small integer code. Members are declared in
+    the order the ingest format lists them (what error messages show); the code is explicit and
+    part of the frozen-input format (the projection, frozen runs and the generator store codes):
+    never renumber, only add. Code 0 is the default a missing or unknown value decodes to."""
+
+    code: int
+
+    def __new__(cls, value: str, code: int) -> CodedEnum:
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.code = code
+        return obj
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        """Every value in declaration (ingest-format) order."""
+        return tuple(m.value for m in cls)
+
+    @classmethod
+    def code_table(cls) -> tuple[str, ...]:
+        """Every value by code (index = code): the decode table of int8 code columns."""
+        return tuple(m.value for m in sorted(cls, key=lambda m: m.code))
+
+    @classmethod
+    def from_code(cls, code: int) -> CodedEnum:
+        return next(m for m in cls if m.code == int(code))
+
+
+def _check_codes(enum: type[CodedEnum]) -> type[CodedEnum]:
+    codes = sorted(m.code for m in enum)
+    assert codes == list(range(len(codes))), f"{enum.__name__}: codes must be 0..n-1, got {codes}"
+    return enum
+
+
+@_check_codes
+class AgeBand(CodedEnum):
+    """Declared or estimated age band of an account (accounts.age_band)."""
+
+    MINOR = ("minor", 1)
+    ADULT = ("adult", 2)
+    UNKNOWN = ("unknown", 0)
+
+
+@_check_codes
+class AccountStatus(CodedEnum):
+    """Platform status of an account (accounts.status)."""
+
+    ACTIVE = ("active", 0)
+    SUSPENDED = ("suspended", 1)
+    DELETED = ("deleted", 2)
+
+
+@_check_codes
+class ContentLabel(CodedEnum):
+    """Label the platform supplied for a content item (content.label)."""
+
+    CHILD_ORIENTED = ("child_oriented", 1)
+    ABUSIVE = ("abusive", 2)
+    NONE = ("none", 0)
+
+
+#: allowed values in ingest-format order (derived from the enums above; never spelled out again)
+AGE_BANDS: tuple[str, ...] = AgeBand.values()
+STATUSES: tuple[str, ...] = AccountStatus.values()
+LABELS: tuple[str, ...] = ContentLabel.values()
 LINK_SRC_KINDS = ("account", "content")
 LINK_DST_KINDS = ("account", "content", "url", "hashtag")
 

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from graph.errors import DetectorError
-from graph.model import NodeKind, RelType
+from graph.model import AccountStatus, AgeBand, ContentLabel, NodeKind, RelType
 
 if TYPE_CHECKING:
     import igraph
@@ -28,14 +28,11 @@ if TYPE_CHECKING:
     from graph.store import GraphStore
 
 #: canonical kind order of vids; index = kind code
-KINDS: tuple[NodeKind, ...] = (NodeKind.ACCOUNT, NodeKind.CONTENT, NodeKind.URL, NodeKind.HASHTAG)
+KINDS: tuple[NodeKind, ...] = tuple(NodeKind)
 KIND_CODE: dict[str, int] = {k.value: i for i, k in enumerate(KINDS)}
 #: relationship types; index = type code (int8)
 REL_TYPES: tuple[RelType, ...] = tuple(RelType)
 REL_CODE: dict[str, int] = {t.value: i for i, t in enumerate(REL_TYPES)}
-AGE_BANDS: tuple[str, ...] = ("unknown", "minor", "adult")
-LABEL_CODES: tuple[str, ...] = ("none", "child_oriented", "abusive")
-STATUS_CODES: tuple[str, ...] = ("active", "suspended", "deleted")
 #: created_at sentinel for "no timestamp" (int64 microseconds since the epoch, UTC)
 NO_TIME = np.iinfo(np.int64).min
 PROJECTION_FORMAT = 1
@@ -154,9 +151,9 @@ class Projection:
     offsets: tuple[int, int, int, int, int]   # start vid of each kind, and the total
     ids: pa.Array                             # large_string, by vid
     kind: np.ndarray                          # int8 kind code by vid
-    age_band: np.ndarray                      # int8 index into AGE_BANDS (accounts; 0 elsewhere)
-    status: np.ndarray                        # int8 index into STATUS_CODES (accounts)
-    label: np.ndarray                         # int8 index into LABEL_CODES (content)
+    age_band: np.ndarray                      # int8 AgeBand code (graph.model; accounts; 0 elsewhere)
+    status: np.ndarray                        # int8 AccountStatus code (graph.model) (accounts)
+    label: np.ndarray                         # int8 ContentLabel code (graph.model) (content)
     label_confidence: np.ndarray              # float64 (content; 0 elsewhere)
     author: np.ndarray                        # int32 vid of the posting account (content; -1 elsewhere)
     parent: np.ndarray                        # int32 vid of the parent content (content; -1 elsewhere)
@@ -359,11 +356,11 @@ def build_projection(tables: dict[NodeKind, pa.Table], edges: pa.Table,
     parent = np.full(n, -1, np.int32)
     acc = sorted_tables[NodeKind.ACCOUNT]
     if acc is not None:
-        age[offsets[0]:offsets[1]] = _codes(acc.column("age_band"), AGE_BANDS)
-        status[offsets[0]:offsets[1]] = _codes(acc.column("status"), STATUS_CODES)
+        age[offsets[0]:offsets[1]] = _codes(acc.column("age_band"), AgeBand.code_table())
+        status[offsets[0]:offsets[1]] = _codes(acc.column("status"), AccountStatus.code_table())
     con = sorted_tables[NodeKind.CONTENT]
     if con is not None:
-        lab = _codes(con.column("label"), LABEL_CODES)
+        lab = _codes(con.column("label"), ContentLabel.code_table())
         label[offsets[1]:offsets[2]] = lab
         c = np.asarray(pc.fill_null(con.column("label_confidence").cast(pa.float64()), 1.0).to_numpy(), np.float64)
         conf[offsets[1]:offsets[2]] = np.where(lab > 0, np.clip(c, 0.0, 1.0), 0.0)

@@ -1,0 +1,26 @@
+"""The one progress protocol of library code: a callable taking (stage, done, total). Library
+functions accept `progress: Progress | None` and call it; only the edges (the CLI's rich bars,
+the API's job records) render it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Progress(Protocol):
+    """Reports that `done` of `total` units of `stage` are finished (`total` None when unknown).
+    Stages are short lower-case phrases ("read accounts", "detector pathways"); a stage may be
+    reported many times with growing `done`. Implementations must be cheap and never raise."""
+
+    def __call__(self, stage: str, done: float, total: float | None = None) -> None: ...
+
+
+def no_progress(stage: str, done: float, total: float | None = None) -> None:
+    """A Progress that ignores every report (the default of library functions)."""
+
+
+def fraction(done: float, total: float | None) -> float | None:
+    """done / total clamped to [0, 1], or None when the total is unknown or zero."""
+    if not total:
+        return None
+    return max(0.0, min(1.0, done / total))
