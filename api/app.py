@@ -24,9 +24,16 @@ from api.state import StateDB
 from graph.store import GraphStore
 
 #: Routers the app includes, in OpenAPI order.
-ROUTERS = (health.router, runs.router, accounts.router, cases.router, admin.router, audit.router, ui.router,
-           evidence.router)
-
+ROUTERS = (
+    health.router,
+    runs.router,
+    accounts.router,
+    cases.router,
+    admin.router,
+    audit.router,
+    ui.router,
+    evidence.router,
+)
 
 
 def served_routes() -> set[tuple[str, str]]:
@@ -46,7 +53,8 @@ _PROBLEM_CODES = {
     503: "The graph store is unreachable; see Retry-After",
 }
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "description": text} for code, text in _PROBLEM_CODES.items()}
+    code: {"model": Problem, "description": text} for code, text in _PROBLEM_CODES.items()
+}
 
 DESCRIPTION = """\
 Authenticated, role-checked, audited access to crumbgraph's detector runs, pathways, accounts,
@@ -60,8 +68,13 @@ problem details (`application/problem+json`).
 """
 
 
-def create_app(settings: Settings, *, store: GraphStore | None = None, run_fn: RunFn | None = None,
-               ingest_fn: IngestFn | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    store: GraphStore | None = None,
+    run_fn: RunFn | None = None,
+    ingest_fn: IngestFn | None = None,
+) -> FastAPI:
     """Build the app. `store` (tests) replaces opening `settings.store`; `run_fn`/`ingest_fn`
     replace detectors.runner.run_detectors / ingest.pipeline.load_snapshot."""
 
@@ -70,15 +83,20 @@ def create_app(settings: Settings, *, store: GraphStore | None = None, run_fn: R
         state = StateDB(settings.state_dir)
         stores = StoreHolder(settings.store_config(), store)
         stores.try_open()  # unreachable now is fine: requests answer 503 until it is back
-        services = Services(settings=settings, state=state,
-                            verifier=KeyVerifier(state, ttl=settings.api_key_cache_seconds),
-                            limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_burst),
-                            stores=stores, results=ResultsCache(settings.api_results_cache_runs),
-                            jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn),
-                            pseudonym_key=pseudonym_key(settings))
+        services = Services(
+            settings=settings,
+            state=state,
+            verifier=KeyVerifier(state, ttl=settings.api_key_cache_seconds),
+            limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_burst),
+            stores=stores,
+            results=ResultsCache(settings.api_results_cache_runs),
+            jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn),
+            pseudonym_key=pseudonym_key(settings),
+        )
         app.state.services = services
-        warm = threading.Thread(target=warm_up, args=(services.results, stores.opened),
-                                name="results-warm-up", daemon=True)
+        warm = threading.Thread(
+            target=warm_up, args=(services.results, stores.opened), name="results-warm-up", daemon=True
+        )
         warm.start()
         try:
             yield
@@ -89,8 +107,15 @@ def create_app(settings: Settings, *, store: GraphStore | None = None, run_fn: R
                 stores.close()
             state.close()
 
-    app = FastAPI(title="crumbgraph investigator API", version="1", description=DESCRIPTION, lifespan=lifespan,
-                  openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="crumbgraph investigator API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     for router in ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
     problems.install(app)
@@ -110,7 +135,10 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     but on public routes, and each operation's allowed roles in `x-roles`."""
     doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     doc.setdefault("components", {}).setdefault("securitySchemes", {})["apiKey"] = {
-        "type": "http", "scheme": "bearer", "description": "An API key from `crumbgraph users add`."}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key from `crumbgraph users add`.",
+    }
     doc["security"] = [{"apiKey": []}]
     for path, ops in doc.get("paths", {}).items():
         for method, op in ops.items():

@@ -26,8 +26,9 @@ _SECRET_WORDS = ("key", "password", "secret", "token", "authorization")
 def redact(obj: Any) -> Any:
     """Drop values whose name suggests a secret, at any depth."""
     if isinstance(obj, dict):
-        return {k: ("[redacted]" if any(w in str(k).lower() for w in _SECRET_WORDS) else redact(v))
-                for k, v in obj.items()}
+        return {
+            k: ("[redacted]" if any(w in str(k).lower() for w in _SECRET_WORDS) else redact(v)) for k, v in obj.items()
+        }
     if isinstance(obj, list):
         return [redact(v) for v in obj]
     return obj
@@ -38,8 +39,9 @@ def audit_view(entries: list[dict[str, Any]], secret: bytes) -> list[dict[str, A
     return [pseudonymise(e, secret) for e in entries]
 
 
-async def _send_problem(send: Send, status: int, detail: str, headers: dict[str, str] | None = None,
-                        instance: str | None = None) -> None:
+async def _send_problem(
+    send: Send, status: int, detail: str, headers: dict[str, str] | None = None, instance: str | None = None
+) -> None:
     body = json.dumps(problem_body(status, detail, instance=instance)).encode()
     raw = [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
@@ -125,11 +127,15 @@ class AccessMiddleware:
             principal = state.get("principal")
             try:
                 services.state.append_audit(
-                    user_name=principal.name if principal else None, role=principal.role if principal else None,
-                    method=method, route=route or scope.get("path", ""),
-                    params=self._params(scope, path_params, body, state.get("audit_result")), status=status["code"],
+                    user_name=principal.name if principal else None,
+                    role=principal.role if principal else None,
+                    method=method,
+                    route=route or scope.get("path", ""),
+                    params=self._params(scope, path_params, body, state.get("audit_result")),
+                    status=status["code"],
                     result_count=state.get("result_count"),
-                    duration_ms=(time.perf_counter() - started) * 1000.0)
+                    duration_ms=(time.perf_counter() - started) * 1000.0,
+                )
             except Exception:  # the answer is already on its way; losing an entry must be loud
                 log.exception("could not append to the audit log")
 
@@ -143,7 +149,8 @@ class AccessMiddleware:
                 except ValueError:
                     return b"", True
         if scope["method"].upper() in {"GET", "HEAD", "DELETE", "OPTIONS"} and not any(
-                k.lower() in (b"content-length", b"transfer-encoding") for k, _ in scope.get("headers", [])):
+            k.lower() in (b"content-length", b"transfer-encoding") for k, _ in scope.get("headers", [])
+        ):
             return b"", False
         chunks, size = [], 0
         while True:
@@ -160,8 +167,9 @@ class AccessMiddleware:
         return b"".join(chunks), False
 
     @staticmethod
-    def _params(scope: Scope, path_params: dict[str, Any], body: bytes,
-                result: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _params(
+        scope: Scope, path_params: dict[str, Any], body: bytes, result: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {}
         if result:  # ids the request created (deps.audited), e.g. {"export_id": ...}
             params["result"] = dict(result)

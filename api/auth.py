@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
-from starlette.routing import compile_path
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from starlette.routing import compile_path
 
 from api.state import ROLES, StateDB, User
 
 INVESTIGATOR, LAW_ENFORCEMENT, AUDITOR, ADMIN = ROLES
-PUBLIC = frozenset({"*"})                         # answers without a key
+PUBLIC = frozenset({"*"})  # answers without a key
 ANY_ROLE = frozenset(ROLES)
 
 
@@ -37,7 +37,7 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
     # the console's page and static files hold no data; every call they make is role-checked
     ("GET", "/ui"): PUBLIC,
     ("GET", "/ui/{name}"): PUBLIC,
-    ("GET", "/ui"): PUBLIC,                        # the console page; its data calls need a key
+    ("GET", "/ui"): PUBLIC,  # the console page; its data calls need a key
     ("GET", "/ui/{name}"): PUBLIC,
     ("GET", "/me"): ANY_ROLE,
     ("GET", "/openapi.json"): ANY_ROLE,
@@ -151,8 +151,13 @@ class KeyVerifier:
     maps sha256(key) to its key id, and the user row is still read on every request, so a
     revocation takes effect at once (even one made by another process)."""
 
-    def __init__(self, state: StateDB, ttl: float = 60.0, hasher: PasswordHasher | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        state: StateDB,
+        ttl: float = 60.0,
+        hasher: PasswordHasher | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._state = state
         self._ttl = ttl
         self._hasher = hasher or PasswordHasher()

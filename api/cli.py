@@ -17,18 +17,22 @@ from graph.errors import CrumbgraphError
 
 #: command modules, in help order
 COMMAND_MODULES = (
-    "api.cli_ingest",     # ingest
-    "api.cli_synth",      # synth
-    "api.cli_detect",     # run, detect, demo
-    "api.cli_neo4j",      # neo4j start|stop|status
-    "api.cli_serve",      # serve, users, audit
-    "api.cli_evidence",   # keys init|show, export, verify, rerun
+    "api.cli_ingest",  # ingest
+    "api.cli_synth",  # synth
+    "api.cli_detect",  # run, detect, demo
+    "api.cli_neo4j",  # neo4j start|stop|status
+    "api.cli_serve",  # serve, users, audit
+    "api.cli_evidence",  # keys init|show, export, verify, rerun
 )
 
 
 def build_app() -> typer.Typer:
-    app = typer.Typer(name="crumbgraph", no_args_is_help=True, add_completion=False,
-                      help="Find digital breadcrumbs in platform metadata (never media).")
+    app = typer.Typer(
+        name="crumbgraph",
+        no_args_is_help=True,
+        add_completion=False,
+        help="Find digital breadcrumbs in platform metadata (never media).",
+    )
 
     @app.callback()
     def _root() -> None:

@@ -7,7 +7,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -38,12 +38,24 @@ def render_summary(results: dict[str, Any], console: Console, top: int = 10) -> 
     """Print clusters, top bridges, suspicious contacts and top pathways."""
     clusters = results["clusters"]
     t = Table(title=f"abusive clusters ({len(clusters)})")
-    for col, just in (("cluster", "left"), ("accounts", "right"), ("content", "right"), ("invite urls", "right"),
-                      ("coded hashtags", "left"), ("score", "right")):
+    for col, just in (
+        ("cluster", "left"),
+        ("accounts", "right"),
+        ("content", "right"),
+        ("invite urls", "right"),
+        ("coded hashtags", "left"),
+        ("score", "right"),
+    ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for c in clusters[:top]:
-        t.add_row(c["cluster_id"], str(len(c["accounts"])), str(len(c["content"])), str(len(c.get("urls", []))),
-                  ", ".join("#" + h for h in c.get("hashtags", [])[:4]), f"{c['score']:.3g}")
+        t.add_row(
+            c["cluster_id"],
+            str(len(c["accounts"])),
+            str(len(c["content"])),
+            str(len(c.get("urls", []))),
+            ", ".join("#" + h for h in c.get("hashtags", [])[:4]),
+            f"{c['score']:.3g}",
+        )
     console.print(t)
     by_role: dict[str, list[dict[str, Any]]] = {}
     for r in results["flagged_accounts"]:
@@ -62,18 +74,28 @@ def render_summary(results: dict[str, Any], console: Console, top: int = 10) -> 
         for col in ("account", "minors", "largest connected share", "score"):
             t.add_column(col, justify="left" if col == "account" else "right")
         for r in sus[:top]:
-            t.add_row(r["account_id"], str(r.get("minors", "")), f"{r.get('largest_connected_share', 0):.2f}",
-                      f"{r['score']:.3g}")
+            t.add_row(
+                r["account_id"],
+                str(r.get("minors", "")),
+                f"{r.get('largest_connected_share', 0):.2f}",
+                f"{r['score']:.3g}",
+            )
         console.print(t)
     pws = results["pathways"]
     console.print(f"[bold]top pathways[/] ({len(pws)} in all; probability of a uniform click-walk)")
     for pw in pws[:top]:
-        console.print(f"  {pw['score']:.2e}  {draw_pathway(pw)}  [dim]→ {pw['cluster_id']}"
-                      f"{' by ' + ', '.join(pw['bridges']) if pw.get('bridges') else ''}[/]", highlight=False)
+        console.print(
+            f"  {pw['score']:.2e}  {draw_pathway(pw)}  [dim]→ {pw['cluster_id']}"
+            f"{' by ' + ', '.join(pw['bridges']) if pw.get('bridges') else ''}[/]",
+            highlight=False,
+        )
     exp = results.get("exposure", [])
     if exp:
-        console.print(f"[bold]most exposed child-oriented items[/] (clean these comment sections first): "
-                      + ", ".join(f"{e['content_id']} ({e['probability']:.2g})" for e in exp[:5]), highlight=False)
+        console.print(
+            "[bold]most exposed child-oriented items[/] (clean these comment sections first): "
+            + ", ".join(f"{e['content_id']} ({e['probability']:.2g})" for e in exp[:5]),
+            highlight=False,
+        )
 
 
 def _load_params(path: Path | None) -> dict[str, Any] | None:
@@ -85,8 +107,15 @@ def _load_params(path: Path | None) -> dict[str, Any] | None:
         raise ConfigError(f"--params {path}: {exc}") from exc
 
 
-def _detect(store_url: str | None, runs_dir: Path | None, params: dict[str, Any] | None, out: Path | None,
-            quiet: bool, snapshot_dir: Path | None = None, top: int = 10) -> None:
+def _detect(
+    store_url: str | None,
+    runs_dir: Path | None,
+    params: dict[str, Any] | None,
+    out: Path | None,
+    quiet: bool,
+    snapshot_dir: Path | None = None,
+    top: int = 10,
+) -> None:
     from api.settings import Settings
     from detectors.runner import run_detectors
     from graph.store import open_store
@@ -101,12 +130,16 @@ def _detect(store_url: str | None, runs_dir: Path | None, params: dict[str, Any]
             console.print(f"ingesting {snapshot_dir} into {store.url}")
             report = load_snapshot(snapshot_dir, store, progress=not quiet and sys.stderr.isatty())
             console.print(f"ingested: digest {getattr(report, 'digest', '?')}")
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
-                      disable=quiet) as progress:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, disable=quiet
+        ) as progress:
             task = progress.add_task("detectors", total=1.0)
-            record = run_detectors(store, params=params, runs_dir=runs_dir or settings.runs_dir,
-                                   on_progress=lambda what, frac: progress.update(task, description=what,
-                                                                                  completed=frac))
+            record = run_detectors(
+                store,
+                params=params,
+                runs_dir=runs_dir or settings.runs_dir,
+                on_progress=lambda what, frac: progress.update(task, description=what, completed=frac),
+            )
     results_path = Path(record.run_dir or ".") / "results.json"
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -123,10 +156,10 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
         snapshot_dir: Annotated[Path, typer.Argument(help="Snapshot directory (ingest format v1).")],
-        out: Annotated[Optional[Path], typer.Option("--out", help="Also write results.json here.")] = None,
-        store: Annotated[Optional[str], typer.Option(help="Store URL (default: CRUMBGRAPH_STORE).")] = None,
-        runs_dir: Annotated[Optional[Path], typer.Option(help="Run folders (default: CRUMBGRAPH_RUNS_DIR).")] = None,
-        params: Annotated[Optional[Path], typer.Option(help="JSON file of detector parameters.")] = None,
+        out: Annotated[Path | None, typer.Option("--out", help="Also write results.json here.")] = None,
+        store: Annotated[str | None, typer.Option(help="Store URL (default: CRUMBGRAPH_STORE).")] = None,
+        runs_dir: Annotated[Path | None, typer.Option(help="Run folders (default: CRUMBGRAPH_RUNS_DIR).")] = None,
+        params: Annotated[Path | None, typer.Option(help="JSON file of detector parameters.")] = None,
         top: Annotated[int, typer.Option(help="Rows per summary table.")] = 10,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
     ) -> None:
@@ -135,10 +168,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("detect")
     def detect_cmd(
-        store: Annotated[Optional[str], typer.Option(help="Store URL (default: CRUMBGRAPH_STORE).")] = None,
-        out: Annotated[Optional[Path], typer.Option("--out", help="Also write results.json here.")] = None,
-        runs_dir: Annotated[Optional[Path], typer.Option(help="Run folders (default: CRUMBGRAPH_RUNS_DIR).")] = None,
-        params: Annotated[Optional[Path], typer.Option(help="JSON file of detector parameters.")] = None,
+        store: Annotated[str | None, typer.Option(help="Store URL (default: CRUMBGRAPH_STORE).")] = None,
+        out: Annotated[Path | None, typer.Option("--out", help="Also write results.json here.")] = None,
+        runs_dir: Annotated[Path | None, typer.Option(help="Run folders (default: CRUMBGRAPH_RUNS_DIR).")] = None,
+        params: Annotated[Path | None, typer.Option(help="JSON file of detector parameters.")] = None,
         top: Annotated[int, typer.Option(help="Rows per summary table.")] = 10,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
     ) -> None:
@@ -159,9 +192,12 @@ def register(app: typer.Typer) -> None:
         snap = dir / "snapshot"
         with console.status("synthesising"):
             summary = synth(snap, accounts=accounts, seed=seed, force=True)
-        console.print(f"synthetic snapshot: {snap} ({summary.rows['accounts']:,} accounts; planted "
-                      + ", ".join(f"{v} {k}" for k, v in summary.truth_counts.items()) + ")")
+        console.print(
+            f"synthetic snapshot: {snap} ({summary.rows['accounts']:,} accounts; planted "
+            + ", ".join(f"{v} {k}" for k, v in summary.truth_counts.items())
+            + ")"
+        )
         db = dir / "crumbgraph.duckdb"
         for f in (db, db.with_name(db.name + ".wal")):
-            f.unlink(missing_ok=True)   # the demo's own store: start fresh
+            f.unlink(missing_ok=True)  # the demo's own store: start fresh
         _detect(f"embedded:{db}", dir / "runs", None, dir / "results.json", quiet, snapshot_dir=snap)

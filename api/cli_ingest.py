@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,9 +16,13 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
         snapshot_dir: Annotated[Path, typer.Argument(help="Snapshot directory (ingest format v1).")],
-        store: Annotated[Optional[str], typer.Option(help="Store URL (default: CRUMBGRAPH_STORE).")] = None,
-        quarantine: Annotated[Optional[Path], typer.Option(
-            help="Folder for quarantine.jsonl and ingest-report.json (default: <snapshot>.ingest beside it).")] = None,
+        store: Annotated[str | None, typer.Option(help="Store URL (default: CRUMBGRAPH_STORE).")] = None,
+        quarantine: Annotated[
+            Path | None,
+            typer.Option(
+                help="Folder for quarantine.jsonl and ingest-report.json (default: <snapshot>.ingest beside it)."
+            ),
+        ] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no report table.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
         batch_rows: Annotated[int, typer.Option(help="Rows per read and write batch.", min=1)] = 250_000,
@@ -34,8 +38,13 @@ def register(app: typer.Typer) -> None:
         settings = Settings()
         show = not quiet and not as_json
         with open_store(settings.store_config(store)) as graph:
-            report = load_snapshot(snapshot_dir, graph, quarantine_dir=quarantine,
-                                   progress=show and sys.stderr.isatty(), batch_rows=batch_rows)
+            report = load_snapshot(
+                snapshot_dir,
+                graph,
+                quarantine_dir=quarantine,
+                progress=show and sys.stderr.isatty(),
+                batch_rows=batch_rows,
+            )
         if as_json:
             typer.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
         elif show:

@@ -44,8 +44,11 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"Neo4j already running (pid {result.pid}) on {result.uri}", err=True)
         else:
             kind = "cold start, new data folder" if result.fresh else "warm start"
-            typer.echo(f"Neo4j {NEO4J_VERSION} started in {result.seconds:.1f} s ({kind}), pid {result.pid}, "
-                       f"log {cfg.log_file}", err=True)
+            typer.echo(
+                f"Neo4j {NEO4J_VERSION} started in {result.seconds:.1f} s ({kind}), pid {result.pid}, "
+                f"log {cfg.log_file}",
+                err=True,
+            )
         typer.echo(f"export CRUMBGRAPH_NEO4J_URI={result.uri}")
         typer.echo(f"export CRUMBGRAPH_NEO4J_USER={cfg.user}")
         if cfg.password == _dev_password():  # the public development default may be shown
@@ -54,8 +57,9 @@ def register(app: typer.Typer) -> None:
             typer.echo("# export CRUMBGRAPH_NEO4J_PASSWORD=...  (the password from your settings; not printed)")
 
     @group.command("stop")
-    def stop_cmd(home: Path | None = home_opt,
-                 timeout: float = typer.Option(60.0, help="Seconds to wait before SIGKILL")) -> None:
+    def stop_cmd(
+        home: Path | None = home_opt, timeout: float = typer.Option(60.0, help="Seconds to wait before SIGKILL")
+    ) -> None:
         """Stop the Neo4j of this home (SIGTERM, then SIGKILL after --timeout)."""
         from graph.neo4j_server import stop
 

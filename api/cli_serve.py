@@ -11,10 +11,11 @@ def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
 
     @app.command()
-    def serve(host: str = typer.Option(None, help="Interface to listen on [default: settings.api_host]"),
-              port: int = typer.Option(None, help="Port [default: settings.api_port]"),
-              store: str = typer.Option(None, help="Store URL [default: CRUMBGRAPH_STORE]"),
-              ) -> None:
+    def serve(
+        host: str = typer.Option(None, help="Interface to listen on [default: settings.api_host]"),
+        port: int = typer.Option(None, help="Port [default: settings.api_port]"),
+        store: str = typer.Option(None, help="Store URL [default: CRUMBGRAPH_STORE]"),
+    ) -> None:
         """Serve the investigator API (FastAPI on uvicorn; one process: the embedded store allows
         one writer, and rate limits, key cache and results index live in this process)."""
         import uvicorn
@@ -28,15 +29,17 @@ def register(app: typer.Typer) -> None:
         host = host or settings.api_host
         for warning in check_serve_security(settings, host):  # refuses the public Neo4j password off loopback
             typer.echo(warning, err=True)
-        uvicorn.run(create_app(settings), host=host, port=port or settings.api_port,
-                    log_level="info", access_log=False)  # the audit log is the access log
+        uvicorn.run(
+            create_app(settings), host=host, port=port or settings.api_port, log_level="info", access_log=False
+        )  # the audit log is the access log
 
     users = typer.Typer(help="API users and their keys.", no_args_is_help=True)
     app.add_typer(users, name="users")
 
     @users.command("add")
-    def users_add(name: str, role: str = typer.Option(..., "--role", help="investigator | law_enforcement | "
-                                                                            "auditor | admin")) -> None:
+    def users_add(
+        name: str, role: str = typer.Option(..., "--role", help="investigator | law_enforcement | auditor | admin")
+    ) -> None:
         """Add a user and print its API key (shown this once; only a hash is stored)."""
         from api.auth import create_user
         from api.state import StateDB
@@ -77,8 +80,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit, name="audit")
 
     @audit.command("verify")
-    def audit_verify(head: str = typer.Option(None, help="SEQ:HASH recorded earlier; also checks nothing was "
-                                                         "cut off the end")) -> None:
+    def audit_verify(
+        head: str = typer.Option(None, help="SEQ:HASH recorded earlier; also checks nothing was cut off the end"),
+    ) -> None:
         """Check the hash chain; exit 1 naming the first edited, inserted or deleted entry."""
         from api.state import StateDB
 
@@ -96,8 +100,10 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"OK: {message}; head {finding.head_seq}:{finding.head_hash}")
 
     @audit.command("rerun")
-    def audit_rerun(run_id: str = typer.Argument(..., help="Run id (under CRUMBGRAPH_RUNS_DIR) or run folder"),
-                    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON")) -> None:
+    def audit_rerun(
+        run_id: str = typer.Argument(..., help="Run id (under CRUMBGRAPH_RUNS_DIR) or run folder"),
+        as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON"),
+    ) -> None:
         """Re-run a run's detectors on its frozen input (same as `crumbgraph rerun`); exit 1 naming differences."""
         from api.cli_evidence import rerun_command
 

@@ -18,13 +18,16 @@ def register(app: typer.Typer) -> None:
         accounts: int = typer.Option(20_000, "--accounts", min=1000, help="Number of accounts."),
         seed: int = typer.Option(0, "--seed", min=0, help="Random seed; same seed and size give identical files."),
         fmt: str = typer.Option("parquet", "--format", help="parquet, csv or jsonl."),
-        split: int = typer.Option(0, "--split", min=0,
-                                  help="Files per table (0: one per 5,000,000 rows)."),
+        split: int = typer.Option(0, "--split", min=0, help="Files per table (0: one per 5,000,000 rows)."),
         force: bool = typer.Option(False, "--force", help="Replace snapshot files already in --out."),
         background_mix: float = typer.Option(
-            0.0, "--background-mix", min=0.0, max=10.0,
+            0.0,
+            "--background-mix",
+            min=0.0,
+            max=10.0,
             help="Give cluster members an ordinary background life, this many times an ordinary account's "
-                 "(0: none, today's snapshots; 1.0: as much as anyone). See docs/synthetic-data.md."),
+            "(0: none, today's snapshots; 1.0: as much as anyone). See docs/synthetic-data.md.",
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary output."),
     ) -> None:
         """Write a SYNTHETIC snapshot (accounts, content, follows, links) plus truth.json of what was planted."""
@@ -32,8 +35,16 @@ def register(app: typer.Typer) -> None:
 
         console = Console(stderr=True, quiet=quiet)
         with console.status("generating") as status:
-            summary = synth(out, accounts=accounts, seed=seed, fmt=fmt, split=split, force=force,
-                            background_mix=background_mix, progress=lambda msg: status.update(f"synth: {msg}"))
+            summary = synth(
+                out,
+                accounts=accounts,
+                seed=seed,
+                fmt=fmt,
+                split=split,
+                force=force,
+                background_mix=background_mix,
+                progress=lambda msg: status.update(f"synth: {msg}"),
+            )
         if quiet:
             return
         table = Table(title=f"synthetic snapshot -> {summary.out_dir} ({summary.format})")

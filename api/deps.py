@@ -88,7 +88,7 @@ class Services:
     stores: StoreHolder
     results: ResultsCache
     jobs: JobManager
-    pseudonym_key: bytes = b""   # from api.settings.pseudonym_key, resolved once in the lifespan
+    pseudonym_key: bytes = b""  # from api.settings.pseudonym_key, resolved once in the lifespan
 
     @property
     def pseudonym_secret(self) -> bytes:

@@ -19,8 +19,15 @@ from api.auth import pseudonym
 from api.settings import Settings
 from api.state import StateDB
 from detectors.evidence import MANIFEST, Limits, Selection, build_package
-from detectors.signing import ALGORITHM, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, PublicKey, SigningKey, load_public_key, \
-    load_signing_key
+from detectors.signing import (
+    ALGORITHM,
+    PRIVATE_KEY_FILE,
+    PUBLIC_KEY_FILE,
+    PublicKey,
+    SigningKey,
+    load_public_key,
+    load_signing_key,
+)
 from graph.errors import CrumbgraphError, NotFound
 
 #: export ids are the package ids build_package makes (uuid4); anything else is never a path
@@ -46,8 +53,10 @@ class ExportRefused(CrumbgraphError):
 
 def _need_key(keys_dir: Path) -> None:
     if not (Path(keys_dir) / PRIVATE_KEY_FILE).exists() and not (Path(keys_dir) / PUBLIC_KEY_FILE).exists():
-        raise SigningKeyMissing("this server has no evidence signing key: an operator must run "
-                                "`crumbgraph keys init` (CRUMBGRAPH_KEYS_DIR) first")
+        raise SigningKeyMissing(
+            "this server has no evidence signing key: an operator must run "
+            "`crumbgraph keys init` (CRUMBGRAPH_KEYS_DIR) first"
+        )
 
 
 def public_key(settings: Settings) -> PublicKey:
@@ -59,8 +68,10 @@ def public_key(settings: Settings) -> PublicKey:
 def signing_key(settings: Settings) -> SigningKey:
     _need_key(settings.keys_dir)
     if not (Path(settings.keys_dir) / PRIVATE_KEY_FILE).exists():
-        raise SigningKeyMissing(f"only the public key is in {settings.keys_dir}: this server cannot sign; "
-                                "run `crumbgraph keys init` where exports are made")
+        raise SigningKeyMissing(
+            f"only the public key is in {settings.keys_dir}: this server cannot sign; "
+            "run `crumbgraph keys init` where exports are made"
+        )
     return load_signing_key(settings.keys_dir)
 
 
@@ -77,16 +88,30 @@ class Export:
 
     def summary(self) -> dict[str, Any]:
         m = self.manifest
-        return {"export_id": self.export_id, "case_id": (m.get("selection") or {}).get("case_id"),
-                "run_id": m.get("run_id"), "snapshot_digest": m.get("snapshot_digest"),
-                "exported_by": m.get("exported_by"), "exported_at": m.get("exported_at"),
-                "counts": m.get("counts", {}), "truncated": bool(m.get("truncated")),
-                "limits": m.get("limits", {}), "signer": m.get("signer", {}),
-                "files": sorted(m.get("files", {}))}
+        return {
+            "export_id": self.export_id,
+            "case_id": (m.get("selection") or {}).get("case_id"),
+            "run_id": m.get("run_id"),
+            "snapshot_digest": m.get("snapshot_digest"),
+            "exported_by": m.get("exported_by"),
+            "exported_at": m.get("exported_at"),
+            "counts": m.get("counts", {}),
+            "truncated": bool(m.get("truncated")),
+            "limits": m.get("limits", {}),
+            "signer": m.get("signer", {}),
+            "files": sorted(m.get("files", {})),
+        }
 
 
-def create_case_export(settings: Settings, state: StateDB, case_id: str, *, actor: str,
-                       limits: Limits | None = None, run_id: str | None = None) -> Export:
+def create_case_export(
+    settings: Settings,
+    state: StateDB,
+    case_id: str,
+    *,
+    actor: str,
+    limits: Limits | None = None,
+    run_id: str | None = None,
+) -> Export:
     """Export case `case_id`'s items from `run_id` (default: the case's run) as a signed package
     under `settings.exports_dir/<export_id>/`; the export id is the package id."""
     case = state.get_case(case_id)
@@ -102,8 +127,9 @@ def create_case_export(settings: Settings, state: StateDB, case_id: str, *, acto
     exports_dir.mkdir(parents=True, exist_ok=True)
     tmp = exports_dir / f".tmp-{uuid.uuid4().hex}"
     try:
-        pkg = build_package(run, tmp, selection, key, limits=limits or Limits(), runs_dir=settings.runs_dir,
-                            exported_by=actor)
+        pkg = build_package(
+            run, tmp, selection, key, limits=limits or Limits(), runs_dir=settings.runs_dir, exported_by=actor
+        )
         export_id = pkg.manifest["package_id"]
         final = exports_dir / export_id
         tmp.rename(final)  # whole packages only: a reader never sees one half-written

@@ -13,15 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from api.state import InvalidRequest
 from graph.errors import CrumbgraphError, NotFound
 from graph.store import GraphStore
 
-from api.state import InvalidRequest
-
 log = logging.getLogger(__name__)
 
-RunFn = Callable[..., Any]      # run_detectors(store, *, params, runs_dir, on_progress) -> RunRecord
-IngestFn = Callable[..., Any]   # load_snapshot(snapshot_dir, store, *, quarantine_dir, progress) -> IngestReport
+RunFn = Callable[..., Any]  # run_detectors(store, *, params, runs_dir, on_progress) -> RunRecord
+IngestFn = Callable[..., Any]  # load_snapshot(snapshot_dir, store, *, quarantine_dir, progress) -> IngestReport
 
 
 def _now() -> str:
@@ -78,9 +77,20 @@ class JobManager:
             return dict(job)
 
     def _new(self, kind: str, user: str, params: dict[str, Any]) -> dict[str, Any]:
-        job = {"job_id": f"{kind}-{uuid.uuid4().hex[:12]}", "kind": kind, "status": "queued",
-               "submitted_by": user, "submitted_at": _now(), "started_at": None, "finished_at": None,
-               "params": params, "progress": None, "run_id": None, "report": None, "error": None}
+        job = {
+            "job_id": f"{kind}-{uuid.uuid4().hex[:12]}",
+            "kind": kind,
+            "status": "queued",
+            "submitted_by": user,
+            "submitted_at": _now(),
+            "started_at": None,
+            "finished_at": None,
+            "params": params,
+            "progress": None,
+            "run_id": None,
+            "report": None,
+            "error": None,
+        }
         with self._lock:
             self._jobs[job["job_id"]] = job
         return job
@@ -105,8 +115,9 @@ class JobManager:
         else:
             self._update(job_id, status="succeeded", finished_at=_now(), **outcome)
 
-    def submit_run(self, store_getter: Callable[[], GraphStore], *, user: str, params: dict[str, Any] | None,
-                   runs_dir: Path) -> dict[str, Any]:
+    def submit_run(
+        self, store_getter: Callable[[], GraphStore], *, user: str, params: dict[str, Any] | None, runs_dir: Path
+    ) -> dict[str, Any]:
         """Queue a detector run; the job's `run_id` is set when it finishes."""
         if self._run_fn is None:  # bad parameters are the caller's error (422 now), not a failed job later
             from detectors.runner import resolve_params
@@ -123,8 +134,9 @@ class JobManager:
         self._pool.submit(self._execute, job["job_id"], work)
         return dict(job)
 
-    def submit_ingest(self, store_getter: Callable[[], GraphStore], *, user: str, snapshot_dir: Path,
-                      quarantine_dir: Path | None) -> dict[str, Any]:
+    def submit_ingest(
+        self, store_getter: Callable[[], GraphStore], *, user: str, snapshot_dir: Path, quarantine_dir: Path | None
+    ) -> dict[str, Any]:
         if not Path(snapshot_dir).is_dir():
             raise InvalidRequest(f"snapshot_dir {str(snapshot_dir)!r} is not a directory on the server")
         job = self._new("ingest", user, {"snapshot_dir": str(snapshot_dir)})

@@ -20,8 +20,15 @@ PROBLEM_TYPE_BASE = "https://crumbgraph.example/problems/"
 MEDIA_TYPE = "application/problem+json"
 
 
-def problem_body(status: int, detail: str, *, title: str | None = None, type_: str | None = None,
-                 instance: str | None = None, **extra: Any) -> dict[str, Any]:
+def problem_body(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    type_: str | None = None,
+    instance: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + (type_ or phrase.lower().replace(" ", "-").replace("'", "")),
@@ -35,10 +42,15 @@ def problem_body(status: int, detail: str, *, title: str | None = None, type_: s
     return body
 
 
-def problem(status: int, detail: str, *, headers: dict[str, str] | None = None, instance: str | None = None,
-            **extra: Any) -> JSONResponse:
-    return JSONResponse(problem_body(status, detail, instance=instance, **extra), status_code=status,
-                        media_type=MEDIA_TYPE, headers=headers)
+def problem(
+    status: int, detail: str, *, headers: dict[str, str] | None = None, instance: str | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse(
+        problem_body(status, detail, instance=instance, **extra),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
 
 
 def _crumbgraph_error(request: Request, exc: Exception) -> JSONResponse:
@@ -46,8 +58,13 @@ def _crumbgraph_error(request: Request, exc: Exception) -> JSONResponse:
     status = exc.http_status
     if isinstance(exc, StoreUnavailable):
         log.warning("store unavailable: %s", exc)
-        return problem(503, "the graph store is unreachable; try again shortly", instance=request.url.path,
-                       headers={"Retry-After": "5"}, type_="store-unavailable")
+        return problem(
+            503,
+            "the graph store is unreachable; try again shortly",
+            instance=request.url.path,
+            headers={"Retry-After": "5"},
+            type_="store-unavailable",
+        )
     if status >= 500:
         log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
         return problem(status, "internal error", instance=request.url.path)
@@ -56,14 +73,15 @@ def _crumbgraph_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None),
-                   instance=request.url.path)
+    return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None), instance=request.url.path)
 
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-              for e in exc.errors()]
+    errors = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in exc.errors()
+    ]
     where = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
     return problem(422, f"invalid request: {where}", instance=request.url.path, errors=errors)
 

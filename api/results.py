@@ -17,11 +17,10 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from api.state import InvalidRequest
 from graph.errors import CrumbgraphError, NotFound
 from graph.model import NodeKind
 from graph.store import GraphStore
-
-from api.state import InvalidRequest
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +54,13 @@ class RunIndex:
         pathways = sorted(results.get("pathways") or [], key=lambda p: _score_key(p, "pathway_id"))
         clusters = sorted(results.get("clusters") or [], key=lambda c: _score_key(c, "cluster_id"))
         flagged = sorted(results.get("flagged_accounts") or [], key=lambda a: _score_key(a, "account_id"))
-        idx = cls(run_id=str(results.get("run_id") or run_id), snapshot_digest=results.get("snapshot_digest"),
-                  pathways=pathways, clusters=clusters, flagged=flagged)
+        idx = cls(
+            run_id=str(results.get("run_id") or run_id),
+            snapshot_digest=results.get("snapshot_digest"),
+            pathways=pathways,
+            clusters=clusters,
+            flagged=flagged,
+        )
         for pos, p in enumerate(pathways):
             idx.pathway_pos[str(p.get("pathway_id"))] = pos
             src = p.get("source") or {}
@@ -76,9 +80,15 @@ class RunIndex:
         return idx
 
     def summary(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "snapshot_digest": self.snapshot_digest,
-                "counts": {"pathways": len(self.pathways), "clusters": len(self.clusters),
-                           "flagged_accounts": len(self.flagged)}}
+        return {
+            "run_id": self.run_id,
+            "snapshot_digest": self.snapshot_digest,
+            "counts": {
+                "pathways": len(self.pathways),
+                "clusters": len(self.clusters),
+                "flagged_accounts": len(self.flagged),
+            },
+        }
 
 
 class ResultsCache:
@@ -191,7 +201,7 @@ def page(items: Sequence[dict[str, Any]], positions: Sequence[int] | None, curso
         more = start + limit < len(items)
     else:
         start = bisect.bisect_right(positions, after)
-        chosen = positions[start:start + limit]
+        chosen = positions[start : start + limit]
         total = len(positions)
         more = start + limit < len(positions)
     out = [items[i] for i in chosen]
@@ -207,8 +217,15 @@ def _intersect(lists: list[list[int]]) -> list[int]:
     return sorted(keep)
 
 
-def query_pathways(index: RunIndex, *, source_id: str | None = None, cluster_id: str | None = None,
-                   account_id: str | None = None, cursor: str | None = None, limit: int = 50) -> Page:
+def query_pathways(
+    index: RunIndex,
+    *,
+    source_id: str | None = None,
+    cluster_id: str | None = None,
+    account_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
     """Pathways of a run, highest score first, optionally by source content, cluster or account."""
     filters = []
     if source_id is not None:
@@ -260,15 +277,19 @@ def describe_account(store: GraphStore, cache: ResultsCache, account_id: str, ru
     flag = None
     if index is not None and account_id in index.flagged_pos:
         flag = index.flagged[index.flagged_pos[account_id]]
-    return {"account_id": account_id, "properties": node,
-            "run_id": index.run_id if index else None,
-            "flag": flag,
-            "clusters": index.clusters_of_account.get(account_id, []) if index else [],
-            "pathway_count": len(index.by_account.get(account_id, [])) if index else 0}
+    return {
+        "account_id": account_id,
+        "properties": node,
+        "run_id": index.run_id if index else None,
+        "flag": flag,
+        "clusters": index.clusters_of_account.get(account_id, []) if index else [],
+        "pathway_count": len(index.by_account.get(account_id, [])) if index else 0,
+    }
 
 
-def account_pathways(store: GraphStore, cache: ResultsCache, account_id: str, run_id: str,
-                     cursor: str | None, limit: int) -> tuple[RunIndex, Page]:
+def account_pathways(
+    store: GraphStore, cache: ResultsCache, account_id: str, run_id: str, cursor: str | None, limit: int
+) -> tuple[RunIndex, Page]:
     store.get_node(NodeKind.ACCOUNT, account_id)  # NotFound for an unknown account
     index = cache.get(store, run_id)
     return index, query_pathways(index, account_id=account_id, cursor=cursor, limit=limit)
@@ -276,4 +297,3 @@ def account_pathways(store: GraphStore, cache: ResultsCache, account_id: str, ru
 
 def account_neighbourhood(store: GraphStore, account_id: str, hops: int, limit: int) -> dict[str, Any]:
     return store.neighbourhood(NodeKind.ACCOUNT, account_id, hops=hops, limit=limit)
-

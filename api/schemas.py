@@ -17,16 +17,31 @@ MAX_HOPS = 3
 MAX_NODES = 2_000
 
 Id = Field(min_length=1, max_length=512)
-Note = Field(min_length=1, max_length=4_000, description="Why; every change to a case needs one.",
-             examples=["Bridge account confirmed by manual review of the comment thread."])
+Note = Field(
+    min_length=1,
+    max_length=4_000,
+    description="Why; every change to a case needs one.",
+    examples=["Bridge account confirmed by manual review of the comment thread."],
+)
 
 
 class Problem(BaseModel):
     """RFC 9457 problem details."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "type": "https://crumbgraph.example/problems/not-found", "title": "Not Found", "status": 404,
-        "detail": "run 'r-missing' does not exist", "instance": "/runs/r-missing"}]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "https://crumbgraph.example/problems/not-found",
+                    "title": "Not Found",
+                    "status": 404,
+                    "detail": "run 'r-missing' does not exist",
+                    "instance": "/runs/r-missing",
+                }
+            ]
+        },
+    )
     type: str
     title: str
     status: int
@@ -46,19 +61,39 @@ class Me(BaseModel):
 
 # -- runs ------------------------------------------------------------------------------
 class RunStart(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"params": None}, {"params": {"projection": {"since": "2026-01-01T00:00:00Z"}}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"params": None}, {"params": {"projection": {"since": "2026-01-01T00:00:00Z"}}}]
+        }
+    )
     params: dict[str, Any] | None = Field(
-        default=None, description="Detector parameters by section (`projection`, `navigation`, one per detector); "
-                                  "omitted: the defaults. Unknown sections or fields: 422.")
+        default=None,
+        description="Detector parameters by section (`projection`, `navigation`, one per detector); "
+        "omitted: the defaults. Unknown sections or fields: 422.",
+    )
 
 
 class Job(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "job_id": "run-3f2a9c0d1e2b", "kind": "run", "status": "succeeded", "submitted_by": "alice",
-        "submitted_at": "2026-03-01T12:00:00Z", "started_at": "2026-03-01T12:00:00Z",
-        "finished_at": "2026-03-01T12:00:42Z", "params": {"params": None}, "progress": None,
-        "run_id": "20260301T120000Z-5d1c", "report": None, "error": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "job_id": "run-3f2a9c0d1e2b",
+                    "kind": "run",
+                    "status": "succeeded",
+                    "submitted_by": "alice",
+                    "submitted_at": "2026-03-01T12:00:00Z",
+                    "started_at": "2026-03-01T12:00:00Z",
+                    "finished_at": "2026-03-01T12:00:42Z",
+                    "params": {"params": None},
+                    "progress": None,
+                    "run_id": "20260301T120000Z-5d1c",
+                    "report": None,
+                    "error": None,
+                }
+            ]
+        }
+    )
     job_id: str
     kind: Literal["run", "ingest"]
     status: Literal["queued", "running", "succeeded", "failed"]
@@ -76,9 +111,19 @@ class Job(BaseModel):
 class RunRecord(BaseModel):
     """A run record as the runner saved it (run id, parameters, digests, detector versions, ...)."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "run_id": "20260301T120000Z-5d1c", "started_at": "2026-03-01T12:00:00Z",
-        "snapshot_digest": "sha256:9b1c...", "params": {"projection": {"since": None}}}]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "run_id": "20260301T120000Z-5d1c",
+                    "started_at": "2026-03-01T12:00:00Z",
+                    "snapshot_digest": "sha256:9b1c...",
+                    "params": {"projection": {"since": None}},
+                }
+            ]
+        },
+    )
     run_id: str
 
 
@@ -93,11 +138,26 @@ class NodeRef(BaseModel):
 
 
 class Pathway(BaseModel):
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "pathway_id": "p-0001", "source": {"kind": "content", "id": "c-1001"}, "cluster_id": "k-01",
-        "nodes": [{"kind": "content", "id": "c-1001"}, {"kind": "content", "id": "c-2002"},
-                  {"kind": "account", "id": "a-77"}, {"kind": "url", "id": "https://invite.example/x"}],
-        "edges": ["REPLY_TO", "MENTIONS", "BIO_LINK"], "score": 0.93}]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "pathway_id": "p-0001",
+                    "source": {"kind": "content", "id": "c-1001"},
+                    "cluster_id": "k-01",
+                    "nodes": [
+                        {"kind": "content", "id": "c-1001"},
+                        {"kind": "content", "id": "c-2002"},
+                        {"kind": "account", "id": "a-77"},
+                        {"kind": "url", "id": "https://invite.example/x"},
+                    ],
+                    "edges": ["REPLY_TO", "MENTIONS", "BIO_LINK"],
+                    "score": 0.93,
+                }
+            ]
+        },
+    )
     pathway_id: str
     source: NodeRef
     cluster_id: str | None = None
@@ -107,8 +167,12 @@ class Pathway(BaseModel):
 
 
 class Cluster(BaseModel):
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "cluster_id": "k-01", "accounts": ["a-77", "a-78"], "content": ["c-9001"], "score": 0.88}]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [{"cluster_id": "k-01", "accounts": ["a-77", "a-78"], "content": ["c-9001"], "score": 0.88}]
+        },
+    )
     cluster_id: str
     accounts: list[str] = []
     content: list[str] = []
@@ -120,8 +184,12 @@ class ClusterDetail(Cluster):
 
 
 class FlaggedAccount(BaseModel):
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "account_id": "a-77", "score": 0.91, "role": "bridge", "pathways": ["p-0001"]}]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [{"account_id": "a-77", "score": 0.91, "role": "bridge", "pathways": ["p-0001"]}]
+        },
+    )
     account_id: str
     score: float
     role: str
@@ -134,11 +202,21 @@ class PageInfo(BaseModel):
 
 
 class ResultsPage(PageInfo):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "run_id": "20260301T120000Z-5d1c", "snapshot_digest": "sha256:9b1c...",
-        "counts": {"pathways": 120, "clusters": 3, "flagged_accounts": 41}, "section": "flagged_accounts",
-        "items": [{"account_id": "a-77", "score": 0.91, "role": "bridge", "pathways": ["p-0001"]}],
-        "next_cursor": "YWZ0ZXI6MA", "total": 41}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "run_id": "20260301T120000Z-5d1c",
+                    "snapshot_digest": "sha256:9b1c...",
+                    "counts": {"pathways": 120, "clusters": 3, "flagged_accounts": 41},
+                    "section": "flagged_accounts",
+                    "items": [{"account_id": "a-77", "score": 0.91, "role": "bridge", "pathways": ["p-0001"]}],
+                    "next_cursor": "YWZ0ZXI6MA",
+                    "total": 41,
+                }
+            ]
+        }
+    )
     run_id: str
     snapshot_digest: str | None
     counts: dict[str, int]
@@ -163,11 +241,20 @@ class FlaggedPage(PageInfo):
 
 # -- accounts --------------------------------------------------------------------------
 class Account(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "account_id": "a-77", "properties": {"account_id": "a-77", "age_band": "adult", "status": "active"},
-        "run_id": "20260301T120000Z-5d1c",
-        "flag": {"account_id": "a-77", "score": 0.91, "role": "bridge", "pathways": ["p-0001"]},
-        "clusters": [], "pathway_count": 1}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_id": "a-77",
+                    "properties": {"account_id": "a-77", "age_band": "adult", "status": "active"},
+                    "run_id": "20260301T120000Z-5d1c",
+                    "flag": {"account_id": "a-77", "score": 0.91, "role": "bridge", "pathways": ["p-0001"]},
+                    "clusters": [],
+                    "pathway_count": 1,
+                }
+            ]
+        }
+    )
     account_id: str
     properties: dict[str, Any]
     run_id: str | None
@@ -177,11 +264,29 @@ class Account(BaseModel):
 
 
 class Neighbourhood(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "account_id": "a-77", "hops": 1, "limit": 100,
-        "nodes": [{"kind": "account", "id": "a-77"}, {"kind": "url", "id": "https://invite.example/x"}],
-        "edges": [{"src_kind": "account", "src_id": "a-77", "type": "BIO_LINK", "kind": "bio",
-                   "dst_kind": "url", "dst_id": "https://invite.example/x"}], "truncated": False}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_id": "a-77",
+                    "hops": 1,
+                    "limit": 100,
+                    "nodes": [{"kind": "account", "id": "a-77"}, {"kind": "url", "id": "https://invite.example/x"}],
+                    "edges": [
+                        {
+                            "src_kind": "account",
+                            "src_id": "a-77",
+                            "type": "BIO_LINK",
+                            "kind": "bio",
+                            "dst_kind": "url",
+                            "dst_id": "https://invite.example/x",
+                        }
+                    ],
+                    "truncated": False,
+                }
+            ]
+        }
+    )
     account_id: str
     hops: int
     limit: int
@@ -202,10 +307,19 @@ class CaseItem(CaseItemRef):
 
 
 class CaseCreate(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "title": "Bridge a-77 into cluster k-01", "note": "Opened from the flagged-accounts table.",
-        "items": [{"kind": "account", "id": "a-77"}, {"kind": "pathway", "id": "p-0001"}],
-        "run_id": "20260301T120000Z-5d1c", "assignee": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Bridge a-77 into cluster k-01",
+                    "note": "Opened from the flagged-accounts table.",
+                    "items": [{"kind": "account", "id": "a-77"}, {"kind": "pathway", "id": "p-0001"}],
+                    "run_id": "20260301T120000Z-5d1c",
+                    "assignee": None,
+                }
+            ]
+        }
+    )
     title: str = Field(min_length=1, max_length=200)
     note: str = Note
     items: list[CaseItemRef] = Field(default=[], max_length=500)
@@ -214,8 +328,11 @@ class CaseCreate(BaseModel):
 
 
 class CaseUpdate(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "status": "in_progress", "note": "Taking this one; reviewing the comment thread."}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "in_progress", "note": "Taking this one; reviewing the comment thread."}]
+        }
+    )
     note: str = Note
     status: CaseStatus | None = None
     assignee: str | None = Field(default=None, max_length=64)
@@ -223,31 +340,55 @@ class CaseUpdate(BaseModel):
 
 
 class CaseItemsAdd(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "note": "A second trail from the same video.", "items": [{"kind": "pathway", "id": "p-0007"}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"note": "A second trail from the same video.", "items": [{"kind": "pathway", "id": "p-0007"}]}
+            ]
+        }
+    )
     note: str = Note
     items: list[CaseItemRef] = Field(min_length=1, max_length=500)
 
 
 class CaseNote(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"note": "Comment thread reviewed; bio link confirmed."}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"note": "Comment thread reviewed; bio link confirmed."}]}
+    )
     note: str = Note
 
 
 class CaseShare(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "user_name": "officer-nl", "note": "Referral to the national police, ticket 4411."}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"user_name": "officer-nl", "note": "Referral to the national police, ticket 4411."}]
+        }
+    )
     user_name: str = Field(min_length=1, max_length=64)
     note: str = Note
 
 
 class Case(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "case_id": "case-1a2b3c4d5e6f", "title": "Bridge a-77 into cluster k-01", "status": "in_progress",
-        "assignee": "alice", "run_id": "20260301T120000Z-5d1c", "created_by": "alice",
-        "created_at": "2026-03-01T12:05:00Z", "updated_at": "2026-03-01T12:20:00Z",
-        "items": [{"kind": "account", "id": "a-77", "added_by": "alice", "added_at": "2026-03-01T12:05:00Z"}],
-        "shared_with": ["officer-nl"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_id": "case-1a2b3c4d5e6f",
+                    "title": "Bridge a-77 into cluster k-01",
+                    "status": "in_progress",
+                    "assignee": "alice",
+                    "run_id": "20260301T120000Z-5d1c",
+                    "created_by": "alice",
+                    "created_at": "2026-03-01T12:05:00Z",
+                    "updated_at": "2026-03-01T12:20:00Z",
+                    "items": [
+                        {"kind": "account", "id": "a-77", "added_by": "alice", "added_at": "2026-03-01T12:05:00Z"}
+                    ],
+                    "shared_with": ["officer-nl"],
+                }
+            ]
+        }
+    )
     case_id: str
     title: str
     status: CaseStatus
@@ -295,8 +436,9 @@ class User(BaseModel):
 
 class UserCreated(BaseModel):
     user: User
-    api_key: str = Field(description="Shown once; only its argon2 hash is stored.",
-                         examples=["cg_0123456789abcdef_<secret>"])
+    api_key: str = Field(
+        description="Shown once; only its argon2 hash is stored.", examples=["cg_0123456789abcdef_<secret>"]
+    )
 
 
 class UserList(BaseModel):
@@ -336,9 +478,21 @@ class AuditPage(BaseModel):
 
 
 class AuditVerification(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "ok": False, "entries": 120, "head_seq": 120, "head_hash": "5e0c...", "problem": "edited", "seq": 17,
-        "message": "entry 17 was edited (its hash no longer matches)"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ok": False,
+                    "entries": 120,
+                    "head_seq": 120,
+                    "head_hash": "5e0c...",
+                    "problem": "edited",
+                    "seq": 17,
+                    "message": "entry 17 was edited (its hash no longer matches)",
+                }
+            ]
+        }
+    )
     ok: bool
     entries: int
     head_seq: int | None
@@ -354,15 +508,18 @@ class PublicKeyInfo(BaseModel):
 
     algorithm: Literal["Ed25519"] = Field(examples=["Ed25519"])
     key_id: str = Field(examples=["5f0c2a9e1b7d4c3a"])
-    public_key: str = Field(description="base64 of the 32 raw public-key bytes",
-                            examples=["q0Jm1S3Xk9yV0b2v8m0X4l2j6w8Hq7y2z4b6d8f0h2A="])
+    public_key: str = Field(
+        description="base64 of the 32 raw public-key bytes", examples=["q0Jm1S3Xk9yV0b2v8m0X4l2j6w8Hq7y2z4b6d8f0h2A="]
+    )
 
 
 class ExportCreate(BaseModel):
     """Limits of data minimisation (see docs/evidence.md); run_id defaults to the case's run."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"hops": 1, "max_nodes": 500, "max_edges": 2000, "max_pathways": 50}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"hops": 1, "max_nodes": 500, "max_edges": 2000, "max_pathways": 50}]},
+    )
     run_id: str | None = Field(None, min_length=1, max_length=200)
     hops: int = Field(1, ge=0, le=3)
     max_nodes: int = Field(500, ge=1, le=100_000)
@@ -371,13 +528,25 @@ class ExportCreate(BaseModel):
 
 
 class ExportSummary(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "export_id": "0b7e9c2e-5d7a-4c39-9a55-2f0e4c1d8a10", "case_id": "case-3f2a9c1d0e4b", "run_id": "r-20260301",
-        "snapshot_digest": "sha256:ab12…", "exported_by": "alice", "exported_at": "2026-03-01T12:00:00+00:00",
-        "counts": {"nodes": 42, "edges": 77, "pathways": 3}, "truncated": False,
-        "limits": {"hops": 1, "max_nodes": 500, "max_edges": 2000, "max_pathways": 50},
-        "signer": {"algorithm": "Ed25519", "key_id": "5f0c2a9e1b7d4c3a", "public_key": "q0Jm…"},
-        "files": ["case.jsonld", "edges.csv", "nodes.csv", "subgraph.graphml", "subgraph.json"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "export_id": "0b7e9c2e-5d7a-4c39-9a55-2f0e4c1d8a10",
+                    "case_id": "case-3f2a9c1d0e4b",
+                    "run_id": "r-20260301",
+                    "snapshot_digest": "sha256:ab12…",
+                    "exported_by": "alice",
+                    "exported_at": "2026-03-01T12:00:00+00:00",
+                    "counts": {"nodes": 42, "edges": 77, "pathways": 3},
+                    "truncated": False,
+                    "limits": {"hops": 1, "max_nodes": 500, "max_edges": 2000, "max_pathways": 50},
+                    "signer": {"algorithm": "Ed25519", "key_id": "5f0c2a9e1b7d4c3a", "public_key": "q0Jm…"},
+                    "files": ["case.jsonld", "edges.csv", "nodes.csv", "subgraph.graphml", "subgraph.json"],
+                }
+            ]
+        }
+    )
     export_id: str
     case_id: str | None
     run_id: str | None
@@ -394,14 +563,29 @@ class ExportSummary(BaseModel):
 class RerunReport(BaseModel):
     """A re-run of a run's detectors on its frozen input (auditors: account ids pseudonymised)."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "run_id": "r-20260301", "snapshot_digest": "sha256:ab12…", "identical": True, "reproduced": True,
-        "detector_changes": [], "param_changes": [],
-        "diffs": {"clusters": {"removed": [], "added": [], "changed": [], "reordered": False},
-                  "pathways": {"removed": [], "added": [], "changed": [], "reordered": False},
-                  "accounts": {"removed": [], "added": [], "changed": [], "reordered": False}},
-        "recorded_results_sha256": "9f2c…", "seconds": 0.41,
-        "summary": ["run r-20260301: IDENTICAL results on frozen input sha256:ab12… (0.41s)"]}]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "run_id": "r-20260301",
+                    "snapshot_digest": "sha256:ab12…",
+                    "identical": True,
+                    "reproduced": True,
+                    "detector_changes": [],
+                    "param_changes": [],
+                    "diffs": {
+                        "clusters": {"removed": [], "added": [], "changed": [], "reordered": False},
+                        "pathways": {"removed": [], "added": [], "changed": [], "reordered": False},
+                        "accounts": {"removed": [], "added": [], "changed": [], "reordered": False},
+                    },
+                    "recorded_results_sha256": "9f2c…",
+                    "seconds": 0.41,
+                    "summary": ["run r-20260301: IDENTICAL results on frozen input sha256:ab12… (0.41s)"],
+                }
+            ]
+        },
+    )
     run_id: str
     snapshot_digest: str
     identical: bool

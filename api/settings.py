@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     neo4j_pagecache: str = "512m"
 
     runs_dir: Path = Path("runs")
-    keys_dir: Path = Path("keys")         # evidence signing key (`crumbgraph keys init`; private key mode 0600)
+    keys_dir: Path = Path("keys")  # evidence signing key (`crumbgraph keys init`; private key mode 0600)
     require_neo4j: bool = False
 
     # The investigator API (`crumbgraph serve`). State (users, cases, audit log) lives in
@@ -49,19 +49,23 @@ class Settings(BaseSettings):
     state_dir: Path = Path("state")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_rate_limit: float = 50.0          # requests per second per API key (token bucket refill)
-    api_rate_burst: int = 100             # bucket size
-    api_max_body_bytes: int = 65_536      # larger request bodies get 413
-    api_key_cache_seconds: float = 60.0   # a verified key skips argon2 for this long
-    api_results_cache_runs: int = 4       # results indexes kept in memory
+    api_rate_limit: float = 50.0  # requests per second per API key (token bucket refill)
+    api_rate_burst: int = 100  # bucket size
+    api_max_body_bytes: int = 65_536  # larger request bodies get 413
+    api_key_cache_seconds: float = 60.0  # a verified key skips argon2 for this long
+    api_results_cache_runs: int = 4  # results indexes kept in memory
     # HMAC key for auditors' pseudonyms; unset: a random one generated once in state_dir (mode 0600)
     pseudonym_secret: SecretStr | None = None
-    exports_dir: Path = Path("exports")   # evidence packages made through the API (POST /cases/{id}/exports)
+    exports_dir: Path = Path("exports")  # evidence packages made through the API (POST /cases/{id}/exports)
 
     def store_config(self, url: str | None = None) -> StoreConfig:
-        return StoreConfig(url=url or self.store, neo4j_user=self.neo4j_user,
-                           neo4j_password=self.neo4j_password.get_secret_value(),
-                           neo4j_database=self.neo4j_database, batch_size=self.batch_size)
+        return StoreConfig(
+            url=url or self.store,
+            neo4j_user=self.neo4j_user,
+            neo4j_password=self.neo4j_password.get_secret_value(),
+            neo4j_database=self.neo4j_database,
+            batch_size=self.batch_size,
+        )
 
 
 def pseudonym_key(settings: Settings) -> bytes:
@@ -108,7 +112,11 @@ def check_serve_security(settings: Settings, host: str) -> list[str]:
     if not uses_neo4j or settings.neo4j_password.get_secret_value() != DEV_NEO4J_PASSWORD:
         return []
     if not is_loopback(host):
-        raise ConfigError(f"refusing to serve on {host}: the Neo4j store {settings.store} uses the public development "
-                          "password; set CRUMBGRAPH_NEO4J_PASSWORD (and the server's password) or bind to 127.0.0.1")
-    return [f"WARNING: the Neo4j store {settings.store} uses the public development password; "
-            "acceptable on loopback only — set CRUMBGRAPH_NEO4J_PASSWORD before exposing this server"]
+        raise ConfigError(
+            f"refusing to serve on {host}: the Neo4j store {settings.store} uses the public development "
+            "password; set CRUMBGRAPH_NEO4J_PASSWORD (and the server's password) or bind to 127.0.0.1"
+        )
+    return [
+        f"WARNING: the Neo4j store {settings.store} uses the public development password; "
+        "acceptable on loopback only — set CRUMBGRAPH_NEO4J_PASSWORD before exposing this server"
+    ]

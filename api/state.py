@@ -95,15 +95,33 @@ class User:
         return self.revoked_at is None
 
     def public(self) -> dict[str, Any]:
-        return {"name": self.name, "role": self.role, "key_id": self.key_id,
-                "created_at": self.created_at, "revoked_at": self.revoked_at}
+        return {
+            "name": self.name,
+            "role": self.role,
+            "key_id": self.key_id,
+            "created_at": self.created_at,
+            "revoked_at": self.revoked_at,
+        }
 
 
 def audit_entry_hash(entry: dict[str, Any]) -> str:
     """sha256 over an entry's content and its prev_hash (canonical JSON; seq excluded, so the
     chain, not the numbering, fixes the order)."""
-    body = {k: entry[k] for k in ("at", "user_name", "role", "method", "route", "params", "status",
-                                  "result_count", "duration_ms", "prev_hash")}
+    body = {
+        k: entry[k]
+        for k in (
+            "at",
+            "user_name",
+            "role",
+            "method",
+            "route",
+            "params",
+            "status",
+            "result_count",
+            "duration_ms",
+            "prev_hash",
+        )
+    }
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -113,8 +131,8 @@ class AuditFinding:
     entries: int
     head_seq: int | None
     head_hash: str
-    problem: str | None = None      # "edited" | "inserted" | "deleted" | "broken"
-    seq: int | None = None          # the entry named
+    problem: str | None = None  # "edited" | "inserted" | "deleted" | "broken"
+    seq: int | None = None  # the entry named
     message: str = ""
 
 
@@ -204,33 +222,49 @@ class StateDB:
         """NotFound (not 403) when a restricted viewer asks for a case not shared with it:
         the existence of other cases is not theirs to learn."""
         self._case_row(case_id)
-        if viewer is not None and self._one("SELECT 1 FROM case_shares WHERE case_id=? AND user_name=?",
-                                            (case_id, viewer)) is None:
+        if (
+            viewer is not None
+            and self._one("SELECT 1 FROM case_shares WHERE case_id=? AND user_name=?", (case_id, viewer)) is None
+        ):
             raise NotFound(f"case {case_id!r} does not exist")
 
-    def create_case(self, *, title: str, actor: str, note: str, items: list[dict[str, str]],
-                    run_id: str | None = None, assignee: str | None = None) -> dict[str, Any]:
+    def create_case(
+        self,
+        *,
+        title: str,
+        actor: str,
+        note: str,
+        items: list[dict[str, str]],
+        run_id: str | None = None,
+        assignee: str | None = None,
+    ) -> dict[str, Any]:
         _need_note(note)
         if assignee is not None:
             self._assignable(assignee)
         case_id = "case-" + uuid.uuid4().hex[:12]
         now = _now()
         with self._tx() as c:
-            c.execute("INSERT INTO cases VALUES (?,?,?,?,?,?,?,?)",
-                      (case_id, title, "open", assignee, run_id, actor, now, now))
-            c.execute("INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
-                      (case_id, now, actor, "created", json.dumps({"title": title, "assignee": assignee}), note))
+            c.execute(
+                "INSERT INTO cases VALUES (?,?,?,?,?,?,?,?)",
+                (case_id, title, "open", assignee, run_id, actor, now, now),
+            )
+            c.execute(
+                "INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
+                (case_id, now, actor, "created", json.dumps({"title": title, "assignee": assignee}), note),
+            )
             self._insert_items(c, case_id, items, actor, now)
         return self.get_case(case_id)
 
-    def _insert_items(self, c: sqlite3.Connection, case_id: str, items: list[dict[str, str]], actor: str,
-                      now: str) -> int:
+    def _insert_items(
+        self, c: sqlite3.Connection, case_id: str, items: list[dict[str, str]], actor: str, now: str
+    ) -> int:
         added = 0
         for item in items:
             if item["kind"] not in CASE_ITEM_KINDS:
                 raise InvalidRequest(f"case item kind {item['kind']!r}: expected one of {', '.join(CASE_ITEM_KINDS)}")
-            cur = c.execute("INSERT OR IGNORE INTO case_items VALUES (?,?,?,?,?)",
-                            (case_id, item["kind"], item["id"], actor, now))
+            cur = c.execute(
+                "INSERT OR IGNORE INTO case_items VALUES (?,?,?,?,?)", (case_id, item["kind"], item["id"], actor, now)
+            )
             added += cur.rowcount
         return added
 
@@ -242,12 +276,14 @@ class StateDB:
     def get_case(self, case_id: str, *, viewer: str | None = None) -> dict[str, Any]:
         self._visible(case_id, viewer)
         case = dict(self._case_row(case_id))
-        case["items"] = [{"kind": r["kind"], "id": r["item_id"], "added_by": r["added_by"], "added_at": r["added_at"]}
-                         for r in self._all("SELECT * FROM case_items WHERE case_id=? ORDER BY kind, item_id",
-                                            (case_id,))]
-        case["shared_with"] = [r["user_name"] for r in
-                               self._all("SELECT user_name FROM case_shares WHERE case_id=? ORDER BY user_name",
-                                         (case_id,))]
+        case["items"] = [
+            {"kind": r["kind"], "id": r["item_id"], "added_by": r["added_by"], "added_at": r["added_at"]}
+            for r in self._all("SELECT * FROM case_items WHERE case_id=? ORDER BY kind, item_id", (case_id,))
+        ]
+        case["shared_with"] = [
+            r["user_name"]
+            for r in self._all("SELECT user_name FROM case_shares WHERE case_id=? ORDER BY user_name", (case_id,))
+        ]
         return case
 
     def list_cases(self, *, viewer: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
@@ -265,8 +301,16 @@ class StateDB:
         sql += " ORDER BY c.created_at DESC, c.case_id"
         return [self.get_case(r["case_id"]) for r in self._all(sql, tuple(args))]
 
-    def update_case(self, case_id: str, *, actor: str, note: str, status: str | None = None,
-                    assignee: str | None = None, unassign: bool = False) -> dict[str, Any]:
+    def update_case(
+        self,
+        case_id: str,
+        *,
+        actor: str,
+        note: str,
+        status: str | None = None,
+        assignee: str | None = None,
+        unassign: bool = False,
+    ) -> dict[str, Any]:
         """Change status and/or assignee; each change is one history entry carrying the note."""
         _need_note(note)
         case = self._case_row(case_id)
@@ -277,22 +321,26 @@ class StateDB:
                 raise InvalidRequest(f"status {status!r}: expected one of {', '.join(CASE_TRANSITIONS)}")
             allowed = CASE_TRANSITIONS[case["status"]]
             if status not in allowed:
-                raise StateError(f"case {case_id}: cannot move from {case['status']!r} to {status!r} "
-                                 f"(allowed: {', '.join(allowed) or 'none, the case is closed'})")
+                raise StateError(
+                    f"case {case_id}: cannot move from {case['status']!r} to {status!r} "
+                    f"(allowed: {', '.join(allowed) or 'none, the case is closed'})"
+                )
         if assignee is not None:
             self._assignable(assignee)
         now = _now()
         with self._tx() as c:
             if status is not None:
                 c.execute("UPDATE cases SET status=?, updated_at=? WHERE case_id=?", (status, now, case_id))
-                c.execute("INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
-                          (case_id, now, actor, "status",
-                           json.dumps({"from": case["status"], "to": status}), note))
+                c.execute(
+                    "INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
+                    (case_id, now, actor, "status", json.dumps({"from": case["status"], "to": status}), note),
+                )
             if assignee is not None or unassign:
                 c.execute("UPDATE cases SET assignee=?, updated_at=? WHERE case_id=?", (assignee, now, case_id))
-                c.execute("INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
-                          (case_id, now, actor, "assignee",
-                           json.dumps({"from": case["assignee"], "to": assignee}), note))
+                c.execute(
+                    "INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
+                    (case_id, now, actor, "assignee", json.dumps({"from": case["assignee"], "to": assignee}), note),
+                )
         return self.get_case(case_id)
 
     def add_case_items(self, case_id: str, *, actor: str, note: str, items: list[dict[str, str]]) -> dict[str, Any]:
@@ -302,16 +350,20 @@ class StateDB:
         with self._tx() as c:
             added = self._insert_items(c, case_id, items, actor, now)
             c.execute("UPDATE cases SET updated_at=? WHERE case_id=?", (now, case_id))
-            c.execute("INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
-                      (case_id, now, actor, "items", json.dumps({"added": items, "new": added}), note))
+            c.execute(
+                "INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
+                (case_id, now, actor, "items", json.dumps({"added": items, "new": added}), note),
+            )
         return self.get_case(case_id)
 
     def add_case_note(self, case_id: str, *, actor: str, note: str) -> dict[str, Any]:
         _need_note(note)
         self._case_row(case_id)
         with self._tx() as c:
-            c.execute("INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
-                      (case_id, _now(), actor, "note", "{}", note))
+            c.execute(
+                "INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
+                (case_id, _now(), actor, "note", "{}", note),
+            )
         return self.get_case(case_id)
 
     def share_case(self, case_id: str, *, actor: str, note: str, user_name: str) -> dict[str, Any]:
@@ -325,8 +377,10 @@ class StateDB:
             if c.execute("SELECT 1 FROM case_shares WHERE case_id=? AND user_name=?", (case_id, user_name)).fetchone():
                 raise StateError(f"case {case_id} is already shared with {user_name!r}")
             c.execute("INSERT INTO case_shares VALUES (?,?,?,?)", (case_id, user_name, actor, now))
-            c.execute("INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
-                      (case_id, now, actor, "shared", json.dumps({"with": user_name}), note))
+            c.execute(
+                "INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
+                (case_id, now, actor, "shared", json.dumps({"with": user_name}), note),
+            )
         return self.get_case(case_id)
 
     def unshare_case(self, case_id: str, *, actor: str, note: str, user_name: str) -> dict[str, Any]:
@@ -336,31 +390,61 @@ class StateDB:
             cur = c.execute("DELETE FROM case_shares WHERE case_id=? AND user_name=?", (case_id, user_name))
             if cur.rowcount == 0:
                 raise NotFound(f"case {case_id} is not shared with {user_name!r}")
-            c.execute("INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
-                      (case_id, _now(), actor, "unshared", json.dumps({"with": user_name}), note))
+            c.execute(
+                "INSERT INTO case_history (case_id, at, actor, action, detail, note) VALUES (?,?,?,?,?,?)",
+                (case_id, _now(), actor, "unshared", json.dumps({"with": user_name}), note),
+            )
         return self.get_case(case_id)
 
     def case_history(self, case_id: str, *, viewer: str | None = None) -> list[dict[str, Any]]:
         self._visible(case_id, viewer)
-        return [{"seq": r["seq"], "at": r["at"], "actor": r["actor"], "action": r["action"],
-                 "detail": json.loads(r["detail"]), "note": r["note"]}
-                for r in self._all("SELECT * FROM case_history WHERE case_id=? ORDER BY seq", (case_id,))]
+        return [
+            {
+                "seq": r["seq"],
+                "at": r["at"],
+                "actor": r["actor"],
+                "action": r["action"],
+                "detail": json.loads(r["detail"]),
+                "note": r["note"],
+            }
+            for r in self._all("SELECT * FROM case_history WHERE case_id=? ORDER BY seq", (case_id,))
+        ]
 
     # -- audit log -------------------------------------------------------------------
-    def append_audit(self, *, user_name: str | None, role: str | None, method: str, route: str,
-                     params: dict[str, Any], status: int, result_count: int | None,
-                     duration_ms: float) -> int:
+    def append_audit(
+        self,
+        *,
+        user_name: str | None,
+        role: str | None,
+        method: str,
+        route: str,
+        params: dict[str, Any],
+        status: int,
+        result_count: int | None,
+        duration_ms: float,
+    ) -> int:
         """Append one entry chained to the previous one; returns its sequence number."""
-        entry = {"at": _now(), "user_name": user_name, "role": role, "method": method, "route": route,
-                 "params": json.dumps(params, sort_keys=True, separators=(",", ":"), default=str),
-                 "status": int(status), "result_count": result_count, "duration_ms": round(float(duration_ms), 3)}
+        entry = {
+            "at": _now(),
+            "user_name": user_name,
+            "role": role,
+            "method": method,
+            "route": route,
+            "params": json.dumps(params, sort_keys=True, separators=(",", ":"), default=str),
+            "status": int(status),
+            "result_count": result_count,
+            "duration_ms": round(float(duration_ms), 3),
+        }
         with self._tx() as c:
             last = c.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
             seq = 1 if last is None else last["seq"] + 1
             entry["prev_hash"] = GENESIS_HASH if last is None else last["hash"]
             entry["hash"] = audit_entry_hash(entry)
-            c.execute("INSERT INTO audit_log VALUES (:seq,:at,:user_name,:role,:method,:route,:params,:status,"
-                      ":result_count,:duration_ms,:prev_hash,:hash)", {"seq": seq, **entry})
+            c.execute(
+                "INSERT INTO audit_log VALUES (:seq,:at,:user_name,:role,:method,:route,:params,:status,"
+                ":result_count,:duration_ms,:prev_hash,:hash)",
+                {"seq": seq, **entry},
+            )
         return seq
 
     def audit_entries(self, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
@@ -380,7 +464,7 @@ class StateDB:
         """
         with self._lock:
             rows = [dict(r) for r in self._conn.execute("SELECT * FROM audit_log ORDER BY seq")]
-        hashes = [GENESIS_HASH] + [r["hash"] for r in rows]   # hashes[i] = hash the i-th row should chain to
+        hashes = [GENESIS_HASH] + [r["hash"] for r in rows]  # hashes[i] = hash the i-th row should chain to
         prev_seq = 0
         for i, row in enumerate(rows):
             self_ok = audit_entry_hash(row) == row["hash"]
@@ -389,7 +473,9 @@ class StateDB:
                 prev_seq = row["seq"]
                 continue
             if link_ok:
-                return _finding(rows, "edited", row["seq"], f"entry {row['seq']} was edited (its hash no longer matches)")
+                return _finding(
+                    rows, "edited", row["seq"], f"entry {row['seq']} was edited (its hash no longer matches)"
+                )
             nxt = rows[i + 1] if i + 1 < len(rows) else None
             if i >= 1 and row["prev_hash"] == hashes[i - 1]:
                 # This entry chains to the one two back: the one in between was slipped in.
@@ -399,17 +485,30 @@ class StateDB:
                 return _finding(rows, "inserted", row["seq"], f"entry {row['seq']} was inserted (the chain skips it)")
             if row["seq"] != prev_seq + 1:
                 missing = prev_seq + 1
-                return _finding(rows, "deleted", missing,
-                                f"entry {missing} was deleted (entries {missing}..{row['seq'] - 1} are missing)")
+                return _finding(
+                    rows,
+                    "deleted",
+                    missing,
+                    f"entry {missing} was deleted (entries {missing}..{row['seq'] - 1} are missing)",
+                )
             if not self_ok:
                 return _finding(rows, "edited", row["seq"], f"entry {row['seq']} was edited")
             # Self-consistent but not chained: the entry before was rewritten with a fresh hash
             # (or entries before this one were deleted and the rest renumbered).
-            return _finding(rows, "edited", prev_seq,
-                            f"entry {prev_seq} was rewritten with a recomputed hash (entry {row['seq']} no longer "
-                            f"chains to it), or entries after {prev_seq} were deleted and the rest renumbered")
-        return AuditFinding(ok=True, entries=len(rows), head_seq=rows[-1]["seq"] if rows else None,
-                            head_hash=hashes[-1], message=f"{len(rows)} entries, chain intact")
+            return _finding(
+                rows,
+                "edited",
+                prev_seq,
+                f"entry {prev_seq} was rewritten with a recomputed hash (entry {row['seq']} no longer "
+                f"chains to it), or entries after {prev_seq} were deleted and the rest renumbered",
+            )
+        return AuditFinding(
+            ok=True,
+            entries=len(rows),
+            head_seq=rows[-1]["seq"] if rows else None,
+            head_hash=hashes[-1],
+            message=f"{len(rows)} entries, chain intact",
+        )
 
     def check_head(self, head: str) -> tuple[bool, str]:
         """Compare with a head `SEQ:HASH` recorded earlier: that entry must still be there, unchanged."""
@@ -425,9 +524,15 @@ class StateDB:
 
 
 def _finding(rows: list[dict[str, Any]], problem: str, seq: int, message: str) -> AuditFinding:
-    return AuditFinding(ok=False, entries=len(rows), head_seq=rows[-1]["seq"] if rows else None,
-                        head_hash=rows[-1]["hash"] if rows else GENESIS_HASH, problem=problem, seq=seq,
-                        message=message)
+    return AuditFinding(
+        ok=False,
+        entries=len(rows),
+        head_seq=rows[-1]["seq"] if rows else None,
+        head_hash=rows[-1]["hash"] if rows else GENESIS_HASH,
+        problem=problem,
+        seq=seq,
+        message=message,
+    )
 
 
 def _need_note(note: str | None) -> None:

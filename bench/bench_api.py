@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
+import httpx
 
 
 def _free_port() -> int:
@@ -65,33 +65,71 @@ def prepare_prefixed(args: argparse.Namespace) -> dict:
     with open_store(Settings(store=args.store).store_config()) as store:
         store.ensure_schema()
         store.upsert_nodes(NodeKind.ACCOUNT, pa.table({"account_id": acct}))
-        store.upsert_nodes(NodeKind.CONTENT, pa.table({"content_id": posts, "account_id": pc.take(acct, pa.array(owner)),
-                                                       "label": pa.array(["child_oriented", "none"] * n)}))
+        store.upsert_nodes(
+            NodeKind.CONTENT,
+            pa.table(
+                {
+                    "content_id": posts,
+                    "account_id": pc.take(acct, pa.array(owner)),
+                    "label": pa.array(["child_oriented", "none"] * n),
+                }
+            ),
+        )
         for s_kind, s_ids, typ, kind, d_kind, d_ids in (
-                ("account", pc.take(acct, pa.array(owner)), "POSTED", "posted", "content", posts),
-                ("account", pc.take(acct, pa.array(src)), "FOLLOWS", "follow", "account", pc.take(acct, pa.array(dst)))):
+            ("account", pc.take(acct, pa.array(owner)), "POSTED", "posted", "content", posts),
+            ("account", pc.take(acct, pa.array(src)), "FOLLOWS", "follow", "account", pc.take(acct, pa.array(dst))),
+        ):
             m = len(s_ids)
-            store.upsert_edges(pa.table({"src_kind": [s_kind] * m, "src_id": s_ids, "type": [typ] * m,
-                                         "kind": [kind] * m, "dst_kind": [d_kind] * m, "dst_id": d_ids}))
+            store.upsert_edges(
+                pa.table(
+                    {
+                        "src_kind": [s_kind] * m,
+                        "src_id": s_ids,
+                        "type": [typ] * m,
+                        "kind": [kind] * m,
+                        "dst_kind": [d_kind] * m,
+                        "dst_id": d_ids,
+                    }
+                )
+            )
         info["load_seconds"] = round(time.perf_counter() - t, 1)
         # pathways: child-oriented post 2k -> author k -> a followee of k, 2,000 of them
         first_followee = {}
         for a, b in zip(src.tolist(), dst.tolist(), strict=True):
             first_followee.setdefault(a, b)
         authors = [a for a in rng.permutation(n).tolist() if a in first_followee][:2000]
-        pathways = [{"pathway_id": f"{p}pw{i}", "source": {"kind": "content", "id": f"{p}c{2 * a}"},
-                     "cluster_id": f"{p}k{a % 50}", "edges": ["POSTED", "FOLLOWS"], "score": round(float(rng.random()), 6),
-                     "nodes": [{"kind": "content", "id": f"{p}c{2 * a}"}, {"kind": "account", "id": f"{p}a{a}"},
-                               {"kind": "account", "id": f"{p}a{first_followee[a]}"}]} for i, a in enumerate(authors)]
+        pathways = [
+            {
+                "pathway_id": f"{p}pw{i}",
+                "source": {"kind": "content", "id": f"{p}c{2 * a}"},
+                "cluster_id": f"{p}k{a % 50}",
+                "edges": ["POSTED", "FOLLOWS"],
+                "score": round(float(rng.random()), 6),
+                "nodes": [
+                    {"kind": "content", "id": f"{p}c{2 * a}"},
+                    {"kind": "account", "id": f"{p}a{a}"},
+                    {"kind": "account", "id": f"{p}a{first_followee[a]}"},
+                ],
+            }
+            for i, a in enumerate(authors)
+        ]
         run_id = f"{p}run"
-        doc = {"run_id": run_id, "snapshot_digest": "synthetic", "clusters": [], "pathways": pathways,
-               "flagged_accounts": []}
-        store.save_run(run_id, {"started_at": "2026-01-01T00:00:00+00:00", "synthetic": True},
-                       json.dumps(doc).encode())
+        doc = {
+            "run_id": run_id,
+            "snapshot_digest": "synthetic",
+            "clusters": [],
+            "pathways": pathways,
+            "flagged_accounts": [],
+        }
+        store.save_run(run_id, {"started_at": "2026-01-01T00:00:00+00:00", "synthetic": True}, json.dumps(doc).encode())
         info["counts"] = {"Account": n, "Content": 2 * n, "FOLLOWS": int(len(src)), "POSTED": 2 * n}
-    info.update(run_id=run_id, pathways=len(pathways), sources=len(pathways),
-                sample_sources=[pw["source"]["id"] for pw in pathways],
-                sample_accounts=[f"{p}a{i}" for i in rng.integers(0, n, 2000).tolist()])
+    info.update(
+        run_id=run_id,
+        pathways=len(pathways),
+        sources=len(pathways),
+        sample_sources=[pw["source"]["id"] for pw in pathways],
+        sample_accounts=[f"{p}a{i}" for i in rng.integers(0, n, 2000).tolist()],
+    )
     return info
 
 
@@ -104,8 +142,11 @@ def cleanup_prefixed(args: argparse.Namespace) -> None:
             return  # embedded: the work directory is the benchmark's own
         with store._driver.session(database=store.database) as session:  # bench-only: exactly our rows
             for label, key in (("Account", "account_id"), ("Content", "content_id"), ("Run", "run_id")):
-                session.run(f"MATCH (n:{label}) WHERE n.{key} STARTS WITH $p "
-                            "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS", p=args.prefix).consume()
+                session.run(
+                    f"MATCH (n:{label}) WHERE n.{key} STARTS WITH $p "
+                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
+                    p=args.prefix,
+                ).consume()
 
 
 def prepare(args: argparse.Namespace, work: Path) -> dict:
@@ -148,12 +189,15 @@ def prepare(args: argparse.Namespace, work: Path) -> dict:
     # neighbourhoods of flagged accounts (what investigators open) and of random accounts
     flagged = [a["account_id"] for a in results.get("flagged_accounts", [])]
     info["sample_sources"] = sources if len(sources) <= 2000 else rng.sample(sources, 2000)
-    info["sample_accounts"] = rng.sample(flagged, min(len(flagged), 500)) + rng.sample(accounts, min(1500, len(accounts)))
+    info["sample_accounts"] = rng.sample(flagged, min(len(flagged), 500)) + rng.sample(
+        accounts, min(1500, len(accounts))
+    )
     return info
 
 
-async def drive(base: str, key: str, paths: list[str], concurrency: int, seconds: float, warmup: float,
-                timeout: float = 60.0) -> dict:
+async def drive(
+    base: str, key: str, paths: list[str], concurrency: int, seconds: float, warmup: float, timeout: float = 60.0
+) -> dict:
     headers = {"Authorization": f"Bearer {key}"}
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -185,10 +229,17 @@ async def drive(base: str, key: str, paths: list[str], concurrency: int, seconds
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     latencies.sort()
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-    return {"requests": len(latencies), "seconds": seconds, "req_per_s": round(len(latencies) / seconds, 1),
-            "p50_ms": round(q[49] * 1000, 2), "p95_ms": round(q[94] * 1000, 2), "p99_ms": round(q[98] * 1000, 2),
-            "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
-            "statuses": {str(k): v for k, v in sorted(statuses.items())}, "requests_total": sent[0]}
+    return {
+        "requests": len(latencies),
+        "seconds": seconds,
+        "req_per_s": round(len(latencies) / seconds, 1),
+        "p50_ms": round(q[49] * 1000, 2),
+        "p95_ms": round(q[94] * 1000, 2),
+        "p99_ms": round(q[98] * 1000, 2),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "requests_total": sent[0],
+    }
 
 
 _WRK_LUA = """
@@ -208,29 +259,55 @@ end
 """
 
 
-def drive_wrk(base: str, key: str, paths: list[str], concurrency: int, seconds: float, warmup: float,
-              timeout: float = 60.0) -> dict:
+def drive_wrk(
+    base: str, key: str, paths: list[str], concurrency: int, seconds: float, warmup: float, timeout: float = 60.0
+) -> dict:
     """The same load from wrk (C, event-driven): the client then costs the server little CPU."""
     script = Path(tempfile.mkdtemp(prefix="bench-api-wrk-")) / "paths.lua"
     script.write_text(_WRK_LUA % (", ".join(json.dumps(p) for p in paths), key))
     threads = str(min(2, concurrency))
 
     def run(secs: float) -> dict:
-        out = subprocess.run(["wrk", "-t", threads, "-c", str(concurrency), "-d", f"{max(1, round(secs))}s",
-                              "--timeout", f"{int(timeout)}s", "-s", str(script), base],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t",
+                threads,
+                "-c",
+                str(concurrency),
+                "-d",
+                f"{max(1, round(secs))}s",
+                "--timeout",
+                f"{int(timeout)}s",
+                "-s",
+                str(script),
+                base,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         return json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
 
     if warmup > 0:
         run(warmup)
     r = run(seconds)
     secs = r["duration_us"] / 1e6
-    return {"requests": r["requests"], "seconds": round(secs, 2), "req_per_s": round(r["requests"] / secs, 1),
-            "p50_ms": round(r["p50_us"] / 1000, 2), "p95_ms": round(r["p95_us"] / 1000, 2),
-            "p99_ms": round(r["p99_us"] / 1000, 2), "mean_ms": round(r["mean_us"] / 1000, 2),
-            "statuses": {"non_2xx": r["non_2xx"], "timeouts": r["timeouts"],
-                         "socket_errors": r["connect_errors"] + r["read_errors"]},
-            "requests_total": r["requests"]}
+    return {
+        "requests": r["requests"],
+        "seconds": round(secs, 2),
+        "req_per_s": round(r["requests"] / secs, 1),
+        "p50_ms": round(r["p50_us"] / 1000, 2),
+        "p95_ms": round(r["p95_us"] / 1000, 2),
+        "p99_ms": round(r["p99_us"] / 1000, 2),
+        "mean_ms": round(r["mean_us"] / 1000, 2),
+        "statuses": {
+            "non_2xx": r["non_2xx"],
+            "timeouts": r["timeouts"],
+            "socket_errors": r["connect_errors"] + r["read_errors"],
+        },
+        "requests_total": r["requests"],
+    }
 
 
 def cpu_seconds(pid: int) -> float:
@@ -251,13 +328,18 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--warmup", type=float, default=3.0)
-    ap.add_argument("--client", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx",
-                    help="load generator: wrk (Debian package; lighter) or httpx.AsyncClient")
+    ap.add_argument(
+        "--client",
+        choices=["wrk", "httpx"],
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="load generator: wrk (Debian package; lighter) or httpx.AsyncClient",
+    )
     ap.add_argument("--single-seconds", type=float, default=10.0, help="also measure one client alone (0: skip)")
     ap.add_argument("--hops", type=int, default=1)
     ap.add_argument("--out", default=None, help="write the JSON result here")
-    ap.add_argument("--prefixed", action="store_true",
-                    help="shared store: a prefixed synthetic graph + results, removed afterwards")
+    ap.add_argument(
+        "--prefixed", action="store_true", help="shared store: a prefixed synthetic graph + results, removed afterwards"
+    )
     ap.add_argument("--prepare-only", action="store_true", help="build store and run, then stop (run nice'd)")
     args = ap.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-api-"))
@@ -267,8 +349,11 @@ def main() -> None:
     args.prefix = f"bench-api-{os.getpid()}-"
     t0 = time.perf_counter()
     info = prepare_prefixed(args) if args.prefixed else prepare(args, work)
-    print(f"prepared in {time.perf_counter() - t0:.0f} s: {info['counts']}; run {info['run_id']} with "
-          f"{info['pathways']} pathways from {info['sources']} sources", file=sys.stderr)
+    print(
+        f"prepared in {time.perf_counter() - t0:.0f} s: {info['counts']}; run {info['run_id']} with "
+        f"{info['pathways']} pathways from {info['sources']} sources",
+        file=sys.stderr,
+    )
     if args.prepare_only:
         return
 
@@ -281,12 +366,22 @@ def main() -> None:
     state.close()
 
     port = _free_port()
-    env = {**os.environ, "CRUMBGRAPH_STORE": args.store, "CRUMBGRAPH_STATE_DIR": str(state_dir),
-           "CRUMBGRAPH_RUNS_DIR": str(work / "runs"), "CRUMBGRAPH_API_RATE_LIMIT": "1e9",
-           "CRUMBGRAPH_API_RATE_BURST": "1000000000"}
+    env = {
+        **os.environ,
+        "CRUMBGRAPH_STORE": args.store,
+        "CRUMBGRAPH_STATE_DIR": str(state_dir),
+        "CRUMBGRAPH_RUNS_DIR": str(work / "runs"),
+        "CRUMBGRAPH_API_RATE_LIMIT": "1e9",
+        "CRUMBGRAPH_API_RATE_BURST": "1000000000",
+    }
     cli = Path(sys.executable).with_name("crumbgraph")
-    server = subprocess.Popen([str(cli), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -305,22 +400,33 @@ def main() -> None:
         httpx.get(f"{base}/runs/{run}/pathways?limit=1", headers={"Authorization": f"Bearer {key}"}, timeout=120)
         targets = {
             "pathways_by_content": [f"/runs/{run}/pathways?source_id={s}&limit=50" for s in info["sample_sources"]],
-            "account_neighbourhood": [f"/accounts/{a}/neighbourhood?hops={args.hops}&limit=200"
-                                      for a in info["sample_accounts"]],
+            "account_neighbourhood": [
+                f"/accounts/{a}/neighbourhood?hops={args.hops}&limit=200" for a in info["sample_accounts"]
+            ],
         }
-        report: dict = {"benchmark": "api", "store": args.store.split(":", 1)[0], "accounts": info["counts"].get(
-            "Account"), "counts": info["counts"], "run_id": run, "pathways": info["pathways"],
-            "concurrency": args.concurrency, "audit_log": "on",
+        report: dict = {
+            "benchmark": "api",
+            "store": args.store.split(":", 1)[0],
+            "accounts": info["counts"].get("Account"),
+            "counts": info["counts"],
+            "run_id": run,
+            "pathways": info["pathways"],
+            "concurrency": args.concurrency,
+            "audit_log": "on",
             "client": f"{args.client}, separate process" + (" (2 threads)" if args.client == "wrk" else ""),
-            "prepare": {k: v for k, v in info.items() if k.endswith("_seconds")}, "lookups": {}}
+            "prepare": {k: v for k, v in info.items() if k.endswith("_seconds")},
+            "lookups": {},
+        }
         report["single_client"] = {}
         for name, paths in targets.items():
             if not paths:
                 report["lookups"][name] = {"skipped": "no targets"}
                 continue
             random.Random(args.seed).shuffle(paths)
-            for conc, key_name, secs in ((1, "single_client", args.single_seconds),
-                                         (args.concurrency, "lookups", args.seconds)):
+            for conc, key_name, secs in (
+                (1, "single_client", args.single_seconds),
+                (args.concurrency, "lookups", args.seconds),
+            ):
                 if secs <= 0:
                     continue
                 load_before = os.getloadavg()[0]
@@ -336,10 +442,12 @@ def main() -> None:
                 result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(total, 1), 2)
                 result["server_cpu_share"] = round(cpu / (args.warmup + secs), 2)
                 report[key_name][name] = result
-                print(f"{name:22s} c={conc:<3d} {result['req_per_s']:7.1f} req/s  p50 {result['p50_ms']:8.2f} ms  "
-                      f"p95 {result['p95_ms']:8.2f} ms  p99 {result['p99_ms']:8.2f} ms  {result['statuses']}  "
-                      f"server {result['server_cpu_ms_per_request']} CPU-ms/req on {result['server_cpu_share']} "
-                      f"cores; load {result['loadavg_1m_before_after']}")
+                print(
+                    f"{name:22s} c={conc:<3d} {result['req_per_s']:7.1f} req/s  p50 {result['p50_ms']:8.2f} ms  "
+                    f"p95 {result['p95_ms']:8.2f} ms  p99 {result['p99_ms']:8.2f} ms  {result['statuses']}  "
+                    f"server {result['server_cpu_ms_per_request']} CPU-ms/req on {result['server_cpu_share']} "
+                    f"cores; load {result['loadavg_1m_before_after']}"
+                )
     finally:
         server.terminate()
         try:

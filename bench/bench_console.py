@@ -23,17 +23,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import uvicorn  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+import uvicorn
+from playwright.sync_api import sync_playwright
 
-from api.app import create_app  # noqa: E402
-from api.auth import create_user  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from api.state import StateDB  # noqa: E402
-from graph.store import open_store  # noqa: E402
+from api.app import create_app
+from api.auth import create_user
+from api.settings import Settings
+from api.state import StateDB
+from graph.store import open_store
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def main() -> None:
@@ -52,8 +60,9 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port, log_level="warning")
+    )
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
@@ -73,19 +82,35 @@ def main() -> None:
             page.wait_for_selector("main tbody tr", state="visible", timeout=120_000)
             wall = (time.perf_counter() - t0) * 1000
             inpage = page.evaluate("window.crumbgraphFlaggedPaint")
-            loads.append({"driver_ms": round(wall, 1), "since_navigation_ms": round(inpage["sinceNavigation"], 1),
-                          "since_request_ms": round(inpage["sinceRequest"], 1),
-                          "rows": page.locator("main tbody tr").count()})
+            loads.append(
+                {
+                    "driver_ms": round(wall, 1),
+                    "since_navigation_ms": round(inpage["sinceNavigation"], 1),
+                    "since_request_ms": round(inpage["sinceRequest"], 1),
+                    "rows": page.locator("main tbody tr").count(),
+                }
+            )
         total = page.inner_text("main p.muted")
         browser.close()
     server.should_exit = True
     store.close()
     warm = loads[1:]
-    print(json.dumps({"store": a.store, "graph": counts, "table": total, "cold": loads[0],
-                      "warm_median_since_navigation_ms": statistics.median(x["since_navigation_ms"] for x in warm),
-                      "warm_max_since_navigation_ms": max(x["since_navigation_ms"] for x in warm),
-                      "warm_median_driver_ms": statistics.median(x["driver_ms"] for x in warm),
-                      "loads": loads}, indent=2, default=str))
+    print(
+        json.dumps(
+            {
+                "store": a.store,
+                "graph": counts,
+                "table": total,
+                "cold": loads[0],
+                "warm_median_since_navigation_ms": statistics.median(x["since_navigation_ms"] for x in warm),
+                "warm_max_since_navigation_ms": max(x["since_navigation_ms"] for x in warm),
+                "warm_median_driver_ms": statistics.median(x["driver_ms"] for x in warm),
+                "loads": loads,
+            },
+            indent=2,
+            default=str,
+        )
+    )
 
 
 if __name__ == "__main__":

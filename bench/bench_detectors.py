@@ -23,13 +23,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detectors.base import DetectorContext  # noqa: E402
-from detectors.navigation import NavigationParams, build_navigation  # noqa: E402
-from detectors.pathways import PathwayParams  # noqa: E402
-from detectors.registry import DETECTORS  # noqa: E402
-from detectors.runner import resolve_params  # noqa: E402
-from graph.projection import project  # noqa: E402
-from graph.store import StoreConfig, open_store  # noqa: E402
+from detectors.base import DetectorContext
+from detectors.navigation import NavigationParams, build_navigation
+from detectors.pathways import PathwayParams
+from detectors.registry import DETECTORS
+from detectors.runner import resolve_params
+from graph.projection import project
+from graph.store import StoreConfig, open_store
 
 
 def peak_rss_gb() -> float:
@@ -51,8 +51,9 @@ def bench_detectors(store_url: str, freeze: Path | None = None, **store_kw: Any)
     counts: dict[str, int] = {}
     for det in DETECTORS:
         t0 = time.perf_counter()
-        outputs[det.name] = det.run(proj, det.Params.model_validate(params[det.name]),
-                                    DetectorContext(navigation=nav, outputs=outputs))
+        outputs[det.name] = det.run(
+            proj, det.Params.model_validate(params[det.name]), DetectorContext(navigation=nav, outputs=outputs)
+        )
         t[det.name] = time.perf_counter() - t0
         counts.update(outputs[det.name].counts)
     t["total"] = sum(t.values())
@@ -60,9 +61,15 @@ def bench_detectors(store_url: str, freeze: Path | None = None, **store_kw: Any)
         t0 = time.perf_counter()
         proj.to_parquet(freeze)
         t["freeze_projection (extra)"] = time.perf_counter() - t0
-    return {"store": store_url.split(":", 1)[0], "nodes": proj.n_nodes, "edges": proj.n_edges,
-            "navigation_steps": int(nav.src.size), "seconds": {k: round(v, 2) for k, v in t.items()},
-            "counts": counts, "peak_rss_gb": round(peak_rss_gb(), 2)}
+    return {
+        "store": store_url.split(":", 1)[0],
+        "nodes": proj.n_nodes,
+        "edges": proj.n_edges,
+        "navigation_steps": int(nav.src.size),
+        "seconds": {k: round(v, 2) for k, v in t.items()},
+        "counts": counts,
+        "peak_rss_gb": round(peak_rss_gb(), 2),
+    }
 
 
 def _nx_hop_limited(g: Any, targets: list[int], hops: int, max_cost: float) -> tuple[dict[int, float], list[dict]]:
@@ -108,7 +115,9 @@ def bench_networkx(store_url: str) -> dict[str, Any]:
     nav = build_navigation(proj, NavigationParams())
     outputs: dict[str, Any] = {}
     clusters_det = DETECTORS[0]
-    outputs["clusters"] = clusters_det.run(proj, clusters_det.Params(), DetectorContext(navigation=nav, outputs=outputs))
+    outputs["clusters"] = clusters_det.run(
+        proj, clusters_det.Params(), DetectorContext(navigation=nav, outputs=outputs)
+    )
     clusters = outputs["clusters"].state["clusters"]
     pp = PathwayParams.model_validate(params["pathways"])
     max_cost = -math.log(pp.min_probability)
@@ -132,9 +141,10 @@ def bench_networkx(store_url: str) -> dict[str, Any]:
     t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
     g = nx.DiGraph()
-    order = np.argsort(-nav.cost, kind="stable")   # parallel steps: the cheapest is added last and kept
-    g.add_weighted_edges_from(zip(nav.src[order].tolist(), nav.dst[order].tolist(), nav.cost[order].tolist()),
-                              weight="cost")
+    order = np.argsort(-nav.cost, kind="stable")  # parallel steps: the cheapest is added last and kept
+    g.add_weighted_edges_from(
+        zip(nav.src[order].tolist(), nav.dst[order].tolist(), nav.cost[order].tolist()), weight="cost"
+    )
     t_build = time.perf_counter() - t0
     t0 = time.perf_counter()
     theirs: dict[tuple[int, int], float] = {}
@@ -149,12 +159,20 @@ def bench_networkx(store_url: str) -> dict[str, Any]:
                 theirs[(ci, s)] = d[s]
     t_nx = time.perf_counter() - t0
     agree = ours.keys() == theirs.keys() and all(abs(ours[k] - theirs[k]) < 1e-9 for k in ours)
-    return {"nodes": proj.n_nodes, "edges": proj.n_edges, "navigation_steps": int(nav.src.size),
-            "clusters": len(clusters), "source_cluster_pairs": len(ours), "same_answers": agree,
-            "ours_index_s": round(t_index, 3), "ours_search_s": round(t_ours, 3),
-            "networkx_build_s": round(t_build, 2), "networkx_search_s": round(t_nx, 3),
-            "speedup_search_only": round(t_nx / t_ours, 1),
-            "speedup_with_build": round((t_nx + t_build) / (t_ours + t_index), 1)}
+    return {
+        "nodes": proj.n_nodes,
+        "edges": proj.n_edges,
+        "navigation_steps": int(nav.src.size),
+        "clusters": len(clusters),
+        "source_cluster_pairs": len(ours),
+        "same_answers": agree,
+        "ours_index_s": round(t_index, 3),
+        "ours_search_s": round(t_ours, 3),
+        "networkx_build_s": round(t_build, 2),
+        "networkx_search_s": round(t_nx, 3),
+        "speedup_search_only": round(t_nx / t_ours, 1),
+        "speedup_with_build": round((t_nx + t_build) / (t_ours + t_index), 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

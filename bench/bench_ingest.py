@@ -44,9 +44,26 @@ print(json.dumps({{"rows": report.rows_read, "seconds": seconds, "cpu_seconds": 
 def snapshot(workdir: Path, accounts: int, seed: int, fmt: str) -> Path:
     out = workdir / f"synth-{accounts}-{seed}-{fmt}"
     if not (out / "truth.json").exists():
-        subprocess.run([sys.executable, "-c", "from api.cli import main; main()", "synth", "--accounts", str(accounts),
-                        "--seed", str(seed), "--out", str(out), "--format", fmt, "--quiet", "--force"],
-                       check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from api.cli import main; main()",
+                "synth",
+                "--accounts",
+                str(accounts),
+                "--seed",
+                str(seed),
+                "--out",
+                str(out),
+                "--format",
+                fmt,
+                "--quiet",
+                "--force",
+            ],
+            check=True,
+            cwd=ROOT,
+        )
     return out
 
 
@@ -54,9 +71,21 @@ def measure(snap: Path, workdir: Path, mode: str) -> dict:
     db = workdir / f"{snap.name}-{mode}.duckdb"
     for p in (db, db.with_suffix(".duckdb.wal")):
         p.unlink(missing_ok=True)
-    out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)), str(snap), str(db),
-                          str(workdir / f"{snap.name}-{mode}.q"), mode],
-                         check=True, capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD.format(root=str(ROOT)),
+            str(snap),
+            str(db),
+            str(workdir / f"{snap.name}-{mode}.q"),
+            mode,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -73,12 +102,15 @@ def main() -> None:
     results = []
     for fmt in args.formats.split(","):
         snap = snapshot(workdir, args.accounts, args.seed, fmt)
-        for mode in (["read"] if args.no_store else ["read", "store"]):
+        for mode in ["read"] if args.no_store else ["read", "store"]:
             r = measure(snap, workdir, mode)
             r.update(format=fmt, mode=mode, accounts=args.accounts, rows_per_s=round(r["rows"] / r["seconds"]))
             results.append(r)
-            print(f"{fmt:8} {mode:6} {r['rows']:>10,} rows {r['seconds']:7.2f} s {r['rows_per_s']:>10,} rows/s "
-                  f"(cpu {r['cpu_seconds']:6.1f} s) peak {r['peak_rss_mb']:6.0f} MB  phases {r['phases']}", flush=True)
+            print(
+                f"{fmt:8} {mode:6} {r['rows']:>10,} rows {r['seconds']:7.2f} s {r['rows_per_s']:>10,} rows/s "
+                f"(cpu {r['cpu_seconds']:6.1f} s) peak {r['peak_rss_mb']:6.0f} MB  phases {r['phases']}",
+                flush=True,
+            )
     digests = {r["digest"] for r in results}
     print(f"digests equal across formats: {len(digests) == 1}")
     print(json.dumps(results, indent=1))

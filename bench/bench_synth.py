@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.synth import TABLES, SynthParams, generate_snapshot, write_snapshot  # noqa: E402
+from ingest.synth import TABLES, SynthParams, generate_snapshot, write_snapshot
 
 
 def _rss_mb() -> tuple[int, int]:
@@ -58,11 +58,18 @@ def main() -> None:
             shutil.rmtree(out, ignore_errors=True)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     result = {
-        "benchmark": "synth", "accounts": args.accounts, "seed": args.seed, "format": args.format,
-        "rows": rows, "total_rows": sum(rows.values()),
-        "generate_seconds": round(t_gen, 1), "write_seconds": round(t_all - t_gen, 1),
-        "total_seconds": round(t_all, 1), "rows_per_second": round(sum(rows.values()) / t_all),
-        "peak_rss_mb": peak_mb, "output_mb": round(size / 2**20, 1),
+        "benchmark": "synth",
+        "accounts": args.accounts,
+        "seed": args.seed,
+        "format": args.format,
+        "rows": rows,
+        "total_rows": sum(rows.values()),
+        "generate_seconds": round(t_gen, 1),
+        "write_seconds": round(t_all - t_gen, 1),
+        "total_seconds": round(t_all, 1),
+        "rows_per_second": round(sum(rows.values()) / t_all),
+        "peak_rss_mb": peak_mb,
+        "output_mb": round(size / 2**20, 1),
         "planted": {k: len(snap.truth[k]) for k in ("clusters", "bridges", "trails", "groomers", "decoys")},
         "stages": [{"stage": s, "at_seconds": t, "rss_mb": m} for s, t, m in stages],
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},

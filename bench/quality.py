@@ -22,9 +22,9 @@ from scipy.sparse.csgraph import connected_components
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detectors.base import rnd  # noqa: E402
-from detectors.clusters import account_owner  # noqa: E402
-from graph.projection import REL_TYPES, Projection, unique_ints  # noqa: E402
+from detectors.base import rnd
+from detectors.clusters import account_owner
+from graph.projection import REL_TYPES, Projection, unique_ints
 
 EdgeKey = tuple[str, str, str, str, str]
 
@@ -34,8 +34,16 @@ def stored_edges(proj: Projection) -> set[EdgeKey]:
     kinds = np.array(["account", "content", "url", "hashtag"], dtype=object)
     types = np.array([t.value for t in REL_TYPES], dtype=object)
     ids = np.array(proj.ids.to_pylist(), dtype=object)
-    return set(zip(kinds[proj.kind[proj.src]], ids[proj.src], types[proj.etype], kinds[proj.kind[proj.dst]],
-                   ids[proj.dst], strict=True))
+    return set(
+        zip(
+            kinds[proj.kind[proj.src]],
+            ids[proj.src],
+            types[proj.etype],
+            kinds[proj.kind[proj.dst]],
+            ids[proj.dst],
+            strict=True,
+        )
+    )
 
 
 def is_real_walk(pw: dict[str, Any], edges: set[EdgeKey]) -> bool:
@@ -71,8 +79,9 @@ def score(results: dict[str, Any], truth: dict[str, Any], edges: set[EdgeKey] | 
     # planted cluster each found cluster stands for (its best match)
     maps_to = {}
     for c in found:
-        j, pid = max(((jaccard(p["accounts"], c["accounts"]), p["cluster_id"]) for p in truth["clusters"]),
-                     default=(0.0, None))
+        j, pid = max(
+            ((jaccard(p["accounts"], c["accounts"]), p["cluster_id"]) for p in truth["clusters"]), default=(0.0, None)
+        )
         if j > 0:
             maps_to[c["cluster_id"]] = pid
     covered = 0
@@ -80,8 +89,10 @@ def score(results: dict[str, Any], truth: dict[str, Any], edges: set[EdgeKey] | 
     for pw in results["pathways"]:
         by_source.setdefault(pw["source"]["id"], []).append(pw)
     for tr in truth["trails"]:
-        if any(maps_to.get(pw["cluster_id"]) == tr["cluster_id"] and tr["bridge_account_id"] in pw.get("bridges", [])
-               for pw in by_source.get(tr["source_content_id"], [])):
+        if any(
+            maps_to.get(pw["cluster_id"]) == tr["cluster_id"] and tr["bridge_account_id"] in pw.get("bridges", [])
+            for pw in by_source.get(tr["source_content_id"], [])
+        ):
             covered += 1
     decoy_accounts = {d["account_id"] for d in truth["decoys"] if d["account_id"]}
     decoy_tags = {d["hashtag"] for d in truth["decoys"] if d["hashtag"]}
@@ -105,7 +116,9 @@ def score(results: dict[str, Any], truth: dict[str, Any], edges: set[EdgeKey] | 
         "trails": len(truth["trails"]),
         "trail_coverage": rnd(covered / len(truth["trails"])) if truth["trails"] else 1.0,
         "pathways": len(results["pathways"]),
-        "real_walk_share": None if real is None else rnd(real / len(results["pathways"]) if results["pathways"] else 1.0),
+        "real_walk_share": None
+        if real is None
+        else rnd(real / len(results["pathways"]) if results["pathways"] else 1.0),
         "groomer_recall": rnd(len(groomers & set(suspicious)) / len(groomers)) if groomers else 1.0,
         "suspicious_flagged": len(suspicious),
         # unsuspecting ordinary followers of members (background mix only): counted against
@@ -137,8 +150,15 @@ def baseline(proj: Projection, hops: int = 2) -> dict[str, Any]:
         mem = lv[comp == c]
         if mem.size >= 2:
             member[mem] = len(clusters)
-            clusters.append({"cluster_id": f"baseline-{len(clusters)}", "accounts": sorted(proj.id_list(mem)),
-                             "content": [], "hashtags": [], "score": float(mem.size)})
+            clusters.append(
+                {
+                    "cluster_id": f"baseline-{len(clusters)}",
+                    "accounts": sorted(proj.id_list(mem)),
+                    "content": [],
+                    "hashtags": [],
+                    "score": float(mem.size),
+                }
+            )
     reach = labelled.astype(np.float64)
     near = reach.copy()
     for _ in range(hops):
@@ -146,8 +166,11 @@ def baseline(proj: Projection, hops: int = 2) -> dict[str, Any]:
         near = near + reach
     cnt = np.asarray(a @ labelled.astype(np.float64)).ravel()
     order = np.lexsort((np.arange(n_acc), -cnt))
-    bridges = [{"account_id": proj.node_id(v), "score": float(cnt[v]), "role": "bridge", "pathways": []}
-               for v in order if cnt[v] > 0 and not labelled[v] and near[v] > 0][:1000]
+    bridges = [
+        {"account_id": proj.node_id(v), "score": float(cnt[v]), "role": "bridge", "pathways": []}
+        for v in order
+        if cnt[v] > 0 and not labelled[v] and near[v] > 0
+    ][:1000]
     # pathways: BFS on the undirected stored graph from the cluster side
     g = sp.coo_matrix((np.ones(proj.n_edges), (proj.src, proj.dst)), shape=(proj.n_nodes,) * 2).tocsr()
     g = (g + g.T).tocsr()
@@ -155,9 +178,9 @@ def baseline(proj: Projection, hops: int = 2) -> dict[str, Any]:
     pathways = []
     if targets.size:
         from scipy.sparse.csgraph import dijkstra
+
         g.data[:] = 1.0
-        dist, pred, _ = dijkstra(g, directed=False, indices=targets, return_predecessors=True, min_only=True,
-                                 limit=6)
+        dist, pred, _ = dijkstra(g, directed=False, indices=targets, return_predecessors=True, min_only=True, limit=6)
         for s in cv[proj.label[cv] == 1].tolist():
             if not np.isfinite(dist[s]) or member[s] >= 0:
                 continue
@@ -166,9 +189,15 @@ def baseline(proj: Projection, hops: int = 2) -> dict[str, Any]:
                 walk.append(int(pred[walk[-1]]))
             accs = {int(x) for x in account_owner(proj, np.array(walk[1:-1])) if x >= 0 and member[x] < 0}
             accs.discard(int(proj.author[s]))
-            pathways.append({"source": proj.node_ref(s), "cluster_id": f"baseline-{member[walk[-1]]}",
-                             "nodes": [proj.node_ref(v) for v in walk], "edges": [],
-                             "bridges": sorted(proj.id_list(np.array(sorted(accs))) if accs else [])})
+            pathways.append(
+                {
+                    "source": proj.node_ref(s),
+                    "cluster_id": f"baseline-{member[walk[-1]]}",
+                    "nodes": [proj.node_ref(v) for v in walk],
+                    "edges": [],
+                    "bridges": sorted(proj.id_list(np.array(sorted(accs))) if accs else []),
+                }
+            )
     return {"clusters": clusters, "pathways": pathways, "flagged_accounts": bridges}
 
 
@@ -194,9 +223,15 @@ def run_one(accounts: int, seed: int, work: Path, background_mix: float = 0.0) -
         proj = project(store)
     edges = stored_edges(proj)
     base = baseline(proj)
-    out = {"accounts": accounts, "seed": seed, "background_mix": background_mix,
-           "ingest_s": round(t1 - t0, 2), "detect_s": round(t2 - t1, 2),
-           "method": score(results, truth, edges), "baseline": score(base, truth, None)}
+    out = {
+        "accounts": accounts,
+        "seed": seed,
+        "background_mix": background_mix,
+        "ingest_s": round(t1 - t0, 2),
+        "detect_s": round(t2 - t1, 2),
+        "method": score(results, truth, edges),
+        "baseline": score(base, truth, None),
+    }
     return out
 
 
@@ -206,8 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--work", type=Path, default=None)
-    ap.add_argument("--background-mix", type=float, default=0.0,
-                    help="synth background_mix: 0 = today's snapshots, 1.0 = members live ordinary lives")
+    ap.add_argument(
+        "--background-mix",
+        type=float,
+        default=0.0,
+        help="synth background_mix: 0 = today's snapshots, 1.0 = members live ordinary lives",
+    )
     args = ap.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory(prefix="cg-quality-") as tmp:

@@ -15,8 +15,12 @@ from graph.projection import Projection
 
 
 class BridgeParams(DetectorParams):
-    min_score: float = Field(0.05, ge=0, description="least pathway probability mass (summed over the pathways "
-                                                     "it lays crumbs on) an account must create to be a bridge")
+    min_score: float = Field(
+        0.05,
+        ge=0,
+        description="least pathway probability mass (summed over the pathways "
+        "it lays crumbs on) an account must create to be a bridge",
+    )
     min_pathways: int = Field(1, ge=1, description="least number of pathways an account must lay crumbs on")
 
 
@@ -47,13 +51,19 @@ class BridgeDetector(Detector):
         rows: list[dict[str, Any]] = []
         for acc, s in score.items():
             if s >= params.min_score and len(paths[acc]) >= params.min_pathways:
-                rows.append({"account_id": acc, "score": rnd(s), "role": "bridge",
-                             "pathways": sorted(set(paths[acc]))})
+                rows.append({"account_id": acc, "score": rnd(s), "role": "bridge", "pathways": sorted(set(paths[acc]))})
         n_bridges = len(rows)
         for c in clusters:
             for v, acc in zip(c["members"].tolist(), c["ids"]):
-                rows.append({"account_id": acc, "score": rnd(float(mass[v])), "role": "cluster_member",
-                             "cluster_id": c["cluster_id"], "pathways": sorted(set(reaching.get(v, [])))})
+                rows.append(
+                    {
+                        "account_id": acc,
+                        "score": rnd(float(mass[v])),
+                        "role": "cluster_member",
+                        "cluster_id": c["cluster_id"],
+                        "pathways": sorted(set(reaching.get(v, []))),
+                    }
+                )
         out = DetectorOutput()
         out.sections["flagged_accounts"] = rows
         out.counts.update(bridges=n_bridges, cluster_members=len(rows) - n_bridges)

@@ -18,16 +18,26 @@ from graph.projection import KIND_CODE, REL_CODE, Projection, in_codes, unique_i
 
 ABUSIVE = ContentLabel.ABUSIVE.code
 #: stored relationships that count as an interaction between the accounts owning both ends
-INTERACTION_RELS = (RelType.FOLLOWS, RelType.MENTIONS, RelType.REPLY_TO, RelType.SHARES, RelType.REPLIES,
-                    RelType.REFERENCES)
+INTERACTION_RELS = (
+    RelType.FOLLOWS,
+    RelType.MENTIONS,
+    RelType.REPLY_TO,
+    RelType.SHARES,
+    RelType.REPLIES,
+    RelType.REFERENCES,
+)
 #: relationships whose (rare) url/hashtag target, used by several accounts, ties those accounts
 CO_USE_RELS = (RelType.LINKS_TO, RelType.BIO_LINK, RelType.TAGGED)
 
 
 class ClusterParams(DetectorParams):
     hops: int = Field(1, ge=0, le=3, description="interaction hops around labelled accounts to consider")
-    max_degree: int = Field(200, ge=1, description="accounts with more distinct interaction partners are hubs: "
-                                                   "never expanded through nor clustered (unless labelled)")
+    max_degree: int = Field(
+        200,
+        ge=1,
+        description="accounts with more distinct interaction partners are hubs: "
+        "never expanded through nor clustered (unless labelled)",
+    )
     max_co_use: int = Field(50, ge=2, description="a url/hashtag used by at most this many accounts ties them")
     resolution: float = Field(1.0, gt=0)
     beta: float = Field(0.01, gt=0)
@@ -35,23 +45,35 @@ class ClusterParams(DetectorParams):
     seed: int = 42
     min_members: int = Field(3, ge=1)
     min_labelled_members: int = Field(2, ge=1, description="accounts with abusive-label mass a cluster needs")
-    co_use: bool = Field(False, description="tie accounts that use the same rare url/hashtag (off: a bridge "
-                                            "using a cluster's invite URL would look like a member)")
-    min_member_in_links: int = Field(2, ge=0, description="an account joins only if at least this many "
-                                                         "other members follow/mention/reply to it")
-    min_member_share: float = Field(0.5, ge=0, le=1, description="an account joins only if this share "
-                                                                 "of the interaction weight directed at it "
-                                                                 "comes from members")
-    min_owned_share: float = Field(0.5, ge=0, le=1, description="a url/hashtag belongs to a cluster when this "
-                                                                "share of the accounts using it are members")
+    co_use: bool = Field(
+        False,
+        description="tie accounts that use the same rare url/hashtag (off: a bridge "
+        "using a cluster's invite URL would look like a member)",
+    )
+    min_member_in_links: int = Field(
+        2, ge=0, description="an account joins only if at least this many other members follow/mention/reply to it"
+    )
+    min_member_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="an account joins only if this share of the interaction weight directed at it comes from members",
+    )
+    min_owned_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="a url/hashtag belongs to a cluster when this share of the accounts using it are members",
+    )
 
 
 def account_owner(proj: Projection, vids: np.ndarray) -> np.ndarray:
     """Account vid owning each node (itself, or the author of content; -1 for urls/hashtags)."""
     vids = vids.astype(np.int64)
     k = proj.kind[vids]
-    return np.where(k == KIND_CODE["account"], vids,
-                    np.where(k == KIND_CODE["content"], proj.author[vids].astype(np.int64), -1))
+    return np.where(
+        k == KIND_CODE["account"], vids, np.where(k == KIND_CODE["content"], proj.author[vids].astype(np.int64), -1)
+    )
 
 
 def unique_pairs(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -77,9 +99,10 @@ def interaction_matrix(proj: Projection, max_co_use: int, co_use: bool) -> sp.cs
         tok, usr = unique_pairs(token[ok], users[ok], proj.n_nodes)
         starts = np.flatnonzero(np.r_[True, tok[1:] != tok[:-1]])
         sizes = np.diff(np.r_[starts, tok.size])
-        for s, c in zip(starts[(sizes >= 2) & (sizes <= max_co_use)].tolist(),
-                        sizes[(sizes >= 2) & (sizes <= max_co_use)].tolist()):
-            u = usr[s:s + c]
+        for s, c in zip(
+            starts[(sizes >= 2) & (sizes <= max_co_use)].tolist(), sizes[(sizes >= 2) & (sizes <= max_co_use)].tolist()
+        ):
+            u = usr[s : s + c]
             i, j = np.triu_indices(c, 1)
             parts_a += [u[i], u[j]]
             parts_b += [u[j], u[i]]
@@ -98,8 +121,13 @@ def _leiden(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, p: 
     rng = random.Random(p.seed)
     igraph.set_random_number_generator(rng)
     try:
-        part = g.community_leiden(objective_function="modularity", weights="weight", resolution=p.resolution,
-                                  beta=p.beta, n_iterations=p.n_iterations)
+        part = g.community_leiden(
+            objective_function="modularity",
+            weights="weight",
+            resolution=p.resolution,
+            beta=p.beta,
+            n_iterations=p.n_iterations,
+        )
     finally:
         igraph.set_random_number_generator(random)
     return np.asarray(part.membership, dtype=np.int64)
@@ -144,7 +172,7 @@ class ClusterDetector(Detector):
         sub = m[rv][:, rv].tocoo()
         upper = sub.row < sub.col
         membership = _leiden(rv.size, sub.row[upper], sub.col[upper], sub.data[upper], p)
-        indeg = np.asarray(directed.sum(axis=0)).ravel()      # interaction weight directed at each account
+        indeg = np.asarray(directed.sum(axis=0)).ravel()  # interaction weight directed at each account
         clusters: list[dict[str, Any]] = []
         assigned = np.zeros(n_acc, bool)
         for comm in unique_ints(membership).tolist():
@@ -173,8 +201,9 @@ class ClusterDetector(Detector):
             w_all = np.asarray(directed[members].sum(axis=0)).ravel()
             in_all = np.asarray((directed[members] > 0).sum(axis=0)).ravel()
             share_all = np.divide(w_all, indeg, out=np.zeros(n_acc), where=indeg > 0)
-            extra = np.flatnonzero(region & ~assigned & (share_all >= p.min_member_share)
-                                   & (in_all >= p.min_member_in_links))
+            extra = np.flatnonzero(
+                region & ~assigned & (share_all >= p.min_member_share) & (in_all >= p.min_member_in_links)
+            )
             members = unique_ints(np.concatenate([members, extra]))
             if members.size < p.min_members or np.count_nonzero(mass[members] > 0) < p.min_labelled_members:
                 continue
@@ -214,7 +243,7 @@ class ClusterDetector(Detector):
             share = cnt / n_users[t_]
             keep = share >= p.min_owned_share
             t_, c_, share = t_[keep], c_[keep], share[keep]
-            best = np.lexsort((c_, -share, t_))          # per token: highest share, then lowest cluster
+            best = np.lexsort((c_, -share, t_))  # per token: highest share, then lowest cluster
             t_, c_ = t_[best], c_[best]
             first = np.r_[True, t_[1:] != t_[:-1]] if t_.size else np.zeros(0, bool)
             token_owner[t_[first]] = c_[first]
@@ -223,23 +252,25 @@ class ClusterDetector(Detector):
         owned = np.flatnonzero(owner >= 0)
         by_cluster, ptr = group_order(owner[owned].astype(np.int64), max(len(clusters), 1))
         for i, c in enumerate(clusters):
-            nodes = owned[by_cluster[ptr[i]:ptr[i + 1]]]
+            nodes = owned[by_cluster[ptr[i] : ptr[i + 1]]]
             kinds = proj.kind[nodes]
             content = nodes[kinds == KIND_CODE["content"]]
             urls = nodes[kinds == KIND_CODE["url"]]
             tags = nodes[kinds == KIND_CODE["hashtag"]]
             labelled = int(np.count_nonzero(mass[c["members"]] > 0))
             c.update(content_vids=content, url_vids=urls, tag_vids=tags, target_vids=nodes)
-            section.append({
-                "cluster_id": c["cluster_id"],
-                "accounts": sorted(c["ids"]),
-                "content": sorted(proj.id_list(content)),
-                "urls": sorted(proj.id_list(urls)),
-                "hashtags": sorted(proj.id_list(tags)),
-                "score": rnd(c["score"]),
-                "labelled_accounts": labelled,
-                "unlabelled_accounts": int(c["members"].size - labelled),
-            })
+            section.append(
+                {
+                    "cluster_id": c["cluster_id"],
+                    "accounts": sorted(c["ids"]),
+                    "content": sorted(proj.id_list(content)),
+                    "urls": sorted(proj.id_list(urls)),
+                    "hashtags": sorted(proj.id_list(tags)),
+                    "score": rnd(c["score"]),
+                    "labelled_accounts": labelled,
+                    "unlabelled_accounts": int(c["members"].size - labelled),
+                }
+            )
         out.sections["clusters"] = section
         out.state.update(clusters=clusters, member_cluster=member_cluster, owner=owner, mass=mass)
         out.counts.update(clusters=len(clusters), cluster_region_accounts=int(rv.size))

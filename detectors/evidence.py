@@ -25,8 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from detectors.exporters import Exporter, get_exporters
 from detectors.signing import ALGORITHM, PublicKey, SigningKey
 from graph.errors import ConfigError, DetectorError, NotFound
-from graph.model import NodeKind
-from graph.model import AccountStatus, AgeBand, ContentLabel
+from graph.model import AccountStatus, AgeBand, ContentLabel, NodeKind
 from graph.projection import KINDS, NO_TIME, REL_TYPES, Projection
 
 PACKAGE_FORMAT = "crumbgraph-evidence"
@@ -45,7 +44,7 @@ class Selection(BaseModel):
     accounts: tuple[str, ...] = ()
     pathways: tuple[str, ...] = ()
     content: tuple[str, ...] = ()
-    case_id: str | None = None   # recorded only; `from_case` turns a case's items into the ids above
+    case_id: str | None = None  # recorded only; `from_case` turns a case's items into the ids above
 
     @classmethod
     def from_case(cls, case_id: str, items: list[dict[str, str]]) -> Selection:
@@ -55,8 +54,13 @@ class Selection(BaseModel):
             if item["kind"] not in by_kind:
                 raise ConfigError(f"case {case_id}: item kind {item['kind']!r} cannot be exported")
             by_kind[item["kind"]].append(item["id"])
-        return cls(accounts=tuple(by_kind["account"]), content=tuple(by_kind["content"]),
-                   pathways=tuple(by_kind["pathway"]), clusters=tuple(by_kind["cluster"]), case_id=case_id)
+        return cls(
+            accounts=tuple(by_kind["account"]),
+            content=tuple(by_kind["content"]),
+            pathways=tuple(by_kind["pathway"]),
+            clusters=tuple(by_kind["cluster"]),
+            case_id=case_id,
+        )
 
 
 class Limits(BaseModel):
@@ -88,8 +92,10 @@ class RunFiles:
             raise NotFound(f"run {self.record.get('run_id')}: no frozen projection in {folder}")
         proj = Projection.from_parquet(folder)  # checks the projection against its own digest
         if proj.digest != self.record.get("snapshot_digest"):
-            raise DetectorError(f"{folder}: projection digest {proj.digest} is not the run's snapshot digest "
-                                f"{self.record.get('snapshot_digest')}")
+            raise DetectorError(
+                f"{folder}: projection digest {proj.digest} is not the run's snapshot digest "
+                f"{self.record.get('snapshot_digest')}"
+            )
         return proj
 
 
@@ -145,8 +151,13 @@ def _vids_of(proj: Projection, refs: list[dict[str, str]] | list[tuple[str, str]
     return out
 
 
-def select_subgraph(proj: Projection, results: dict[str, Any], selection: Selection,
-                    limits: Limits | None = None, provenance: dict[str, Any] | None = None) -> dict[str, Any]:
+def select_subgraph(
+    proj: Projection,
+    results: dict[str, Any],
+    selection: Selection,
+    limits: Limits | None = None,
+    provenance: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The flagged subgraph of `selection`: the selected pathways (explicit, through a selected
     account, or into a selected cluster; at most `max_pathways`, best first), the selected accounts,
     content and cluster members, then up to `hops` hops of context in either direction — at most
@@ -158,8 +169,10 @@ def select_subgraph(proj: Projection, results: dict[str, Any], selection: Select
     pathways_by_id = {p["pathway_id"]: p for p in results.get("pathways", [])}
     clusters_by_id = {c["cluster_id"]: c for c in results.get("clusters", [])}
     flagged = results.get("flagged_accounts", [])
-    for what, ids, known in (("pathway", selection.pathways, pathways_by_id),
-                             ("cluster", selection.clusters, clusters_by_id)):
+    for what, ids, known in (
+        ("pathway", selection.pathways, pathways_by_id),
+        ("cluster", selection.clusters, clusters_by_id),
+    ):
         missing = [i for i in ids if i not in known]
         if missing:
             raise NotFound(f"run {results.get('run_id')}: no {what} {missing[0]!r}")
@@ -167,8 +180,10 @@ def select_subgraph(proj: Projection, results: dict[str, Any], selection: Select
     for kind, ids in ((NodeKind.ACCOUNT, selection.accounts), (NodeKind.CONTENT, selection.content)):
         vids = proj.vids(kind, list(ids)) if ids else np.zeros(0, np.int64)
         if (vids < 0).any():
-            raise NotFound(f"run {results.get('run_id')}: no {kind.value} "
-                           f"{ids[int(np.flatnonzero(vids < 0)[0])]!r} in its projection")
+            raise NotFound(
+                f"run {results.get('run_id')}: no {kind.value} "
+                f"{ids[int(np.flatnonzero(vids < 0)[0])]!r} in its projection"
+            )
         picked.append(np.asarray(vids, np.int64))
     acc_vids = np.concatenate(picked)
 
@@ -179,23 +194,32 @@ def select_subgraph(proj: Projection, results: dict[str, Any], selection: Select
     for fa in flagged:
         if fa["account_id"] in sel_acc:
             wanted.update(fa.get("pathways", []))
-    chosen = [p for p in results.get("pathways", [])
-              if p["pathway_id"] in wanted or p.get("cluster_id") in sel_clu
-              or any(n["kind"] == "account" and n["id"] in sel_acc for n in p["nodes"])]
+    chosen = [
+        p
+        for p in results.get("pathways", [])
+        if p["pathway_id"] in wanted
+        or p.get("cluster_id") in sel_clu
+        or any(n["kind"] == "account" and n["id"] in sel_acc for n in p["nodes"])
+    ]
     truncated = len(chosen) > limits.max_pathways
-    chosen = chosen[:limits.max_pathways]
+    chosen = chosen[: limits.max_pathways]
 
     # seeds: pathway nodes, selected accounts and content, members of selected clusters (in that priority)
     seed_parts = [_vids_of(proj, [n for p in chosen for n in p["nodes"]], "pathway"), acc_vids]
     for cid in selection.clusters:
         c = clusters_by_id[cid]
-        seed_parts.append(_vids_of(proj, [("account", a) for a in c.get("accounts", [])]
-                                   + [("content", x) for x in c.get("content", [])], f"cluster {cid}"))
+        seed_parts.append(
+            _vids_of(
+                proj,
+                [("account", a) for a in c.get("accounts", [])] + [("content", x) for x in c.get("content", [])],
+                f"cluster {cid}",
+            )
+        )
     order = np.concatenate([np.asarray(s, np.int64) for s in seed_parts])
     _, first = np.unique(order, return_index=True)
     seeds = order[np.sort(first)]
     if seeds.size > limits.max_nodes:
-        seeds, truncated = seeds[:limits.max_nodes], True
+        seeds, truncated = seeds[: limits.max_nodes], True
     n = proj.n_nodes
     hop = np.full(n, -1, np.int64)
     hop[seeds] = 0
@@ -240,7 +264,7 @@ def select_subgraph(proj: Projection, results: dict[str, Any], selection: Select
         ekeys = (src[emask] * n + dst[emask]) * 64 + proj.etype[emask].astype(np.int64)
         on_path = np.isin(ekeys, keys)
     if emask.size > limits.max_edges:
-        prio = np.argsort(~on_path, kind="stable")[:limits.max_edges]
+        prio = np.argsort(~on_path, kind="stable")[: limits.max_edges]
         prio.sort()
         emask, on_path, truncated = emask[prio], on_path[prio], True
 
@@ -256,24 +280,44 @@ def select_subgraph(proj: Projection, results: dict[str, Any], selection: Select
     nodes = []
     for vid, nid in zip(node_vids.tolist(), ids):
         kind = KINDS[int(proj.kind[vid])].value
-        role = ("pathway" if vid in pathway_nodes else "selected" if vid in sel_nodes
-                else "cluster" if vid in cluster_nodes else "context")
+        role = (
+            "pathway"
+            if vid in pathway_nodes
+            else "selected"
+            if vid in sel_nodes
+            else "cluster"
+            if vid in cluster_nodes
+            else "context"
+        )
         fscore, froles = flags.get(nid, (None, None)) if kind == "account" else (None, None)
-        nodes.append({
-            "key": f"{kind}:{nid}", "kind": kind, "id": nid, "role": role, "hop": int(hop[vid]),
-            "age_band": AgeBand.from_code(proj.age_band[vid]).value if kind == "account" else None,
-            "status": AccountStatus.from_code(proj.status[vid]).value if kind == "account" else None,
-            "label": ContentLabel.from_code(proj.label[vid]).value if kind == "content" else None,
-            "label_confidence": float(proj.label_confidence[vid]) if kind == "content" else None,
-            "content_kind": proj.content_kind_of(vid) if kind == "content" else None,
-            "domain": (proj.domain[vid - proj.offsets[2]].as_py() or None) if kind == "url" else None,
-            "flag_score": fscore, "flag_roles": froles,
-        })
+        nodes.append(
+            {
+                "key": f"{kind}:{nid}",
+                "kind": kind,
+                "id": nid,
+                "role": role,
+                "hop": int(hop[vid]),
+                "age_band": AgeBand.from_code(proj.age_band[vid]).value if kind == "account" else None,
+                "status": AccountStatus.from_code(proj.status[vid]).value if kind == "account" else None,
+                "label": ContentLabel.from_code(proj.label[vid]).value if kind == "content" else None,
+                "label_confidence": float(proj.label_confidence[vid]) if kind == "content" else None,
+                "content_kind": proj.content_kind_of(vid) if kind == "content" else None,
+                "domain": (proj.domain[vid - proj.offsets[2]].as_py() or None) if kind == "url" else None,
+                "flag_score": fscore,
+                "flag_roles": froles,
+            }
+        )
     key_of = {vid: node["key"] for vid, node in zip(node_vids.tolist(), nodes)}
-    edges = [{"src": key_of[s], "dst": key_of[d], "type": REL_TYPES[t].value, "created_at": _iso(c),
-              "on_pathway": bool(op)}
-             for s, d, t, c, op in zip(proj.src[emask].tolist(), proj.dst[emask].tolist(),
-                                       proj.etype[emask].tolist(), proj.created_at[emask].tolist(), on_path.tolist())]
+    edges = [
+        {"src": key_of[s], "dst": key_of[d], "type": REL_TYPES[t].value, "created_at": _iso(c), "on_pathway": bool(op)}
+        for s, d, t, c, op in zip(
+            proj.src[emask].tolist(),
+            proj.dst[emask].tolist(),
+            proj.etype[emask].tolist(),
+            proj.created_at[emask].tolist(),
+            on_path.tolist(),
+        )
+    ]
     in_sub = {(nd["kind"], nd["id"]) for nd in nodes}
     clusters = []
     for cid in dict.fromkeys([*selection.clusters, *(p.get("cluster_id") for p in chosen)]):
@@ -281,18 +325,29 @@ def select_subgraph(proj: Projection, results: dict[str, Any], selection: Select
         if c is None:
             continue
         row = {k: v for k, v in c.items() if k not in ("accounts", "content")}
-        row.update({"accounts": [a for a in c.get("accounts", []) if ("account", a) in in_sub],
-                    "content": [x for x in c.get("content", []) if ("content", x) in in_sub],
-                    "n_accounts": len(c.get("accounts", [])), "n_content": len(c.get("content", []))})
+        row.update(
+            {
+                "accounts": [a for a in c.get("accounts", []) if ("account", a) in in_sub],
+                "content": [x for x in c.get("content", []) if ("content", x) in in_sub],
+                "n_accounts": len(c.get("accounts", [])),
+                "n_content": len(c.get("content", [])),
+            }
+        )
         clusters.append(row)
     return {
-        "format": SUBGRAPH_FORMAT, "format_version": 1,
-        "run_id": results.get("run_id"), "snapshot_digest": results.get("snapshot_digest"),
+        "format": SUBGRAPH_FORMAT,
+        "format_version": 1,
+        "run_id": results.get("run_id"),
+        "snapshot_digest": results.get("snapshot_digest"),
         "provenance": provenance or {},
-        "selection": selection.model_dump(mode="json"), "limits": limits.model_dump(mode="json"),
+        "selection": selection.model_dump(mode="json"),
+        "limits": limits.model_dump(mode="json"),
         "truncated": bool(truncated),
         "counts": {"nodes": len(nodes), "edges": len(edges), "pathways": len(chosen), "clusters": len(clusters)},
-        "nodes": nodes, "edges": edges, "pathways": chosen, "clusters": clusters,
+        "nodes": nodes,
+        "edges": edges,
+        "pathways": chosen,
+        "clusters": clusters,
         "flagged_accounts": [fa for fa in flagged if ("account", fa["account_id"]) in in_sub],
     }
 
@@ -316,9 +371,18 @@ class Package:
     manifest: dict[str, Any]
 
 
-def build_package(run: str | Path, dest: Path, selection: Selection, signing_key: SigningKey, *,
-                  limits: Limits | None = None, runs_dir: Path | None = None, exported_by: str = "unknown",
-                  formats: list[str] | None = None, now: datetime | None = None) -> Package:
+def build_package(
+    run: str | Path,
+    dest: Path,
+    selection: Selection,
+    signing_key: SigningKey,
+    *,
+    limits: Limits | None = None,
+    runs_dir: Path | None = None,
+    exported_by: str = "unknown",
+    formats: list[str] | None = None,
+    now: datetime | None = None,
+) -> Package:
     """Write an evidence package of `selection` in run `run` (a run folder or a run id under
     `runs_dir`) into the new or empty directory `dest`, sign its manifest, and return it."""
     limits = limits or Limits()
@@ -336,30 +400,41 @@ def build_package(run: str | Path, dest: Path, selection: Selection, signing_key
         cg_version = version("crumbgraph")
     except PackageNotFoundError:
         cg_version = "unknown"
-    provenance = {"crumbgraph_version": cg_version, "started_at": rec.get("started_at"),
-                  "finished_at": rec.get("finished_at"), "detectors": rec.get("detectors", []),
-                  "params": rec.get("params", {}), "results_sha256": rec.get("results_sha256")}
+    provenance = {
+        "crumbgraph_version": cg_version,
+        "started_at": rec.get("started_at"),
+        "finished_at": rec.get("finished_at"),
+        "detectors": rec.get("detectors", []),
+        "params": rec.get("params", {}),
+        "results_sha256": rec.get("results_sha256"),
+    }
     subgraph = select_subgraph(rf.projection(), rf.results, selection, limits, provenance)
     dest.mkdir(parents=True, exist_ok=True)
     written: list[tuple[str, Path]] = []
     for exp in exporters:
         written.extend((exp.name, p) for p in exp.write(subgraph, dest))
     manifest = {
-        "format": PACKAGE_FORMAT, "format_version": PACKAGE_FORMAT_VERSION,
+        "format": PACKAGE_FORMAT,
+        "format_version": PACKAGE_FORMAT_VERSION,
         "package_id": str(uuid.uuid4()),
-        "run_id": rec["run_id"], "snapshot_digest": rec["snapshot_digest"],
+        "run_id": rec["run_id"],
+        "snapshot_digest": rec["snapshot_digest"],
         "results_sha256": rec.get("results_sha256"),
-        "detectors": rec.get("detectors", []), "params": rec.get("params", {}),
+        "detectors": rec.get("detectors", []),
+        "params": rec.get("params", {}),
         "library_versions": rec.get("library_versions", {}),
-        "selection": selection.model_dump(mode="json"), "limits": limits.model_dump(mode="json"),
-        "counts": subgraph["counts"], "truncated": subgraph["truncated"],
+        "selection": selection.model_dump(mode="json"),
+        "limits": limits.model_dump(mode="json"),
+        "counts": subgraph["counts"],
+        "truncated": subgraph["truncated"],
         "exporters": [{"name": e.name, "files": list(e.filenames)} for e in exporters],
         "exported_by": exported_by,
         "exported_at": (now or datetime.now(UTC)).isoformat(),
-        "signer": {"algorithm": ALGORITHM, "key_id": signing_key.public.key_id,
-                   "public_key": signing_key.public.b64},
-        "files": {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
-                  for _, p in sorted(written, key=lambda x: x[1].name)},
+        "signer": {"algorithm": ALGORITHM, "key_id": signing_key.public.key_id, "public_key": signing_key.public.b64},
+        "files": {
+            p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+            for _, p in sorted(written, key=lambda x: x[1].name)
+        },
     }
     body = _manifest_bytes(manifest)
     (dest / MANIFEST).write_bytes(body)
@@ -374,7 +449,7 @@ class Verification:
     path: Path
     problems: list[str] = field(default_factory=list)
     key_id: str | None = None
-    trusted_key: bool = False   # checked against a key the caller trusts, not only the embedded one
+    trusted_key: bool = False  # checked against a key the caller trusts, not only the embedded one
     manifest: dict[str, Any] | None = None
 
     @property
@@ -429,8 +504,10 @@ def verify_package(path: Path, public_key: PublicKey | None = None) -> Verificat
             v.problems.append(f"{SIGNATURE}: changed (not an Ed25519 signature)")
         elif not key.verify(body, sig):
             if public_key is not None and embedded is not None and embedded.raw != public_key.raw:
-                v.problems.append(f"signature: not made by the trusted key {public_key.key_id} "
-                                  f"(the manifest names signer {embedded.key_id})")
+                v.problems.append(
+                    f"signature: not made by the trusted key {public_key.key_id} "
+                    f"(the manifest names signer {embedded.key_id})"
+                )
             else:
                 v.problems.append(f"signature: fails for key {key.key_id}: {MANIFEST} or {SIGNATURE} changed")
     if manifest is None:
@@ -442,8 +519,10 @@ def verify_package(path: Path, public_key: PublicKey | None = None) -> Verificat
             v.problems.append(f"{name}: removed")
         elif sha256_file(p) != files[name].get("sha256"):
             v.problems.append(f"{name}: changed (sha256 differs from the manifest)")
-    extra = sorted(str(p.relative_to(path)) for p in path.rglob("*")
-                   if p.is_file() and p.name not in (MANIFEST, SIGNATURE) and str(p.relative_to(path)) not in files)
+    extra = sorted(
+        str(p.relative_to(path))
+        for p in path.rglob("*")
+        if p.is_file() and p.name not in (MANIFEST, SIGNATURE) and str(p.relative_to(path)) not in files
+    )
     v.problems.extend(f"{name}: added (not in the manifest)" for name in extra)
     return v
-

@@ -20,15 +20,27 @@ MINOR, ADULT, UNKNOWN = AgeBand.MINOR.code, AgeBand.ADULT.code, AgeBand.UNKNOWN.
 
 
 class GroomingParams(DetectorParams):
-    contact_rels: tuple[RelType, ...] = Field((RelType.FOLLOWS,), description="relationships that count as "
-                                              "seeking contact with a minor (mentions while commenting are ordinary)")
+    contact_rels: tuple[RelType, ...] = Field(
+        (RelType.FOLLOWS,),
+        description="relationships that count as seeking contact with a minor (mentions while commenting are ordinary)",
+    )
     min_minors: int = Field(10, ge=2, description="least distinct minors an account contacts")
-    max_density: float = Field(0.1, ge=0, le=1, description="flag only when at most this share of the pairs of "
-                                                           "those minors follow each other (a class is dense)")
-    engage_rels: tuple[RelType, ...] = Field((RelType.MENTIONS,), description="relationships that count as "
-                                             "addressing a contacted minor directly")
-    min_engaged_share: float = Field(0.5, ge=0, le=1, description="flag only when at least this share of the "
-                                     "contacted minors are also addressed directly")
+    max_density: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="flag only when at most this share of the pairs of "
+        "those minors follow each other (a class is dense)",
+    )
+    engage_rels: tuple[RelType, ...] = Field(
+        (RelType.MENTIONS,), description="relationships that count as addressing a contacted minor directly"
+    )
+    min_engaged_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="flag only when at least this share of the contacted minors are also addressed directly",
+    )
     include_unknown_age: bool = Field(False, description="treat accounts of unknown age as adults")
     path_weight: float = Field(10.0, ge=0, description="score multiplier (1 + path_weight * reach)")
 
@@ -70,11 +82,12 @@ class GroomingDetector(Detector):
             fol = proj.etype == REL_CODE[RelType.FOLLOWS.value]
             ms, md = proj.src[fol].astype(np.int64), proj.dst[fol].astype(np.int64)
             mm = (proj.age_band[ms] == MINOR) & (proj.age_band[md] == MINOR) & (md < n_acc) & (ms < n_acc)
-            g = sp.coo_matrix((np.ones(int(mm.sum()) * 2), (np.r_[ms[mm], md[mm]], np.r_[md[mm], ms[mm]])),
-                              shape=(n_acc, n_acc)).tocsr()
+            g = sp.coo_matrix(
+                (np.ones(int(mm.sum()) * 2), (np.r_[ms[mm], md[mm]], np.r_[md[mm], ms[mm]])), shape=(n_acc, n_acc)
+            ).tocsr()
             starts = np.searchsorted(pa_, cands)
             for c, st in zip(cands.tolist(), starts.tolist()):
-                minors = pb_[st:st + counts[c]]
+                minors = pb_[st : st + counts[c]]
                 sub = g[minors][:, minors]
                 pairs_linked = (sub + sub.T).count_nonzero() / 2
                 density = pairs_linked / (minors.size * (minors.size - 1) / 2)
@@ -85,11 +98,19 @@ class GroomingDetector(Detector):
                 eng = float(share[c])
                 r = float(reach[c]) if reach is not None else 0.0
                 base = minors.size * (1.0 - density) * eng
-                rows.append({"account_id": proj.node_id(c), "score": rnd(base * (1.0 + p.path_weight * r)),
-                             "role": "suspicious_contact", "pathways": [], "minors": int(minors.size),
-                             "largest_connected_share": rnd(float(lcc)), "density": rnd(float(density)),
-                             "engaged_share": rnd(eng),
-                             "cluster_reach": rnd(r)})
+                rows.append(
+                    {
+                        "account_id": proj.node_id(c),
+                        "score": rnd(base * (1.0 + p.path_weight * r)),
+                        "role": "suspicious_contact",
+                        "pathways": [],
+                        "minors": int(minors.size),
+                        "largest_connected_share": rnd(float(lcc)),
+                        "density": rnd(float(density)),
+                        "engaged_share": rnd(eng),
+                        "cluster_reach": rnd(r),
+                    }
+                )
         out.sections["flagged_accounts"] = rows
         out.counts.update(suspicious_contacts=len(rows))
         return out

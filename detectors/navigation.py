@@ -25,8 +25,11 @@ class StepRule(BaseModel):
     rel: RelType
     direction: Direction
     weight: float = Field(1.0, gt=0)
-    lays_crumb: bool | None = Field(None, description="credit the reference's creator for this step (default: "
-                                                      "forward steps except POSTED; see docs/detectors.md)")
+    lays_crumb: bool | None = Field(
+        None,
+        description="credit the reference's creator for this step (default: "
+        "forward steps except POSTED; see docs/detectors.md)",
+    )
 
     @property
     def credits_creator(self) -> bool:
@@ -37,23 +40,23 @@ class StepRule(BaseModel):
 
 #: The default model; see docs/detectors.md ("Navigation model").
 DEFAULT_STEPS: tuple[StepRule, ...] = (
-    StepRule(rel=RelType.POSTED, direction="forward"),       # account -> its posts and comments
-    StepRule(rel=RelType.POSTED, direction="backward"),      # content -> its author
-    StepRule(rel=RelType.REPLY_TO, direction="backward"),    # post -> comments / items under it
-    StepRule(rel=RelType.REPLY_TO, direction="forward"),     # comment -> what it is under
-    StepRule(rel=RelType.MENTIONS, direction="forward"),     # comment/bio -> mentioned account
-    StepRule(rel=RelType.TAGGED, direction="forward"),       # content -> hashtag
-    StepRule(rel=RelType.TAGGED, direction="backward"),      # hashtag -> content carrying it
-    StepRule(rel=RelType.LINKS_TO, direction="forward"),     # content -> URL
-    StepRule(rel=RelType.LINKS_TO, direction="backward"),    # URL -> content posting it
-    StepRule(rel=RelType.BIO_LINK, direction="forward"),     # account -> URL in its bio
-    StepRule(rel=RelType.BIO_LINK, direction="backward"),    # URL -> accounts with it in their bio
-    StepRule(rel=RelType.FOLLOWS, direction="forward"),      # account -> whom it follows
-    StepRule(rel=RelType.FOLLOWS, direction="backward"),     # account -> its followers
-    StepRule(rel=RelType.SHARES, direction="forward"),       # share -> what it shares
-    StepRule(rel=RelType.SHARES, direction="backward"),      # content -> shares of it
+    StepRule(rel=RelType.POSTED, direction="forward"),  # account -> its posts and comments
+    StepRule(rel=RelType.POSTED, direction="backward"),  # content -> its author
+    StepRule(rel=RelType.REPLY_TO, direction="backward"),  # post -> comments / items under it
+    StepRule(rel=RelType.REPLY_TO, direction="forward"),  # comment -> what it is under
+    StepRule(rel=RelType.MENTIONS, direction="forward"),  # comment/bio -> mentioned account
+    StepRule(rel=RelType.TAGGED, direction="forward"),  # content -> hashtag
+    StepRule(rel=RelType.TAGGED, direction="backward"),  # hashtag -> content carrying it
+    StepRule(rel=RelType.LINKS_TO, direction="forward"),  # content -> URL
+    StepRule(rel=RelType.LINKS_TO, direction="backward"),  # URL -> content posting it
+    StepRule(rel=RelType.BIO_LINK, direction="forward"),  # account -> URL in its bio
+    StepRule(rel=RelType.BIO_LINK, direction="backward"),  # URL -> accounts with it in their bio
+    StepRule(rel=RelType.FOLLOWS, direction="forward"),  # account -> whom it follows
+    StepRule(rel=RelType.FOLLOWS, direction="backward"),  # account -> its followers
+    StepRule(rel=RelType.SHARES, direction="forward"),  # share -> what it shares
+    StepRule(rel=RelType.SHARES, direction="backward"),  # content -> shares of it
     StepRule(rel=RelType.REPLIES, direction="forward"),
-    StepRule(rel=RelType.RECOMMENDS, direction="forward"),   # platform recommendation
+    StepRule(rel=RelType.RECOMMENDS, direction="forward"),  # platform recommendation
     StepRule(rel=RelType.REFERENCES, direction="forward"),
 )
 
@@ -106,12 +109,21 @@ def group_order(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(keys, minlength=n), out=indptr[1:])
     try:
-        from scipy.sparse import _sparsetools   # scipy's C coo->csr: a stable counting sort
+        from scipy.sparse import _sparsetools  # scipy's C coo->csr: a stable counting sort
 
         order = np.empty(m, np.int64)
-        _sparsetools.coo_tocsr(n, 1, m, keys.astype(np.int64), np.zeros(m, np.int64), np.arange(m, dtype=np.int64),
-                               np.zeros(n + 1, np.int64), np.empty(m, np.int64), order)
-    except (ImportError, AttributeError):   # private helper gone: fall back to a comparison sort
+        _sparsetools.coo_tocsr(
+            n,
+            1,
+            m,
+            keys.astype(np.int64),
+            np.zeros(m, np.int64),
+            np.arange(m, dtype=np.int64),
+            np.zeros(n + 1, np.int64),
+            np.empty(m, np.int64),
+            order,
+        )
+    except (ImportError, AttributeError):  # private helper gone: fall back to a comparison sort
         order = np.argsort(keys, kind="stable").astype(np.int64)
     return order, indptr
 
@@ -133,7 +145,7 @@ def build_navigation(proj: Projection, params: NavigationParams) -> Navigation:
     parts_e, parts_r = [], []
     for i, rule in enumerate(rules):
         code = REL_CODE[rule.rel.value]
-        e = by_type[type_ptr[code]:type_ptr[code + 1]]
+        e = by_type[type_ptr[code] : type_ptr[code + 1]]
         e = e[proj.src[e] != proj.dst[e]]
         parts_e.append(e)
         parts_r.append(np.full(e.size, i, np.int16))
@@ -152,7 +164,16 @@ def build_navigation(proj: Projection, params: NavigationParams) -> Navigation:
     total = np.bincount(src, weights=w, minlength=n)
     prob = w / total[src] if src.size else w
     cost = -np.log(prob)
-    cost[cost < 0] = 0.0   # -log(1.0) may be -0.0
-    return Navigation(n=n, src=src, dst=dst, edge=edge, forward=fwd, prob=prob, cost=cost,
-                      creator=edge_creators(proj)[edge] if edge.size else np.zeros(0, np.int32), credit=credit,
-                      indptr=indptr)
+    cost[cost < 0] = 0.0  # -log(1.0) may be -0.0
+    return Navigation(
+        n=n,
+        src=src,
+        dst=dst,
+        edge=edge,
+        forward=fwd,
+        prob=prob,
+        cost=cost,
+        creator=edge_creators(proj)[edge] if edge.size else np.zeros(0, np.int32),
+        credit=credit,
+        indptr=indptr,
+    )

@@ -24,7 +24,9 @@ CONTENT = KIND_CODE[NodeKind.CONTENT.value]
 class PathwayParams(DetectorParams):
     max_hops: int = Field(6, ge=1, le=12, description="hop limit of a pathway")
     min_probability: float = Field(1e-4, gt=0, le=1, description="walks less probable than this are not returned")
-    per_source_cluster: int = Field(3, ge=1, description="walks per (source, cluster), each with a different first step")
+    per_source_cluster: int = Field(
+        3, ge=1, description="walks per (source, cluster), each with a different first step"
+    )
     min_exposure: float = Field(1e-6, ge=0, description="exposure entries below this are left out of results")
 
 
@@ -56,8 +58,14 @@ class HopSearch:
             self.d[nodes] = np.inf
 
 
-def hop_limited_costs(nav: Navigation, rev: tuple[np.ndarray, np.ndarray], targets: np.ndarray, hops: int,
-                      max_cost: float, d: np.ndarray | None = None) -> HopSearch:
+def hop_limited_costs(
+    nav: Navigation,
+    rev: tuple[np.ndarray, np.ndarray],
+    targets: np.ndarray,
+    hops: int,
+    max_cost: float,
+    d: np.ndarray | None = None,
+) -> HopSearch:
     """Exact hop-limited least-cost walks into `targets` on step costs: Bellman-Ford in `hops`
     rounds, relaxing only the steps into nodes that improved the round before (reverse CSR
     `rev`), every candidate computed from the previous round's values (so k rounds = k hops),
@@ -96,14 +104,15 @@ def hop_limited_costs(nav: Navigation, rev: tuple[np.ndarray, np.ndarray], targe
         first = np.r_[True, s[1:] != s[:-1]]
         s, cand, steps = s[first], cand[first], steps[first]
         last_old = d[s].copy()
-        d[s] = cand   # every cand came from the previous round's d: hop-exact (Jacobi update)
+        d[s] = cand  # every cand came from the previous round's d: hop-exact (Jacobi update)
         log.append((s, steps))
         frontier = s
     return HopSearch(d=d, log=log, last_old=last_old, targets=targets)
 
 
-def rebuild_walk(nav: Navigation, log: list[tuple[np.ndarray, np.ndarray]], start: int, budget: int,
-                 is_target: np.ndarray) -> list[int] | None:
+def rebuild_walk(
+    nav: Navigation, log: list[tuple[np.ndarray, np.ndarray]], start: int, budget: int, is_target: np.ndarray
+) -> list[int] | None:
     """Steps of the best walk of <= budget steps from `start` into a target (None if none)."""
     steps: list[int] = []
     v, k = start, budget
@@ -123,8 +132,9 @@ def rebuild_walk(nav: Navigation, log: list[tuple[np.ndarray, np.ndarray]], star
     return steps
 
 
-def rebuild_walks(nav: Navigation, log: list[tuple[np.ndarray, np.ndarray]], starts: np.ndarray, budget: int,
-                  is_target: np.ndarray) -> np.ndarray:
+def rebuild_walks(
+    nav: Navigation, log: list[tuple[np.ndarray, np.ndarray]], starts: np.ndarray, budget: int, is_target: np.ndarray
+) -> np.ndarray:
     """rebuild_walk for many starts at once (vectorised per hop and round): an (m, budget) array of
     step indices, -1 padded; a row of all -1 with a non-target start means no walk."""
     m = int(starts.size)
@@ -187,7 +197,7 @@ class PathwayDetector(Detector):
         max_cost = -math.log(p.min_probability)
         rev = nav.reverse_index()
         raw: list[tuple[int, list[int], list[int]]] = []
-        d_buf = np.full(proj.n_nodes, np.inf)        # shared by the per-cluster searches
+        d_buf = np.full(proj.n_nodes, np.inf)  # shared by the per-cluster searches
         is_t = np.zeros(proj.n_nodes, bool)
         for ci, c in enumerate(clusters):
             targets = c["target_vids"]
@@ -218,12 +228,12 @@ class PathwayDetector(Detector):
                 if found.get(s, 0) >= p.per_source_cluster:
                     continue
                 u = int(nav.dst[e0])
-                if (s, u) in seen_second:   # a parallel step (two stored edges to the same node)
+                if (s, u) in seen_second:  # a parallel step (two stored edges to the same node)
                     continue
                 tail = [int(e) for e in rest[row] if e >= 0]
                 nodes = [s, u, *[int(nav.dst[e]) for e in tail]]
                 if not is_t[nodes[-1]] or len(set(nodes)) != len(nodes):
-                    continue   # no walk, or not a simple one (it would pass the same node twice)
+                    continue  # no walk, or not a simple one (it would pass the same node twice)
                 seen_second.add((s, u))
                 raw.append((ci, [e0, *tail], nodes))
                 found[s] = found.get(s, 0) + 1
@@ -234,8 +244,10 @@ class PathwayDetector(Detector):
         x = exposure(nav, all_targets, p.max_hops) if all_targets.size else np.zeros(proj.n_nodes)
         exp_sources = sources[owner[sources] < 0] if owner is not None else sources
         shown = exp_sources[x[exp_sources] >= max(p.min_exposure, 1e-300)]
-        exp_rows = [{"content_id": cid, "probability": rnd(float(pr))}
-                    for cid, pr in zip(proj.id_list(shown), x[shown].tolist())]
+        exp_rows = [
+            {"content_id": cid, "probability": rnd(float(pr))}
+            for cid, pr in zip(proj.id_list(shown), x[shown].tolist())
+        ]
         exp_rows.sort(key=lambda r: (-r["probability"], r["content_id"]))
         pathways.sort(key=lambda r: (-r["score"], r["pathway_id"]))
         out.sections["pathways"] = pathways
@@ -245,9 +257,13 @@ class PathwayDetector(Detector):
         return out
 
     @staticmethod
-    def _records(proj: Projection, nav: Navigation, clusters: list[dict[str, Any]],
-                 raw: list[tuple[int, list[int], list[int]]], owner: np.ndarray | None
-                 ) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
+    def _records(
+        proj: Projection,
+        nav: Navigation,
+        clusters: list[dict[str, Any]],
+        raw: list[tuple[int, list[int], list[int]]],
+        owner: np.ndarray | None,
+    ) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
         """Pathway records for raw walks; every id, kind, time and probability is looked up once
         per distinct node or step (vectorised), not per pathway."""
         if not raw:
@@ -264,12 +280,26 @@ class PathwayDetector(Detector):
         ts = proj.created_at[nav.edge[all_steps]]
         iso = np.datetime_as_string(np.where(ts == NO_TIME, 0, ts).astype("datetime64[us]"), unit="s")
         step_info = {
-            e: (REL_TYPES[t].value, "forward" if f else "backward", pr, None if raw_ts == NO_TIME else f"{i}Z",
-                names[c] if c >= 0 else None, bool(cr) and c >= 0 and member_of[c] < 0, c)
+            e: (
+                REL_TYPES[t].value,
+                "forward" if f else "backward",
+                pr,
+                None if raw_ts == NO_TIME else f"{i}Z",
+                names[c] if c >= 0 else None,
+                bool(cr) and c >= 0 and member_of[c] < 0,
+                c,
+            )
             for e, t, f, pr, raw_ts, i, c, cr in zip(
-                all_steps.tolist(), proj.etype[nav.edge[all_steps]].tolist(), nav.forward[all_steps].tolist(),
-                nav.prob[all_steps].tolist(), ts.tolist(), iso.tolist(), creators.tolist(),
-                nav.credit[all_steps].tolist())}
+                all_steps.tolist(),
+                proj.etype[nav.edge[all_steps]].tolist(),
+                nav.forward[all_steps].tolist(),
+                nav.prob[all_steps].tolist(),
+                ts.tolist(),
+                iso.tolist(),
+                creators.tolist(),
+                nav.credit[all_steps].tolist(),
+            )
+        }
         pathways: list[dict[str, Any]] = []
         walk_vids: dict[str, list[int]] = {}
         for ci, steps, nodes in raw:
@@ -285,18 +315,20 @@ class PathwayDetector(Detector):
             prob = math.prod(i[2] for i in info)
             cid = clusters[ci]["cluster_id"]
             pid = "pw-" + short_hash(cid, "|".join(f"{r['kind']}:{r['id']}" for r in refs), n=16)
-            pathways.append({
-                "pathway_id": pid,
-                "source": {"kind": "content", "id": refs[0]["id"]},
-                "cluster_id": cid,
-                "nodes": refs,
-                "edges": [i[0] for i in info],
-                "directions": [i[1] for i in info],
-                "hop_probabilities": [rnd(i[2]) for i in info],
-                "created_at": [i[3] for i in info],
-                "created_by": [i[4] for i in info],
-                "bridges": bridges,
-                "score": rnd(prob),
-            })
+            pathways.append(
+                {
+                    "pathway_id": pid,
+                    "source": {"kind": "content", "id": refs[0]["id"]},
+                    "cluster_id": cid,
+                    "nodes": refs,
+                    "edges": [i[0] for i in info],
+                    "directions": [i[1] for i in info],
+                    "hop_probabilities": [rnd(i[2]) for i in info],
+                    "created_at": [i[3] for i in info],
+                    "created_by": [i[4] for i in info],
+                    "bridges": bridges,
+                    "score": rnd(prob),
+                }
+            )
             walk_vids[pid] = nodes
         return pathways, walk_vids

@@ -22,10 +22,10 @@ SECTIONS: dict[str, str] = {"clusters": "cluster_id", "pathways": "pathway_id", 
 class SectionDiff:
     """Rows of one section only in the recorded run, only in the re-run, or in both but different."""
 
-    removed: list[str] = field(default_factory=list)   # recorded, not reproduced
-    added: list[str] = field(default_factory=list)     # reproduced, not recorded
-    changed: list[str] = field(default_factory=list)   # same id, different content
-    reordered: bool = False                             # same rows, different order
+    removed: list[str] = field(default_factory=list)  # recorded, not reproduced
+    added: list[str] = field(default_factory=list)  # reproduced, not recorded
+    changed: list[str] = field(default_factory=list)  # same id, different content
+    reordered: bool = False  # same rows, different order
 
     @property
     def empty(self) -> bool:
@@ -37,9 +37,9 @@ class RerunReport:
     run_id: str
     run_dir: str
     snapshot_digest: str
-    identical: bool                                     # clusters, pathways, flagged_accounts byte-identical
-    detector_changes: list[dict[str, str | None]]       # {"name", "recorded", "current"} where versions differ
-    param_changes: list[str]                            # sections whose resolved parameters differ today
+    identical: bool  # clusters, pathways, flagged_accounts byte-identical
+    detector_changes: list[dict[str, str | None]]  # {"name", "recorded", "current"} where versions differ
+    param_changes: list[str]  # sections whose resolved parameters differ today
     diffs: dict[str, SectionDiff]
     recorded_results_sha256: str
     seconds: float
@@ -52,26 +52,38 @@ class RerunReport:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["reproduced"] = self.reproduced
-        d["diffs"] = {"clusters": d["diffs"]["clusters"], "pathways": d["diffs"]["pathways"],
-                      "accounts": d["diffs"]["flagged_accounts"]}
+        d["diffs"] = {
+            "clusters": d["diffs"]["clusters"],
+            "pathways": d["diffs"]["pathways"],
+            "accounts": d["diffs"]["flagged_accounts"],
+        }
         return d
 
     def summary(self) -> list[str]:
         """Human-readable lines: the verdict first, then every difference."""
-        lines = [f"run {self.run_id}: " + ("IDENTICAL" if self.identical else "DIFFERENT")
-                 + f" results on frozen input {self.snapshot_digest[:16]}… ({self.seconds:.2f}s)"]
+        lines = [
+            f"run {self.run_id}: "
+            + ("IDENTICAL" if self.identical else "DIFFERENT")
+            + f" results on frozen input {self.snapshot_digest[:16]}… ({self.seconds:.2f}s)"
+        ]
         for c in self.detector_changes:
-            lines.append(f"detector {c['name']}: version {c['recorded'] or '(absent)'} recorded, "
-                         f"{c['current'] or '(absent)'} now")
+            lines.append(
+                f"detector {c['name']}: version {c['recorded'] or '(absent)'} recorded, "
+                f"{c['current'] or '(absent)'} now"
+            )
         for p in self.param_changes:
             lines.append(f"parameters [{p}]: resolve differently with today's defaults")
         for name, label in (("clusters", "cluster"), ("pathways", "pathway"), ("flagged_accounts", "account")):
             d = self.diffs[name]
-            for what, ids in (("only in the recorded run", d.removed), ("only in the re-run", d.added),
-                              ("changed", d.changed)):
+            for what, ids in (
+                ("only in the recorded run", d.removed),
+                ("only in the re-run", d.added),
+                ("changed", d.changed),
+            ):
                 if ids:
-                    lines.append(f"{label}s {what} ({len(ids)}): {', '.join(ids[:20])}"
-                                 + (" …" if len(ids) > 20 else ""))
+                    lines.append(
+                        f"{label}s {what} ({len(ids)}): {', '.join(ids[:20])}" + (" …" if len(ids) > 20 else "")
+                    )
             if d.reordered:
                 lines.append(f"{name}: same rows in a different order")
         return lines
@@ -79,6 +91,7 @@ class RerunReport:
 
 def diff_section(recorded: list[dict[str, Any]], current: list[dict[str, Any]], key: str) -> SectionDiff:
     """Compare two result lists by row id (rows serialised canonically)."""
+
     def rows(items: list[dict[str, Any]]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for r in items:  # an account may appear once per role: keep every row of an id
@@ -86,8 +99,11 @@ def diff_section(recorded: list[dict[str, Any]], current: list[dict[str, Any]], 
         return {k: sorted(v) for k, v in out.items()}
 
     a, b = rows(recorded), rows(current)
-    d = SectionDiff(removed=sorted(set(a) - set(b)), added=sorted(set(b) - set(a)),
-                    changed=sorted(k for k in set(a) & set(b) if a[k] != b[k]))
+    d = SectionDiff(
+        removed=sorted(set(a) - set(b)),
+        added=sorted(set(b) - set(a)),
+        changed=sorted(k for k in set(a) & set(b) if a[k] != b[k]),
+    )
     if not (d.removed or d.added or d.changed):
         d.reordered = [str(r[key]) for r in recorded] != [str(r[key]) for r in current]
     return d
@@ -101,26 +117,37 @@ def rerun(run: str | Path, *, runs_dir: Path | None = None) -> RerunReport:
     t0 = time.perf_counter()
     rf = read_run(run, runs_dir)
     rec = rf.record
-    proj = rf.projection()   # digest-checked: the exact input of the recorded run
+    proj = rf.projection()  # digest-checked: the exact input of the recorded run
     try:
         params = resolve_params(rec.get("params"))
     except DetectorError as exc:
         versions = ", ".join(f"{d['name']} {d['version']}" for d in rec.get("detectors", []))
         now = ", ".join(f"{d.name} {d.version}" for d in DETECTORS)
-        raise DetectorError(f"run {rec['run_id']}: its recorded parameters are not accepted by today's detectors "
-                            f"(recorded: {versions}; now: {now}): {exc}") from None
+        raise DetectorError(
+            f"run {rec['run_id']}: its recorded parameters are not accepted by today's detectors "
+            f"(recorded: {versions}; now: {now}): {exc}"
+        ) from None
     recorded_params = rec.get("params") or {}
     param_changes = sorted(k for k in params if recorded_params.get(k) != params[k])
     sections, _ = run_projection(proj, params)
     current = build_results(rec["run_id"], proj, params, sections)
     recorded_versions = {d["name"]: d["version"] for d in rec.get("detectors", [])}
     current_versions = {d.name: d.version for d in DETECTORS}
-    changes = [{"name": n, "recorded": recorded_versions.get(n), "current": current_versions.get(n)}
-               for n in sorted(set(recorded_versions) | set(current_versions))
-               if recorded_versions.get(n) != current_versions.get(n)]
+    changes = [
+        {"name": n, "recorded": recorded_versions.get(n), "current": current_versions.get(n)}
+        for n in sorted(set(recorded_versions) | set(current_versions))
+        if recorded_versions.get(n) != current_versions.get(n)
+    ]
     diffs = {name: diff_section(rf.results.get(name, []), current[name], key) for name, key in SECTIONS.items()}
     identical = all(canonical_json(rf.results.get(name, [])) == canonical_json(current[name]) for name in SECTIONS)
-    return RerunReport(run_id=rec["run_id"], run_dir=str(rf.run_dir), snapshot_digest=proj.digest,
-                       identical=identical, detector_changes=changes, param_changes=param_changes, diffs=diffs,
-                       recorded_results_sha256=rec.get("results_sha256", ""),
-                       seconds=time.perf_counter() - t0)
+    return RerunReport(
+        run_id=rec["run_id"],
+        run_dir=str(rf.run_dir),
+        snapshot_digest=proj.digest,
+        identical=identical,
+        detector_changes=changes,
+        param_changes=param_changes,
+        diffs=diffs,
+        recorded_results_sha256=rec.get("results_sha256", ""),
+        seconds=time.perf_counter() - t0,
+    )

@@ -93,8 +93,13 @@ def canonical_json(obj: Any) -> bytes:
     return (json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
 
 
-def run_projection(proj: Projection, params: dict[str, Any], *, on_progress: Progress | None = None,
-                   timings: dict[str, float] | None = None) -> tuple[dict[str, Any], dict[str, int]]:
+def run_projection(
+    proj: Projection,
+    params: dict[str, Any],
+    *,
+    on_progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
+) -> tuple[dict[str, Any], dict[str, int]]:
     """Run every detector on a projection (pure: no I/O). `params` must be resolved. Returns the
     result sections (clusters, pathways, flagged_accounts, exposure) and counts."""
     timings = timings if timings is not None else {}
@@ -107,8 +112,9 @@ def run_projection(proj: Projection, params: dict[str, Any], *, on_progress: Pro
         if on_progress:
             on_progress(f"detector {det.name}", 0.2 + 0.7 * i / len(DETECTORS))
         t = time.perf_counter()
-        outputs[det.name] = det.run(proj, det.Params.model_validate(params[det.name]),
-                                    DetectorContext(navigation=nav, outputs=outputs))
+        outputs[det.name] = det.run(
+            proj, det.Params.model_validate(params[det.name]), DetectorContext(navigation=nav, outputs=outputs)
+        )
         timings[det.name] = time.perf_counter() - t
         counts.update(outputs[det.name].counts)
     merged: dict[str, list[dict[str, Any]]] = {"clusters": [], "pathways": [], "flagged_accounts": [], "exposure": []}
@@ -140,9 +146,15 @@ def new_run_id() -> str:
     return f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def run_detectors(store: GraphStore, *, params: dict[str, Any] | None = None, runs_dir: Path,
-                  on_progress: Progress | None = None, run_id: str | None = None,
-                  freeze_projection: bool = True) -> RunRecord:
+def run_detectors(
+    store: GraphStore,
+    *,
+    params: dict[str, Any] | None = None,
+    runs_dir: Path,
+    on_progress: Progress | None = None,
+    run_id: str | None = None,
+    freeze_projection: bool = True,
+) -> RunRecord:
     """Project `store`, run every detector, write `runs_dir/<run_id>/` (results.json, run.json,
     projection/), save the run in the store, and return its record.
 
@@ -169,11 +181,18 @@ def run_detectors(store: GraphStore, *, params: dict[str, Any] | None = None, ru
     results = canonical_json(build_results(run_id, proj, resolved, sections))
     (run_dir / "results.json").write_bytes(results)
     record = RunRecord(
-        run_id=run_id, snapshot_digest=proj.digest, started_at=started.isoformat(),
+        run_id=run_id,
+        snapshot_digest=proj.digest,
+        started_at=started.isoformat(),
         finished_at=datetime.now(UTC).isoformat(),
-        detectors=[{"name": d.name, "version": d.version} for d in DETECTORS], params=resolved,
-        library_versions=library_versions(), counts=counts, timings={k: round(v, 3) for k, v in timings.items()},
-        results_sha256=hashlib.sha256(results).hexdigest(), run_dir=str(run_dir))
+        detectors=[{"name": d.name, "version": d.version} for d in DETECTORS],
+        params=resolved,
+        library_versions=library_versions(),
+        counts=counts,
+        timings={k: round(v, 3) for k, v in timings.items()},
+        results_sha256=hashlib.sha256(results).hexdigest(),
+        run_dir=str(run_dir),
+    )
     record_dict = record.model_dump(mode="json")
     (run_dir / "run.json").write_bytes(canonical_json(record_dict))
     store.save_run(run_id, record_dict, results)

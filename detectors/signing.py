@@ -70,8 +70,9 @@ class SigningKey:
 
     @property
     def public(self) -> PublicKey:
-        return PublicKey(self.private.public_key().public_bytes(serialization.Encoding.Raw,
-                                                                 serialization.PublicFormat.Raw))
+        return PublicKey(
+            self.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
 
     def sign(self, data: bytes) -> bytes:
         return self.private.sign(data)
@@ -90,8 +91,9 @@ def init_keys(keys_dir: Path, *, force: bool = False) -> PublicKey:
         raise ConfigError(f"{priv_path} exists; refusing to replace the signing key (use --force)")
     keys_dir.mkdir(parents=True, exist_ok=True)
     key = SigningKey.generate()
-    pem = key.private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
+    pem = key.private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     tmp = priv_path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never world-readable, not even briefly
     with os.fdopen(fd, "wb") as fh:

@@ -38,22 +38,28 @@ class Adjacency:
     """Node tables (in vid order) and edges sorted by EDGE_KEY, with two CSR indexes over them."""
 
     generation: int
-    tables: dict[NodeKind, pa.Table]   # NODE_SCHEMAS[kind] rows sorted by key
-    keys: dict[NodeKind, pa.Array]     # the key column of each table (sorted)
-    offset: np.ndarray                 # vid of the first node of KINDS[i]; len(KINDS)+1 entries
-    src: np.ndarray                    # edges sorted by (src, type, kind, dst): all key columns as codes
+    tables: dict[NodeKind, pa.Table]  # NODE_SCHEMAS[kind] rows sorted by key
+    keys: dict[NodeKind, pa.Array]  # the key column of each table (sorted)
+    offset: np.ndarray  # vid of the first node of KINDS[i]; len(KINDS)+1 entries
+    src: np.ndarray  # edges sorted by (src, type, kind, dst): all key columns as codes
     dst: np.ndarray
     type_code: np.ndarray
     kind_code: np.ndarray
-    type_values: list[str]             # code -> string, in sorted order
+    type_values: list[str]  # code -> string, in sorted order
     kind_values: list[str]
-    out_offsets: np.ndarray            # CSR over src: edges of vid v are out_offsets[v]:out_offsets[v+1]
-    nbr_offsets: np.ndarray            # CSR over both directions: neighbours of v ...
-    nbr: np.ndarray                    # ... are nbr[nbr_offsets[v]:nbr_offsets[v+1]]
+    out_offsets: np.ndarray  # CSR over src: edges of vid v are out_offsets[v]:out_offsets[v+1]
+    nbr_offsets: np.ndarray  # CSR over both directions: neighbours of v ...
+    nbr: np.ndarray  # ... are nbr[nbr_offsets[v]:nbr_offsets[v+1]]
 
     @classmethod
-    def build(cls, generation: int, tables: dict[NodeKind, pa.Table], edges: pa.Table,
-              type_values: list[str], kind_values: list[str]) -> Adjacency:
+    def build(
+        cls,
+        generation: int,
+        tables: dict[NodeKind, pa.Table],
+        edges: pa.Table,
+        type_values: list[str],
+        kind_values: list[str],
+    ) -> Adjacency:
         """From node tables sorted by key (binary order, as Python sorts str) and edges sorted by
         (src, type, kind, dst) with integer columns src, dst (vids) and type, kind (indexes into the
         sorted `type_values`, `kind_values`)."""
@@ -71,8 +77,21 @@ class Adjacency:
         others = np.concatenate([dst, src])
         by_end = np.argsort(ends, kind="stable")
         nbr_offsets = np.searchsorted(ends[by_end], np.arange(n + 1), side="left").astype(np.int64)
-        return cls(generation, tables, keys, offset, src, dst, type_code, kind_code,
-                   type_values, kind_values, out_offsets, nbr_offsets, others[by_end].astype(np.int32))
+        return cls(
+            generation,
+            tables,
+            keys,
+            offset,
+            src,
+            dst,
+            type_code,
+            kind_code,
+            type_values,
+            kind_values,
+            out_offsets,
+            nbr_offsets,
+            others[by_end].astype(np.int32),
+        )
 
     # -- node lookups ----------------------------------------------------------------
     def vids(self, kind: NodeKind, ids: list[str]) -> list[int | None]:
@@ -151,9 +170,12 @@ class Adjacency:
         names = self._names(ends)
         m = len(idx)
         types, kinds = self.type_values, self.kind_values
-        return [{"src_kind": sk, "src_id": si, "type": types[t], "kind": kinds[k], "dst_kind": dk, "dst_id": di}
-                for (sk, si), (dk, di), t, k in zip(names[:m], names[m:], self.type_code[idx].tolist(),
-                                                    self.kind_code[idx].tolist())]
+        return [
+            {"src_kind": sk, "src_id": si, "type": types[t], "kind": kinds[k], "dst_kind": dk, "dst_id": di}
+            for (sk, si), (dk, di), t, k in zip(
+                names[:m], names[m:], self.type_code[idx].tolist(), self.kind_code[idx].tolist()
+            )
+        ]
 
     def _names(self, vids: np.ndarray) -> list[tuple[str, str]]:
         """(kind, id) of each vid, in the given order."""

@@ -91,12 +91,20 @@ class EmbeddedStore(GraphStore):
         return cur
 
     def ensure_schema(self) -> None:
-        ddl = [f"CREATE TABLE IF NOT EXISTS {_NODE_TABLE[k]} ("
-               + ", ".join(f"{f.name} {_sql_type(f.type)}" for f in schema) + ", h UBIGINT NOT NULL)"
-               for k, schema in NODE_SCHEMAS.items()]
-        ddl.append("CREATE TABLE IF NOT EXISTS edges ("
-                   + ", ".join(f"{f.name} {_sql_type(f.type)}" for f in EDGE_SCHEMA) + ", h UBIGINT NOT NULL)")
-        ddl.append("CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, record_json VARCHAR NOT NULL, results BLOB)")
+        ddl = [
+            f"CREATE TABLE IF NOT EXISTS {_NODE_TABLE[k]} ("
+            + ", ".join(f"{f.name} {_sql_type(f.type)}" for f in schema)
+            + ", h UBIGINT NOT NULL)"
+            for k, schema in NODE_SCHEMAS.items()
+        ]
+        ddl.append(
+            "CREATE TABLE IF NOT EXISTS edges ("
+            + ", ".join(f"{f.name} {_sql_type(f.type)}" for f in EDGE_SCHEMA)
+            + ", h UBIGINT NOT NULL)"
+        )
+        ddl.append(
+            "CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, record_json VARCHAR NOT NULL, results BLOB)"
+        )
         ddl.append("CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
         with self._write_lock, self._cursor() as cur:
             cur.execute("BEGIN")
@@ -106,7 +114,9 @@ class EmbeddedStore(GraphStore):
             meta = dict(cur.execute("SELECT name, value FROM meta").fetchall())
             if meta.get("format", FORMAT_VERSION) != FORMAT_VERSION:
                 cur.execute("ROLLBACK")
-                raise StoreError(f"embedded store {self.path}: format {meta['format']}, this version reads {FORMAT_VERSION}")
+                raise StoreError(
+                    f"embedded store {self.path}: format {meta['format']}, this version reads {FORMAT_VERSION}"
+                )
             if meta.get("hash_probe") not in (None, probe):
                 # Another DuckDB version hashes differently: recompute every stored key hash.
                 for k in NodeKind:
@@ -119,8 +129,14 @@ class EmbeddedStore(GraphStore):
     def _keep_last(self, table: pa.Table, key: Sequence[str]) -> pa.Table:
         return table  # done in SQL by _upsert, faster than in Arrow
 
-    def _upsert(self, table: str, schema: pa.Schema, keys: Sequence[str], rows: pa.Table,
-                check: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> int:
+    def _upsert(
+        self,
+        table: str,
+        schema: pa.Schema,
+        keys: Sequence[str],
+        rows: pa.Table,
+        check: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    ) -> int:
         cols = _cols(schema)
         with self._write_lock, self._cursor() as cur:
             self._generation += 1
@@ -132,7 +148,7 @@ class EmbeddedStore(GraphStore):
                 if n != distinct:  # duplicate keys (or a hash collision): the last row of each key wins
                     cur.execute(f"""DELETE FROM _b WHERE h IN (SELECT h FROM _b GROUP BY h HAVING count(*) > 1)
                         AND _i NOT IN (SELECT max(_i) FROM _b WHERE h IN (SELECT h FROM _b GROUP BY h HAVING count(*) > 1)
-                                       GROUP BY h, {', '.join(keys)})""")
+                                       GROUP BY h, {", ".join(keys)})""")
                     n = cur.execute("SELECT count(*) FROM _b").fetchall()[0][0]
                 if check is not None:
                     check(cur)
@@ -145,7 +161,7 @@ class EmbeddedStore(GraphStore):
                     rest = [c for c in schema.names if c not in keys]
                     same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM b.{c}" for c in rest) or "true"
                     cur.execute(f"""CREATE TEMP TABLE _m AS SELECT t.rowid AS r, b._i, ({same}) AS same
-                        FROM {table} t JOIN _b b ON {_on(keys, 't', 'b')} WHERE t.rowid IN (SELECT r FROM _c)""")
+                        FROM {table} t JOIN _b b ON {_on(keys, "t", "b")} WHERE t.rowid IN (SELECT r FROM _c)""")
                     cur.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT r FROM _m WHERE NOT same)")
                     cur.execute("DELETE FROM _b WHERE _i IN (SELECT _i FROM _m WHERE same)")
                     cur.execute("DROP TABLE _m")
@@ -174,8 +190,10 @@ class EmbeddedStore(GraphStore):
                 cur.execute("BEGIN")
                 cur.execute(f"CREATE TEMP TABLE _b AS SELECT {key}, {_hash([key])} AS h FROM _in")
                 created = cur.execute(f"""INSERT INTO {name} ({key}{bare}, h)
-                    SELECT b.{key}{', true' if bare else ''}, b.h FROM _b b ANTI JOIN
-                      (SELECT h, {key} FROM {name} t SEMI JOIN _b ON t.h = _b.h) t ON {_on([key], 'b', 't')}""").fetchall()[0][0]
+                    SELECT b.{key}{", true" if bare else ""}, b.h FROM _b b ANTI JOIN
+                      (SELECT h, {key} FROM {name} t SEMI JOIN _b ON t.h = _b.h) t ON {_on([key], "b", "t")}""").fetchall()[
+                    0
+                ][0]
                 cur.execute("DROP TABLE _b")
                 cur.execute("COMMIT")
             except duckdb.Error as exc:
@@ -188,21 +206,28 @@ class EmbeddedStore(GraphStore):
 
     def _check_endpoints(self, cur: duckdb.DuckDBPyConnection) -> None:
         """StoreError if an edge in _b names a node that does not exist (inside the write transaction)."""
-        cur.execute(f"""CREATE TEMP TABLE _ends AS SELECT kind, id, {_hash(['id'])} AS h FROM
+        cur.execute(f"""CREATE TEMP TABLE _ends AS SELECT kind, id, {_hash(["id"])} AS h FROM
                        (SELECT src_kind AS kind, src_id AS id FROM _b UNION SELECT dst_kind, dst_id FROM _b)""")
-        parts = [f"""SELECT e.kind, e.id FROM _ends e ANTI JOIN
+        parts = [
+            f"""SELECT e.kind, e.id FROM _ends e ANTI JOIN
                        (SELECT h, {k.key} FROM {_NODE_TABLE[k]} n SEMI JOIN _ends ON n.h = _ends.h) n
-                       ON n.h = e.h AND n.{k.key} = e.id WHERE e.kind = '{k.value}'""" for k in NodeKind]
+                       ON n.h = e.h AND n.{k.key} = e.id WHERE e.kind = '{k.value}'"""
+            for k in NodeKind
+        ]
         missing = cur.execute(f"SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY 1, 2 LIMIT 5").fetchall()
         cur.execute("DROP TABLE _ends")
         if missing:
-            raise StoreError(f"edges: endpoint(s) that do not exist (call ensure_nodes first), e.g. "
-                             + ", ".join(f"{k} {i!r}" for k, i in missing))
+            raise StoreError(
+                "edges: endpoint(s) that do not exist (call ensure_nodes first), e.g. "
+                + ", ".join(f"{k} {i!r}" for k, i in missing)
+            )
 
     # -- reads -----------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         with self._cursor() as cur:
-            out = {k.label: int(cur.execute(f"SELECT count(*) FROM {_NODE_TABLE[k]}").fetchall()[0][0]) for k in NodeKind}
+            out = {
+                k.label: int(cur.execute(f"SELECT count(*) FROM {_NODE_TABLE[k]}").fetchall()[0][0]) for k in NodeKind
+            }
             by_type = dict(cur.execute("SELECT type, count(*) FROM edges GROUP BY type").fetchall())
         out.update({t.value: int(by_type.get(t.value, 0)) for t in RelType})
         return out
@@ -211,10 +236,15 @@ class EmbeddedStore(GraphStore):
         kind = NodeKind(kind)
         schema = NODE_SCHEMAS[kind]
         with self._cursor() as cur:
-            return cur.sql(f"SELECT {_cols(schema)} FROM {_NODE_TABLE[kind]} ORDER BY {kind.key}").to_arrow_table().cast(schema)
+            return (
+                cur.sql(f"SELECT {_cols(schema)} FROM {_NODE_TABLE[kind]} ORDER BY {kind.key}")
+                .to_arrow_table()
+                .cast(schema)
+            )
 
-    def _edge_table(self, types: list[str] | None, since: datetime | None, until: datetime | None, *,
-                    ordered: bool = True) -> pa.Table:
+    def _edge_table(
+        self, types: list[str] | None, since: datetime | None, until: datetime | None, *, ordered: bool = True
+    ) -> pa.Table:
         where, params = [], []
         if types is not None:
             if not types:
@@ -243,8 +273,14 @@ class EmbeddedStore(GraphStore):
         schema = NODE_SCHEMAS[kind]
         with self._cursor() as cur:
             cur.register("_ids", pa.table({"id": pa.array(ids, pa.string())}))
-            return cur.sql(f"SELECT {_cols(schema)} FROM {_NODE_TABLE[kind]} t SEMI JOIN _ids ON t.{kind.key} = _ids.id "
-                           f"ORDER BY {kind.key}").to_arrow_table().cast(schema)
+            return (
+                cur.sql(
+                    f"SELECT {_cols(schema)} FROM {_NODE_TABLE[kind]} t SEMI JOIN _ids ON t.{kind.key} = _ids.id "
+                    f"ORDER BY {kind.key}"
+                )
+                .to_arrow_table()
+                .cast(schema)
+            )
 
     def _neighbourhood(self, kind: NodeKind, node_id: str, hops: int, limit: int) -> dict:
         adjacency = self._snapshot()
@@ -283,15 +319,26 @@ class EmbeddedStore(GraphStore):
             for kind in KINDS:
                 schema = NODE_SCHEMAS[kind]
                 # ORDER BY compares bytes (DuckDB's default collation): the order Python gives str.
-                tables[kind] = cur.sql(f"SELECT {_cols(schema)} FROM {_NODE_TABLE[kind]} ORDER BY {kind.key}").to_arrow_table().cast(schema)
-                vid_sql.append(f"SELECT '{kind.value}' AS nk, {kind.key} AS nid, "
-                               f"({first} + row_number() OVER (ORDER BY {kind.key}) - 1)::UINTEGER AS vid FROM {_NODE_TABLE[kind]}")
+                tables[kind] = (
+                    cur.sql(f"SELECT {_cols(schema)} FROM {_NODE_TABLE[kind]} ORDER BY {kind.key}")
+                    .to_arrow_table()
+                    .cast(schema)
+                )
+                vid_sql.append(
+                    f"SELECT '{kind.value}' AS nk, {kind.key} AS nid, "
+                    f"({first} + row_number() OVER (ORDER BY {kind.key}) - 1)::UINTEGER AS vid FROM {_NODE_TABLE[kind]}"
+                )
                 first += tables[kind].num_rows
-            words = {col: sorted(r[0] for r in cur.execute(f"SELECT DISTINCT {col} FROM edges").fetchall()) for col in ("type", "kind")}
+            words = {
+                col: sorted(r[0] for r in cur.execute(f"SELECT DISTINCT {col} FROM edges").fetchall())
+                for col in ("type", "kind")
+            }
             for col, values in words.items():
-                cur.register(f"_{col}s", pa.table({"w": pa.array(values, pa.string()),
-                                                   "c": pa.array(np.arange(len(values)), pa.int32())}))
-            edges = cur.sql(f"""WITH v AS ({' UNION ALL '.join(vid_sql)})
+                cur.register(
+                    f"_{col}s",
+                    pa.table({"w": pa.array(values, pa.string()), "c": pa.array(np.arange(len(values)), pa.int32())}),
+                )
+            edges = cur.sql(f"""WITH v AS ({" UNION ALL ".join(vid_sql)})
                 SELECT s.vid AS src, d.vid AS dst, t.c AS type, k.c AS kind FROM edges e
                 JOIN v s ON e.src_kind = s.nk AND e.src_id = s.nid
                 JOIN v d ON e.dst_kind = d.nk AND e.dst_id = d.nid
@@ -300,7 +347,9 @@ class EmbeddedStore(GraphStore):
             cur.execute("COMMIT")
         return Adjacency.build(generation, tables, edges, words["type"], words["kind"])
 
-    def _adjacent(self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int) -> list[tuple[str, str]]:
+    def _adjacent(
+        self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int
+    ) -> list[tuple[str, str]]:
         with self._cursor() as cur:
             cur.register("_f", _pairs(frontier))
             cur.register("_s", _pairs(seen))
@@ -315,17 +364,23 @@ class EmbeddedStore(GraphStore):
     def _edges_among(self, nodes: list[tuple[str, str]]) -> pa.Table:
         with self._cursor() as cur:
             cur.register("_n", _pairs(nodes))
-            return cur.sql(f"""SELECT {_cols(EDGE_SCHEMA)} FROM
+            return (
+                cur.sql(f"""SELECT {_cols(EDGE_SCHEMA)} FROM
                     (SELECT * FROM edges e SEMI JOIN _n a ON e.src_kind = a.kind AND e.src_id = a.id) e
                     SEMI JOIN _n b ON e.dst_kind = b.kind AND e.dst_id = b.id
-                ORDER BY {', '.join(EDGE_KEY)}""").to_arrow_table().cast(EDGE_SCHEMA)
+                ORDER BY {", ".join(EDGE_KEY)}""")
+                .to_arrow_table()
+                .cast(EDGE_SCHEMA)
+            )
 
     # -- run records -----------------------------------------------------------------
     def _save_run(self, run_id: str, record_json: str, results: bytes | None) -> None:
         with self._write_lock, self._cursor() as cur:
-            cur.execute("""INSERT INTO runs VALUES (?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET
+            cur.execute(
+                """INSERT INTO runs VALUES (?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET
                            record_json = excluded.record_json, results = coalesce(excluded.results, runs.results)""",
-                        [run_id, record_json, results])
+                [run_id, record_json, results],
+            )
 
     def _get_run(self, run_id: str) -> str | None:
         with self._cursor() as cur:
@@ -345,5 +400,6 @@ class EmbeddedStore(GraphStore):
 
 
 def _pairs(pairs: list[tuple[str, str]]) -> pa.Table:
-    return pa.table({"kind": pa.array([k for k, _ in pairs], pa.string()),
-                     "id": pa.array([i for _, i in pairs], pa.string())})
+    return pa.table(
+        {"kind": pa.array([k for k, _ in pairs], pa.string()), "id": pa.array([i for _, i in pairs], pa.string())}
+    )

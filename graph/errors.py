@@ -23,8 +23,15 @@ class IngestError(CrumbgraphError):
     exit_code = 2
     http_status = 422
 
-    def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
-                 field: str | None = None, value: object = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+        value: object = None,
+    ) -> None:
         super().__init__(message)
         self.file = file
         self.row = row

@@ -29,17 +29,17 @@ class NodeKind(StrEnum):
 class RelType(StrEnum):
     """Relationship types. Structural ones come from the tables, the rest from `links.kind`."""
 
-    FOLLOWS = "FOLLOWS"          # account -> account (follows table)
-    POSTED = "POSTED"            # account -> content (content.account_id)
-    REPLY_TO = "REPLY_TO"        # content -> content (content.parent_id: comment -> what it is under)
-    MENTIONS = "MENTIONS"        # links kind=mention
-    LINKS_TO = "LINKS_TO"        # links kind=url
-    BIO_LINK = "BIO_LINK"        # links kind=bio
-    TAGGED = "TAGGED"            # links kind=hashtag
-    SHARES = "SHARES"            # links kind=share
-    REPLIES = "REPLIES"          # links kind=reply
-    RECOMMENDS = "RECOMMENDS"    # links kind=recommendation
-    REFERENCES = "REFERENCES"    # links of any other kind (the kind is kept on the edge)
+    FOLLOWS = "FOLLOWS"  # account -> account (follows table)
+    POSTED = "POSTED"  # account -> content (content.account_id)
+    REPLY_TO = "REPLY_TO"  # content -> content (content.parent_id: comment -> what it is under)
+    MENTIONS = "MENTIONS"  # links kind=mention
+    LINKS_TO = "LINKS_TO"  # links kind=url
+    BIO_LINK = "BIO_LINK"  # links kind=bio
+    TAGGED = "TAGGED"  # links kind=hashtag
+    SHARES = "SHARES"  # links kind=share
+    REPLIES = "REPLIES"  # links kind=reply
+    RECOMMENDS = "RECOMMENDS"  # links kind=recommendation
+    REFERENCES = "REFERENCES"  # links of any other kind (the kind is kept on the edge)
 
 
 #: links.kind -> relationship type; anything else maps to REFERENCES.
@@ -139,25 +139,46 @@ TS = pa.timestamp("us", tz="UTC")
 # Normalised row schemas: what ingest hands to GraphStore.upsert_* and what the stores give back.
 # `props` is a JSON object (sorted keys) of the extra columns, or null; `bare` marks a node created
 # only because something referenced it (a later full row clears it).
-ACCOUNT_SCHEMA = pa.schema([
-    ("account_id", pa.string()), ("created_at", TS), ("age_band", pa.string()),
-    ("status", pa.string()), ("props", pa.string()), ("bare", pa.bool_()),
-])
-CONTENT_SCHEMA = pa.schema([
-    ("content_id", pa.string()), ("account_id", pa.string()), ("created_at", TS),
-    ("kind", pa.string()), ("parent_id", pa.string()), ("label", pa.string()),
-    ("label_source", pa.string()), ("label_confidence", pa.float64()),
-    ("props", pa.string()), ("bare", pa.bool_()),
-])
+ACCOUNT_SCHEMA = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("created_at", TS),
+        ("age_band", pa.string()),
+        ("status", pa.string()),
+        ("props", pa.string()),
+        ("bare", pa.bool_()),
+    ]
+)
+CONTENT_SCHEMA = pa.schema(
+    [
+        ("content_id", pa.string()),
+        ("account_id", pa.string()),
+        ("created_at", TS),
+        ("kind", pa.string()),
+        ("parent_id", pa.string()),
+        ("label", pa.string()),
+        ("label_source", pa.string()),
+        ("label_confidence", pa.float64()),
+        ("props", pa.string()),
+        ("bare", pa.bool_()),
+    ]
+)
 URL_SCHEMA = pa.schema([("url", pa.string()), ("domain", pa.string())])
 HASHTAG_SCHEMA = pa.schema([("tag", pa.string())])
 # Every relationship, structural or link, in one shape. Identity of an edge:
 # (src_kind, src_id, type, kind, dst_kind, dst_id); a later row with the same identity updates it.
-EDGE_SCHEMA = pa.schema([
-    ("src_kind", pa.string()), ("src_id", pa.string()), ("type", pa.string()),
-    ("kind", pa.string()), ("dst_kind", pa.string()), ("dst_id", pa.string()),
-    ("created_at", TS), ("props", pa.string()),
-])
+EDGE_SCHEMA = pa.schema(
+    [
+        ("src_kind", pa.string()),
+        ("src_id", pa.string()),
+        ("type", pa.string()),
+        ("kind", pa.string()),
+        ("dst_kind", pa.string()),
+        ("dst_id", pa.string()),
+        ("created_at", TS),
+        ("props", pa.string()),
+    ]
+)
 EDGE_KEY = ("src_kind", "src_id", "type", "kind", "dst_kind", "dst_id")
 
 NODE_SCHEMAS: dict[NodeKind, pa.Schema] = {

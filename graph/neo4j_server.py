@@ -75,9 +75,14 @@ class ServerConfig:
     def from_settings(cls, settings, *, home: Path | None = None, bolt_port: int | None = None) -> ServerConfig:
         """Build from api.settings.Settings; `bolt_port=0` picks a free port now."""
         port = settings.neo4j_bolt_port if bolt_port is None else bolt_port
-        return cls(home=home or settings.neo4j_home, bolt_port=port or free_port(),
-                   password=settings.neo4j_password.get_secret_value(), user=settings.neo4j_user,
-                   heap=settings.neo4j_heap, pagecache=settings.neo4j_pagecache)
+        return cls(
+            home=home or settings.neo4j_home,
+            bolt_port=port or free_port(),
+            password=settings.neo4j_password.get_secret_value(),
+            user=settings.neo4j_user,
+            heap=settings.neo4j_heap,
+            pagecache=settings.neo4j_pagecache,
+        )
 
     # -- layout ----------------------------------------------------------------------
     @property
@@ -140,8 +145,9 @@ class ServerConfig:
             if not _SIZE.match(value):
                 raise ConfigError(f"neo4j_{name} {value!r}: expected a size such as 512m or 1g")
         if self.user != INITIAL_USER:
-            raise ConfigError(f"neo4j_user {self.user!r}: the managed Neo4j Community server only has "
-                              f"the user {INITIAL_USER!r}")
+            raise ConfigError(
+                f"neo4j_user {self.user!r}: the managed Neo4j Community server only has the user {INITIAL_USER!r}"
+            )
         if len(self.password) < MIN_PASSWORD_LENGTH:
             raise ConfigError(f"neo4j_password: Neo4j needs at least {MIN_PASSWORD_LENGTH} characters")
 
@@ -150,8 +156,8 @@ class ServerConfig:
 class StartResult:
     pid: int
     uri: str
-    seconds: float           # from launching the JVM until Bolt answered
-    fresh: bool              # the data folder was created by this start (cold start)
+    seconds: float  # from launching the JVM until Bolt answered
+    fresh: bool  # the data folder was created by this start (cold start)
     already_running: bool = False
 
 
@@ -198,9 +204,17 @@ def render_conf(cfg: ServerConfig) -> str:
 
 def jvm_command(cfg: ServerConfig) -> list[str]:
     """The command line that runs Neo4j's server entry point for `cfg`."""
-    return [cfg.java, f"-Xms{cfg.heap}", f"-Xmx{cfg.heap}", *JVM_FLAGS,
-            "-cp", f"{cfg.lib_dir}/*", ENTRY_POINT,
-            f"--home-dir={cfg.home}", f"--config-dir={cfg.conf_dir}"]
+    return [
+        cfg.java,
+        f"-Xms{cfg.heap}",
+        f"-Xmx{cfg.heap}",
+        *JVM_FLAGS,
+        "-cp",
+        f"{cfg.lib_dir}/*",
+        ENTRY_POINT,
+        f"--home-dir={cfg.home}",
+        f"--config-dir={cfg.conf_dir}",
+    ]
 
 
 def free_port() -> int:
@@ -237,13 +251,18 @@ def fetch_jars(cfg: ServerConfig) -> Path:
     if cfg.lib_dir.exists():  # another version's jars would clash on the classpath
         shutil.rmtree(cfg.lib_dir)
     cfg.lib_dir.mkdir(parents=True)
-    proc = subprocess.run([mvn, "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
-                           f"-DoutputDirectory={cfg.lib_dir}"],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [mvn, "-B", "-q", "-f", str(POM), "dependency:copy-dependencies", f"-DoutputDirectory={cfg.lib_dir}"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-20:])
-        raise StoreUnavailable(f"fetching Neo4j {NEO4J_VERSION} jars with Maven failed "
-                               f"(exit {proc.returncode}):\n{tail}")
+        raise StoreUnavailable(
+            f"fetching Neo4j {NEO4J_VERSION} jars with Maven failed (exit {proc.returncode}):\n{tail}"
+        )
     stamp.write_text(f"{NEO4J_VERSION}\n")
     return cfg.lib_dir
 
@@ -261,18 +280,24 @@ def set_initial_password(cfg: ServerConfig) -> None:
     Only has an effect before the first start; later the password lives in the system database.
     """
     env = {**os.environ, "NEO4J_HOME": str(cfg.home), "NEO4J_CONF": str(cfg.conf_dir)}
-    proc = subprocess.run([cfg.java, "-cp", f"{cfg.lib_dir}/*", ADMIN_TOOL, "dbms",
-                           "set-initial-password", cfg.password],
-                          env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [cfg.java, "-cp", f"{cfg.lib_dir}/*", ADMIN_TOOL, "dbms", "set-initial-password", cfg.password],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         # The password is an argument of the command, never part of its output.
-        raise StoreUnavailable(f"neo4j-admin set-initial-password failed (exit {proc.returncode}): "
-                               f"{(proc.stdout + proc.stderr).strip()[-2000:]}")
+        raise StoreUnavailable(
+            f"neo4j-admin set-initial-password failed (exit {proc.returncode}): "
+            f"{(proc.stdout + proc.stderr).strip()[-2000:]}"
+        )
 
 
 # -- Bolt ----------------------------------------------------------------------------
-def check_bolt(uri: str, user: str, password: str, *, database: str = "neo4j",
-               timeout: float = 5.0) -> None:
+def check_bolt(uri: str, user: str, password: str, *, database: str = "neo4j", timeout: float = 5.0) -> None:
     """Raise StoreUnavailable unless Neo4j at `uri` accepts these credentials and serves `database`.
 
     The message names the URI, user and cause, never the password.
@@ -281,13 +306,15 @@ def check_bolt(uri: str, user: str, password: str, *, database: str = "neo4j",
     from neo4j.exceptions import AuthError, DriverError, Neo4jError
 
     try:
-        with GraphDatabase.driver(uri, auth=(user, password), connection_timeout=timeout,
-                                  connection_acquisition_timeout=timeout) as driver:
+        with GraphDatabase.driver(
+            uri, auth=(user, password), connection_timeout=timeout, connection_acquisition_timeout=timeout
+        ) as driver:
             driver.verify_connectivity()
             driver.execute_query("RETURN 1", database_=database)
     except AuthError as exc:
-        raise StoreUnavailable(f"Neo4j at {uri} refused the credentials of user {user!r} "
-                               f"(wrong password?): {exc.message}") from None
+        raise StoreUnavailable(
+            f"Neo4j at {uri} refused the credentials of user {user!r} (wrong password?): {exc.message}"
+        ) from None
     except (DriverError, Neo4jError, OSError) as exc:
         raise StoreUnavailable(f"Neo4j at {uri} is not available: {type(exc).__name__}: {exc}") from None
 
@@ -300,8 +327,7 @@ def _proc_alive(pid: int, home: Path) -> bool:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
-    return (state != "Z" and ENTRY_POINT.encode() in cmdline
-            and f"--home-dir={home}".encode() in cmdline)
+    return state != "Z" and ENTRY_POINT.encode() in cmdline and f"--home-dir={home}".encode() in cmdline
 
 
 def read_pid(cfg: ServerConfig) -> int | None:
@@ -339,8 +365,10 @@ def start(cfg: ServerConfig, *, timeout: float = 180.0) -> StartResult:
         check_bolt(running.uri, running.user, running.password)
         return StartResult(pid=pid, uri=running.uri, seconds=0.0, fresh=False, already_running=True)
     if port_in_use(cfg.bolt_port):
-        raise ConfigError(f"port {cfg.bolt_port} on 127.0.0.1 is already in use by another process; "
-                          f"choose another (CRUMBGRAPH_NEO4J_BOLT_PORT, or --port 0 for a free one)")
+        raise ConfigError(
+            f"port {cfg.bolt_port} on 127.0.0.1 is already in use by another process; "
+            f"choose another (CRUMBGRAPH_NEO4J_BOLT_PORT, or --port 0 for a free one)"
+        )
     fetch_jars(cfg)
     if shutil.which(cfg.java) is None:
         raise ConfigError(f"Java ({cfg.java!r}) is not on PATH; Neo4j 5.26 needs Java 17 or 21")
@@ -351,8 +379,14 @@ def start(cfg: ServerConfig, *, timeout: float = 180.0) -> StartResult:
 
     t0 = time.monotonic()
     with open(cfg.console_file, "ab") as console:
-        proc = subprocess.Popen(jvm_command(cfg), cwd=cfg.home, stdin=subprocess.DEVNULL,
-                                stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            jvm_command(cfg),
+            cwd=cfg.home,
+            stdin=subprocess.DEVNULL,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     cfg.pid_file.write_text(f"{proc.pid}\n")
 
     deadline = t0 + timeout
@@ -360,8 +394,7 @@ def start(cfg: ServerConfig, *, timeout: float = 180.0) -> StartResult:
     while True:
         if proc.poll() is not None:
             cfg.pid_file.unlink(missing_ok=True)
-            raise StoreUnavailable(f"Neo4j exited with code {proc.returncode} during start-up\n"
-                                   f"{log_tail(cfg)}")
+            raise StoreUnavailable(f"Neo4j exited with code {proc.returncode} during start-up\n{log_tail(cfg)}")
         try:
             check_bolt(cfg.uri, cfg.user, cfg.password, timeout=2.0)
             break
@@ -375,8 +408,9 @@ def start(cfg: ServerConfig, *, timeout: float = 180.0) -> StartResult:
                 ) from None
         if time.monotonic() > deadline:
             stop(cfg)
-            raise StoreUnavailable(f"Neo4j did not answer on {cfg.uri} within {timeout:.0f} s "
-                                   f"({last})\n{log_tail(cfg)}")
+            raise StoreUnavailable(
+                f"Neo4j did not answer on {cfg.uri} within {timeout:.0f} s ({last})\n{log_tail(cfg)}"
+            )
         time.sleep(0.25)
     return StartResult(pid=proc.pid, uri=cfg.uri, seconds=time.monotonic() - t0, fresh=fresh)
 
@@ -417,11 +451,9 @@ def status(cfg: ServerConfig) -> ServerStatus:
     cfg = replace(cfg, bolt_port=cfg.configured_port())
     pid = read_pid(cfg)
     if pid is None:
-        return ServerStatus(running=False, pid=None, uri=cfg.uri, bolt_ok=False, home=cfg.home,
-                            detail="not running")
+        return ServerStatus(running=False, pid=None, uri=cfg.uri, bolt_ok=False, home=cfg.home, detail="not running")
     try:
         check_bolt(cfg.uri, cfg.user, cfg.password)
     except StoreUnavailable as exc:
-        return ServerStatus(running=True, pid=pid, uri=cfg.uri, bolt_ok=False, home=cfg.home,
-                            detail=str(exc))
+        return ServerStatus(running=True, pid=pid, uri=cfg.uri, bolt_ok=False, home=cfg.home, detail=str(exc))
     return ServerStatus(running=True, pid=pid, uri=cfg.uri, bolt_ok=True, home=cfg.home, detail="ok")

@@ -81,9 +81,18 @@ class Neo4jStore(GraphStore):
     halfway leaves its earlier batches written; running it again converges.
     """
 
-    def __init__(self, url: str, *, user: str = "neo4j", password: str = "", database: str = "neo4j",
-                 batch_size: int = 10_000, write_concurrency: int = 1, connection_timeout: float = 10.0,
-                 max_transaction_retry_time: float = 15.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        user: str = "neo4j",
+        password: str = "",
+        database: str = "neo4j",
+        batch_size: int = 10_000,
+        write_concurrency: int = 1,
+        connection_timeout: float = 10.0,
+        max_transaction_retry_time: float = 15.0,
+    ) -> None:
         if batch_size < 1 or write_concurrency < 1:
             raise ConfigError(f"batch_size and write_concurrency must be >= 1, got {batch_size}, {write_concurrency}")
         self.write_concurrency = write_concurrency
@@ -93,9 +102,13 @@ class Neo4jStore(GraphStore):
         self.batch_size = batch_size
         self._password = password
         try:
-            self._driver = GraphDatabase.driver(url, auth=(user, password), connection_timeout=connection_timeout,
-                                                max_transaction_retry_time=max_transaction_retry_time,
-                                                notifications_min_severity="OFF")
+            self._driver = GraphDatabase.driver(
+                url,
+                auth=(user, password),
+                connection_timeout=connection_timeout,
+                max_transaction_retry_time=max_transaction_retry_time,
+                notifications_min_severity="OFF",
+            )
         except (ConfigurationError, ValueError) as exc:
             raise ConfigError(f"Neo4j URL {self.url!r}: {self._scrub(exc)}") from None
 
@@ -108,8 +121,9 @@ class Neo4jStore(GraphStore):
         try:
             yield
         except AuthError as exc:
-            raise StoreUnavailable(f"Neo4j at {self.url} refused the credentials of user {self.user!r} "
-                                   f"while {doing} ({self._scrub(exc)})") from None
+            raise StoreUnavailable(
+                f"Neo4j at {self.url} refused the credentials of user {self.user!r} while {doing} ({self._scrub(exc)})"
+            ) from None
         except (ServiceUnavailable, SessionExpired) as exc:
             raise StoreUnavailable(f"Neo4j at {self.url} is unreachable while {doing} ({self._scrub(exc)})") from None
         except (Neo4jError, DriverError) as exc:
@@ -119,12 +133,14 @@ class Neo4jStore(GraphStore):
         self._driver.close()
 
     def _read(self, query: str, **params: Any) -> list[list[Any]]:
-        return self._driver.execute_query(query, params, routing_=RoutingControl.READ, database_=self.database,
-                                          result_transformer_=_values)
+        return self._driver.execute_query(
+            query, params, routing_=RoutingControl.READ, database_=self.database, result_transformer_=_values
+        )
 
     def _read_arrow(self, query: str, schema: pa.Schema, chunk: int = 100_000, **params: Any) -> pa.Table:
         """Run a read query whose columns are named as `schema`, streaming the records into Arrow
         `chunk` rows at a time (a whole edge table never sits in memory as Python objects)."""
+
         def work(tx: ManagedTransaction) -> pa.Table:
             result = tx.run(query, params)
             batches, values = [], []
@@ -144,8 +160,10 @@ class Neo4jStore(GraphStore):
             return session.execute_write(fn, *args)
 
     def ensure_schema(self) -> None:
-        stmts = [f"CREATE CONSTRAINT {k.value}_key IF NOT EXISTS FOR (n:{k.label}) REQUIRE n.{k.key} IS UNIQUE"
-                 for k in NodeKind]
+        stmts = [
+            f"CREATE CONSTRAINT {k.value}_key IF NOT EXISTS FOR (n:{k.label}) REQUIRE n.{k.key} IS UNIQUE"
+            for k in NodeKind
+        ]
         stmts.append("CREATE CONSTRAINT run_key IF NOT EXISTS FOR (n:Run) REQUIRE n.run_id IS UNIQUE")
         with self._errors("creating constraints"):
             for stmt in stmts:  # schema statements cannot share a transaction with anything else
@@ -173,8 +191,9 @@ class Neo4jStore(GraphStore):
 
     def _upsert_nodes(self, kind: NodeKind, table: pa.Table) -> int:
         sets = ", ".join(f"n.{c} = ${c}[i]" for c in table.column_names if c != kind.key)
-        query = (f"UNWIND range(0, size(${kind.key}) - 1) AS i MERGE (n:{kind.label} {{{kind.key}: ${kind.key}[i]}})"
-                 + (f" SET {sets}" if sets else ""))
+        query = f"UNWIND range(0, size(${kind.key}) - 1) AS i MERGE (n:{kind.label} {{{kind.key}: ${kind.key}[i]}})" + (
+            f" SET {sets}" if sets else ""
+        )
 
         def work(tx: ManagedTransaction, batch: dict[str, list[Any]]) -> None:
             tx.run(query, batch).consume()
@@ -199,22 +218,31 @@ class Neo4jStore(GraphStore):
         with self._errors("writing edges"):
             for g in sorted(groups, key=lambda g: (g["src_kind"], g["type"], g["dst_kind"])):
                 src, rel, dst = NodeKind(g["src_kind"]), RelType(g["type"]), NodeKind(g["dst_kind"])
-                mask = pc.and_(pc.and_(pc.equal(table["src_kind"], src.value), pc.equal(table["type"], rel.value)),
-                               pc.equal(table["dst_kind"], dst.value))
+                mask = pc.and_(
+                    pc.and_(pc.equal(table["src_kind"], src.value), pc.equal(table["type"], rel.value)),
+                    pc.equal(table["dst_kind"], dst.value),
+                )
                 # Sorted by source: consecutive rows touch the same nodes (page-cache locality).
-                part = _micros(table.filter(mask).select(["src_id", "dst_id", "kind", "created_at", "props"])
-                               .sort_by([("src_id", "ascending"), ("dst_id", "ascending")]))
+                part = _micros(
+                    table.filter(mask)
+                    .select(["src_id", "dst_id", "kind", "created_at", "props"])
+                    .sort_by([("src_id", "ascending"), ("dst_id", "ascending")])
+                )
                 part = part.rename_columns(["s", "d", "k", "t", "p"])
-                query = (f"UNWIND range(0, size($s) - 1) AS i MATCH (a:{src.label} {{{src.key}: $s[i]}}) "
-                         f"MATCH (b:{dst.label} {{{dst.key}: $d[i]}}) "
-                         f"MERGE (a)-[r:{rel.value} {{kind: $k[i]}}]->(b) SET r.created_at = $t[i], r.props = $p[i] "
-                         f"RETURN count(*)")
+                query = (
+                    f"UNWIND range(0, size($s) - 1) AS i MATCH (a:{src.label} {{{src.key}: $s[i]}}) "
+                    f"MATCH (b:{dst.label} {{{dst.key}: $d[i]}}) "
+                    f"MERGE (a)-[r:{rel.value} {{kind: $k[i]}}]->(b) SET r.created_at = $t[i], r.props = $p[i] "
+                    f"RETURN count(*)"
+                )
 
                 def work(tx: ManagedTransaction, batch: dict[str, list[Any]], query: str = query) -> None:
                     written = tx.run(query, batch).single(strict=True)[0]
                     if written != len(batch["s"]):
-                        raise StoreError(f"edges: {len(batch['s']) - written} {src.value}->{dst.value} {rel.value} "
-                                         f"row(s) name an endpoint that does not exist (call ensure_nodes first)")
+                        raise StoreError(
+                            f"edges: {len(batch['s']) - written} {src.value}->{dst.value} {rel.value} "
+                            f"row(s) name an endpoint that does not exist (call ensure_nodes first)"
+                        )
 
                 self._write_all(work, self._column_batches(part))
         return table.num_rows
@@ -242,11 +270,14 @@ class Neo4jStore(GraphStore):
     def _nodes(self, kind: NodeKind, ids: list[str]) -> pa.Table:
         return self._node_query(kind, f"UNWIND $ids AS id MATCH (n:{kind.label} {{{kind.key}: id}})", ids=ids)
 
-    _EDGE_RETURN = (f"RETURN {_kind_of('a')} AS src_kind, {_key_of('a')} AS src_id, type(r) AS type, r.kind AS kind, "
-                    f"{_kind_of('b')} AS dst_kind, {_key_of('b')} AS dst_id, r.created_at AS created_at, r.props AS props")
+    _EDGE_RETURN = (
+        f"RETURN {_kind_of('a')} AS src_kind, {_key_of('a')} AS src_id, type(r) AS type, r.kind AS kind, "
+        f"{_kind_of('b')} AS dst_kind, {_key_of('b')} AS dst_id, r.created_at AS created_at, r.props AS props"
+    )
 
-    def _edge_table(self, types: list[str] | None, since: datetime | None, until: datetime | None, *,
-                    ordered: bool = True) -> pa.Table:
+    def _edge_table(
+        self, types: list[str] | None, since: datetime | None, until: datetime | None, *, ordered: bool = True
+    ) -> pa.Table:
         if types is not None and not types:
             return EDGE_SCHEMA.empty_table()
         rel = "" if types is None else ":" + "|".join(RelType(t).value for t in types)
@@ -263,13 +294,20 @@ class Neo4jStore(GraphStore):
             table = self._read_arrow(query, EDGE_SCHEMA, **params)
         return table.sort_by([(k, "ascending") for k in EDGE_KEY]) if ordered else table
 
-    def _adjacent(self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int) -> list[tuple[str, str]]:
+    def _adjacent(
+        self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int
+    ) -> list[tuple[str, str]]:
         kinds = [k.value for k in NodeKind]  # always all kinds: one query text, planned once
-        parts = [f"UNWIND $ids_{k} AS id MATCH (n:{NodeKind(k).label} {{{NodeKind(k).key}: id}})--(m) "
-                 f"WHERE {_is_ours('m')} RETURN DISTINCT m" for k in kinds]
-        query = (f"CALL () {{ {' UNION '.join(parts)} }} "
-                 f"WITH {_kind_of('m')} AS kind, {_key_of('m')} AS id WHERE NOT kind + '\\u0000' + id IN $seen "
-                 f"RETURN kind, id ORDER BY kind, id LIMIT $cap")
+        parts = [
+            f"UNWIND $ids_{k} AS id MATCH (n:{NodeKind(k).label} {{{NodeKind(k).key}: id}})--(m) "
+            f"WHERE {_is_ours('m')} RETURN DISTINCT m"
+            for k in kinds
+        ]
+        query = (
+            f"CALL () {{ {' UNION '.join(parts)} }} "
+            f"WITH {_kind_of('m')} AS kind, {_key_of('m')} AS id WHERE NOT kind + '\\u0000' + id IN $seen "
+            f"RETURN kind, id ORDER BY kind, id LIMIT $cap"
+        )
         ids = {f"ids_{k}": [i for kk, i in frontier if kk == k] for k in kinds}
         with self._errors("reading a neighbourhood"):
             rows = self._read(query, seen=[f"{k}\x00{i}" for k, i in seen], cap=cap, **ids)
@@ -278,8 +316,11 @@ class Neo4jStore(GraphStore):
 
     def _edges_among(self, nodes: list[tuple[str, str]]) -> pa.Table:
         kinds = [k.value for k in NodeKind]
-        parts = [f"UNWIND $ids_{k} AS id MATCH (a:{NodeKind(k).label} {{{NodeKind(k).key}: id}})-[r]->(b) "
-                 f"WHERE {_kind_of('b')} + '\\u0000' + {_key_of('b')} IN $keys RETURN a, r, b" for k in kinds]
+        parts = [
+            f"UNWIND $ids_{k} AS id MATCH (a:{NodeKind(k).label} {{{NodeKind(k).key}: id}})-[r]->(b) "
+            f"WHERE {_kind_of('b')} + '\\u0000' + {_key_of('b')} IN $keys RETURN a, r, b"
+            for k in kinds
+        ]
         query = f"CALL () {{ {' UNION ALL '.join(parts)} }} {self._EDGE_RETURN}"
         ids = {f"ids_{k}": [i for kk, i in nodes if kk == k] for k in kinds}
         with self._errors("reading a neighbourhood"):
@@ -289,9 +330,13 @@ class Neo4jStore(GraphStore):
     # -- run records -----------------------------------------------------------------
     def _save_run(self, run_id: str, record_json: str, results: bytes | None) -> None:
         def work(tx: ManagedTransaction) -> None:
-            tx.run("MERGE (r:Run {run_id: $run_id}) SET r.record_json = $record_json, "
-                   "r.results = CASE WHEN $results IS NULL THEN r.results ELSE $results END",
-                   run_id=run_id, record_json=record_json, results=results).consume()
+            tx.run(
+                "MERGE (r:Run {run_id: $run_id}) SET r.record_json = $record_json, "
+                "r.results = CASE WHEN $results IS NULL THEN r.results ELSE $results END",
+                run_id=run_id,
+                record_json=record_json,
+                results=results,
+            ).consume()
 
         with self._errors(f"saving run {run_id}"):
             self._write(work)

@@ -87,8 +87,9 @@ def _exact_codes(values: pa.ChunkedArray | pa.Array, vocab: tuple[str, ...]) -> 
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks else pa.array([], pa.string())
     enc = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
-    dict_codes = np.array([vocab.index(v) if v in vocab else -1 for v in enc.dictionary.cast(pa.string()).to_pylist()]
-                          + [-1], np.int8)
+    dict_codes = np.array(
+        [vocab.index(v) if v in vocab else -1 for v in enc.dictionary.cast(pa.string()).to_pylist()] + [-1], np.int8
+    )
     idx = np.asarray(pc.fill_null(enc.indices.cast(pa.int64()), len(dict_codes) - 1).to_numpy(zero_copy_only=False))
     return dict_codes[idx]
 
@@ -118,8 +119,8 @@ def _hash_strings(h: Any, arr: pa.Array) -> None:
     h.update(lengths.tobytes())
     bufs = arr.buffers()
     if len(arr):
-        offsets = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
-        h.update(memoryview(bufs[2])[int(offsets[0]): int(offsets[-1])])
+        offsets = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+        h.update(memoryview(bufs[2])[int(offsets[0]) : int(offsets[-1])])
 
 
 def _ts_to_int(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -148,21 +149,21 @@ class Projection:
     """The graph as arrays. Node `vid`s are contiguous: accounts, then content, urls, hashtags,
     each block sorted by id. Attribute arrays are indexed by vid (neutral values elsewhere)."""
 
-    offsets: tuple[int, int, int, int, int]   # start vid of each kind, and the total
-    ids: pa.Array                             # large_string, by vid
-    kind: np.ndarray                          # int8 kind code by vid
-    age_band: np.ndarray                      # int8 AgeBand code (graph.model; accounts; 0 elsewhere)
-    status: np.ndarray                        # int8 AccountStatus code (graph.model) (accounts)
-    label: np.ndarray                         # int8 ContentLabel code (graph.model) (content)
-    label_confidence: np.ndarray              # float64 (content; 0 elsewhere)
-    author: np.ndarray                        # int32 vid of the posting account (content; -1 elsewhere)
-    parent: np.ndarray                        # int32 vid of the parent content (content; -1 elsewhere)
-    content_kind: pa.Array                    # large_string by content index (vid - offsets[1])
-    domain: pa.Array                          # large_string by url index (vid - offsets[2])
-    src: np.ndarray                           # int32 edge source vid
-    dst: np.ndarray                           # int32 edge target vid
-    etype: np.ndarray                         # int8 index into REL_TYPES
-    created_at: np.ndarray                    # int64 microseconds UTC, NO_TIME when absent
+    offsets: tuple[int, int, int, int, int]  # start vid of each kind, and the total
+    ids: pa.Array  # large_string, by vid
+    kind: np.ndarray  # int8 kind code by vid
+    age_band: np.ndarray  # int8 AgeBand code (graph.model; accounts; 0 elsewhere)
+    status: np.ndarray  # int8 AccountStatus code (graph.model) (accounts)
+    label: np.ndarray  # int8 ContentLabel code (graph.model) (content)
+    label_confidence: np.ndarray  # float64 (content; 0 elsewhere)
+    author: np.ndarray  # int32 vid of the posting account (content; -1 elsewhere)
+    parent: np.ndarray  # int32 vid of the parent content (content; -1 elsewhere)
+    content_kind: pa.Array  # large_string by content index (vid - offsets[1])
+    domain: pa.Array  # large_string by url index (vid - offsets[2])
+    src: np.ndarray  # int32 edge source vid
+    dst: np.ndarray  # int32 edge target vid
+    etype: np.ndarray  # int8 index into REL_TYPES
+    created_at: np.ndarray  # int64 microseconds UTC, NO_TIME when absent
     options: ProjectionOptions = field(default_factory=ProjectionOptions)
     dropped_edges: int = 0
     digest: str = ""
@@ -227,31 +228,62 @@ class Projection:
     def nodes_table(self) -> pa.Table:
         n_content = self.offsets[2] - self.offsets[1]
         n_url = self.offsets[3] - self.offsets[2]
-        ckind = pa.concat_arrays([pa.nulls(self.offsets[1], pa.large_string()), self.content_kind,
-                                  pa.nulls(self.n_nodes - self.offsets[1] - n_content, pa.large_string())])
-        dom = pa.concat_arrays([pa.nulls(self.offsets[2], pa.large_string()), self.domain,
-                                pa.nulls(self.n_nodes - self.offsets[2] - n_url, pa.large_string())])
-        return pa.table({
-            "vid": pa.array(np.arange(self.n_nodes, dtype=np.int32)),
-            "kind": pa.array(self.kind), "id": self.ids, "age_band": pa.array(self.age_band),
-            "status": pa.array(self.status), "label": pa.array(self.label),
-            "label_confidence": pa.array(self.label_confidence), "author": pa.array(self.author),
-            "parent": pa.array(self.parent), "content_kind": ckind, "domain": dom,
-        })
+        ckind = pa.concat_arrays(
+            [
+                pa.nulls(self.offsets[1], pa.large_string()),
+                self.content_kind,
+                pa.nulls(self.n_nodes - self.offsets[1] - n_content, pa.large_string()),
+            ]
+        )
+        dom = pa.concat_arrays(
+            [
+                pa.nulls(self.offsets[2], pa.large_string()),
+                self.domain,
+                pa.nulls(self.n_nodes - self.offsets[2] - n_url, pa.large_string()),
+            ]
+        )
+        return pa.table(
+            {
+                "vid": pa.array(np.arange(self.n_nodes, dtype=np.int32)),
+                "kind": pa.array(self.kind),
+                "id": self.ids,
+                "age_band": pa.array(self.age_band),
+                "status": pa.array(self.status),
+                "label": pa.array(self.label),
+                "label_confidence": pa.array(self.label_confidence),
+                "author": pa.array(self.author),
+                "parent": pa.array(self.parent),
+                "content_kind": ckind,
+                "domain": dom,
+            }
+        )
 
     def edges_table(self) -> pa.Table:
-        return pa.table({"src": pa.array(self.src), "dst": pa.array(self.dst), "etype": pa.array(self.etype),
-                         "created_at": pa.array(self.created_at)})
+        return pa.table(
+            {
+                "src": pa.array(self.src),
+                "dst": pa.array(self.dst),
+                "etype": pa.array(self.etype),
+                "created_at": pa.array(self.created_at),
+            }
+        )
 
     def to_parquet(self, folder: Path) -> dict[str, Any]:
         """Freeze the projection as nodes.parquet + edges.parquet + projection.json (with digest)."""
         folder.mkdir(parents=True, exist_ok=True)
         pq.write_table(self.nodes_table(), folder / "nodes.parquet", compression="zstd")
         pq.write_table(self.edges_table(), folder / "edges.parquet", compression="zstd")
-        meta = {"format": PROJECTION_FORMAT, "digest": self.digest, "offsets": list(self.offsets),
-                "options": self.options.as_dict(), "dropped_edges": self.dropped_edges,
-                "rel_types": [t.value for t in REL_TYPES], "kinds": [k.value for k in KINDS],
-                "n_nodes": self.n_nodes, "n_edges": self.n_edges}
+        meta = {
+            "format": PROJECTION_FORMAT,
+            "digest": self.digest,
+            "offsets": list(self.offsets),
+            "options": self.options.as_dict(),
+            "dropped_edges": self.dropped_edges,
+            "rel_types": [t.value for t in REL_TYPES],
+            "kinds": [k.value for k in KINDS],
+            "n_nodes": self.n_nodes,
+            "n_edges": self.n_edges,
+        }
         (folder / "projection.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         return meta
 
@@ -266,22 +298,33 @@ class Projection:
         options = ProjectionOptions(
             since=None if opts["since"] is None else datetime.fromisoformat(opts["since"]),
             until=None if opts["until"] is None else datetime.fromisoformat(opts["until"]),
-            edge_types=None if opts["edge_types"] is None else tuple(opts["edge_types"]))
+            edge_types=None if opts["edge_types"] is None else tuple(opts["edge_types"]),
+        )
 
         def col(name: str, dtype: Any) -> np.ndarray:
             return np.asarray(nodes.column(name).to_numpy(), dtype=dtype)
 
         ckind = _plain(nodes.column("content_kind")).slice(off[1], off[2] - off[1])
         dom = _plain(nodes.column("domain")).slice(off[2], off[3] - off[2])
-        proj = cls(offsets=off, ids=_plain(nodes.column("id")), kind=col("kind", np.int8),  # type: ignore[arg-type]
-                   age_band=col("age_band", np.int8), status=col("status", np.int8), label=col("label", np.int8),
-                   label_confidence=col("label_confidence", np.float64), author=col("author", np.int32),
-                   parent=col("parent", np.int32), content_kind=ckind, domain=dom,
-                   src=np.asarray(edges.column("src").to_numpy(), np.int32),
-                   dst=np.asarray(edges.column("dst").to_numpy(), np.int32),
-                   etype=np.asarray(edges.column("etype").to_numpy(), np.int8),
-                   created_at=np.asarray(edges.column("created_at").to_numpy(), np.int64),
-                   options=options, dropped_edges=int(meta.get("dropped_edges", 0)))
+        proj = cls(
+            offsets=off,
+            ids=_plain(nodes.column("id")),
+            kind=col("kind", np.int8),  # type: ignore[arg-type]
+            age_band=col("age_band", np.int8),
+            status=col("status", np.int8),
+            label=col("label", np.int8),
+            label_confidence=col("label_confidence", np.float64),
+            author=col("author", np.int32),
+            parent=col("parent", np.int32),
+            content_kind=ckind,
+            domain=dom,
+            src=np.asarray(edges.column("src").to_numpy(), np.int32),
+            dst=np.asarray(edges.column("dst").to_numpy(), np.int32),
+            etype=np.asarray(edges.column("etype").to_numpy(), np.int8),
+            created_at=np.asarray(edges.column("created_at").to_numpy(), np.int64),
+            options=options,
+            dropped_edges=int(meta.get("dropped_edges", 0)),
+        )
         proj = proj.with_digest()
         if proj.digest != meta["digest"]:
             raise DetectorError(f"{folder}: projection digest {proj.digest} does not match recorded {meta['digest']}")
@@ -291,15 +334,30 @@ class Projection:
     def compute_digest(self) -> str:
         """sha256 over a canonical serialisation of every array the detectors can read."""
         h = hashlib.sha256()
-        header = {"format": PROJECTION_FORMAT, "offsets": list(self.offsets), "options": self.options.as_dict(),
-                  "rel_types": [t.value for t in REL_TYPES], "kinds": [k.value for k in KINDS]}
+        header = {
+            "format": PROJECTION_FORMAT,
+            "offsets": list(self.offsets),
+            "options": self.options.as_dict(),
+            "rel_types": [t.value for t in REL_TYPES],
+            "kinds": [k.value for k in KINDS],
+        }
         h.update(json.dumps(header, sort_keys=True).encode())
         _hash_strings(h, self.ids)
         _hash_strings(h, self.content_kind)
         _hash_strings(h, self.domain)
-        for arr, dt in ((self.kind, "<i1"), (self.age_band, "<i1"), (self.status, "<i1"), (self.label, "<i1"),
-                        (self.label_confidence, "<f8"), (self.author, "<i4"), (self.parent, "<i4"),
-                        (self.src, "<i4"), (self.dst, "<i4"), (self.etype, "<i1"), (self.created_at, "<i8")):
+        for arr, dt in (
+            (self.kind, "<i1"),
+            (self.age_band, "<i1"),
+            (self.status, "<i1"),
+            (self.label, "<i1"),
+            (self.label_confidence, "<f8"),
+            (self.author, "<i4"),
+            (self.parent, "<i4"),
+            (self.src, "<i4"),
+            (self.dst, "<i4"),
+            (self.etype, "<i1"),
+            (self.created_at, "<i8"),
+        ):
             h.update(np.ascontiguousarray(arr, dtype=dt).tobytes())
         return h.hexdigest()
 
@@ -308,8 +366,13 @@ class Projection:
         return self
 
 
-def project(store: GraphStore, *, since: datetime | None = None, until: datetime | None = None,
-            edge_types: Iterable[RelType | str] | None = None) -> Projection:
+def project(
+    store: GraphStore,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    edge_types: Iterable[RelType | str] | None = None,
+) -> Projection:
     """Read the four node tables and the (filtered) edge table of `store` into a Projection."""
     types = None if edge_types is None else tuple(sorted({RelType(t).value for t in edge_types}))
     tables = {k: store.node_table(k) for k in KINDS}
@@ -319,8 +382,9 @@ def project(store: GraphStore, *, since: datetime | None = None, until: datetime
     return build_projection(tables, edges, ProjectionOptions(since=since, until=until, edge_types=types))
 
 
-def build_projection(tables: dict[NodeKind, pa.Table], edges: pa.Table,
-                     options: ProjectionOptions | None = None) -> Projection:
+def build_projection(
+    tables: dict[NodeKind, pa.Table], edges: pa.Table, options: ProjectionOptions | None = None
+) -> Projection:
     """Build a Projection from node tables (graph.model schemas) and an edge table (EDGE_SCHEMA).
     The result does not depend on the row order of either input: node blocks are sorted by id and
     edges by (src, dst, type, created_at); edges equal in all four are indistinguishable."""
@@ -336,7 +400,7 @@ def build_projection(tables: dict[NodeKind, pa.Table], edges: pa.Table,
             continue
         ids = _plain(t.column(key))
         if len(ids) > 1 and pc.any(pc.less(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py():
-            t = t.take(pc.sort_indices(t, sort_keys=[(key, "ascending")]))   # stores return it sorted already
+            t = t.take(pc.sort_indices(t, sort_keys=[(key, "ascending")]))  # stores return it sorted already
             ids = _plain(t.column(key))
         if pc.count_distinct(ids).as_py() != len(ids):
             raise DetectorError(f"projection: duplicate {k.value} ids in the store's node table")
@@ -356,18 +420,18 @@ def build_projection(tables: dict[NodeKind, pa.Table], edges: pa.Table,
     parent = np.full(n, -1, np.int32)
     acc = sorted_tables[NodeKind.ACCOUNT]
     if acc is not None:
-        age[offsets[0]:offsets[1]] = _codes(acc.column("age_band"), AgeBand.code_table())
-        status[offsets[0]:offsets[1]] = _codes(acc.column("status"), AccountStatus.code_table())
+        age[offsets[0] : offsets[1]] = _codes(acc.column("age_band"), AgeBand.code_table())
+        status[offsets[0] : offsets[1]] = _codes(acc.column("status"), AccountStatus.code_table())
     con = sorted_tables[NodeKind.CONTENT]
     if con is not None:
         lab = _codes(con.column("label"), ContentLabel.code_table())
-        label[offsets[1]:offsets[2]] = lab
+        label[offsets[1] : offsets[2]] = lab
         c = np.asarray(pc.fill_null(con.column("label_confidence").cast(pa.float64()), 1.0).to_numpy(), np.float64)
-        conf[offsets[1]:offsets[2]] = np.where(lab > 0, np.clip(c, 0.0, 1.0), 0.0)
+        conf[offsets[1] : offsets[2]] = np.where(lab > 0, np.clip(c, 0.0, 1.0), 0.0)
         a = _lookup(_plain(con.column("account_id")), blocks[0])
-        author[offsets[1]:offsets[2]] = np.where(a >= 0, a + offsets[0], -1)
+        author[offsets[1] : offsets[2]] = np.where(a >= 0, a + offsets[0], -1)
         p = _lookup(_plain(con.column("parent_id")), blocks[1])
-        parent[offsets[1]:offsets[2]] = np.where(p >= 0, p + offsets[1], -1)
+        parent[offsets[1] : offsets[2]] = np.where(p >= 0, p + offsets[1], -1)
         content_kind = _plain(con.column("kind"))
     else:
         content_kind = pa.array([], pa.large_string())
@@ -378,8 +442,9 @@ def build_projection(tables: dict[NodeKind, pa.Table], edges: pa.Table,
     m = edges.num_rows
     ends = {}
     for side in ("src", "dst"):
-        kcodes = _exact_codes(edges.column(f"{side}_kind"), tuple(k.value for k in KINDS)) if m else \
-            np.zeros(0, np.int8)
+        kcodes = (
+            _exact_codes(edges.column(f"{side}_kind"), tuple(k.value for k in KINDS)) if m else np.zeros(0, np.int8)
+        )
         vid = np.full(m, -1, np.int64)
         side_ids = _plain(edges.column(f"{side}_id")) if m else pa.array([], pa.large_string())
         for kc in range(4):
@@ -396,8 +461,23 @@ def build_projection(tables: dict[NodeKind, pa.Table], edges: pa.Table,
     etype = etype[ok]
     created = created[ok]
     order = _edge_order(src, dst, etype, created, n)
-    proj = Projection(offsets=offsets, ids=ids, kind=kind, age_band=age, status=status, label=label,  # type: ignore[arg-type]
-                      label_confidence=conf, author=author, parent=parent, content_kind=content_kind,
-                      domain=domain, src=src[order], dst=dst[order], etype=etype[order],
-                      created_at=created[order], options=options, dropped_edges=int(m - ok.sum()))
+    proj = Projection(
+        offsets=offsets,
+        ids=ids,
+        kind=kind,
+        age_band=age,
+        status=status,
+        label=label,  # type: ignore[arg-type]
+        label_confidence=conf,
+        author=author,
+        parent=parent,
+        content_kind=content_kind,
+        domain=domain,
+        src=src[order],
+        dst=dst[order],
+        etype=etype[order],
+        created_at=created[order],
+        options=options,
+        dropped_edges=int(m - ok.sum()),
+    )
     return proj.with_digest()

@@ -10,7 +10,7 @@ import abc
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -29,7 +29,9 @@ class StoreConfig:
     neo4j_password: str = ""
     neo4j_database: str = "neo4j"
     batch_size: int = 10_000
-    neo4j_write_concurrency: int = 1  # write transactions in flight at once (Neo4jStore; >1 risks deadlock retries on hubs)
+    neo4j_write_concurrency: int = (
+        1  # write transactions in flight at once (Neo4jStore; >1 risks deadlock retries on hubs)
+    )
 
 
 def _canonical(table: pa.Table, schema: pa.Schema, what: str) -> pa.Table:
@@ -52,7 +54,12 @@ def _keep_last(table: pa.Table, key: Sequence[str]) -> pa.Table:
     if table.num_rows == 0:
         return table
     idx = pa.array(range(table.num_rows), pa.int64())
-    grouped = table.select(list(key)).append_column("__i", idx).group_by(list(key), use_threads=False).aggregate([("__i", "max")])
+    grouped = (
+        table.select(list(key))
+        .append_column("__i", idx)
+        .group_by(list(key), use_threads=False)
+        .aggregate([("__i", "max")])
+    )
     keep = pc.sort_indices(grouped.column("__i_max"))
     return table.take(pc.take(grouped.column("__i_max"), keep))
 
@@ -95,8 +102,9 @@ class GraphStore(abc.ABC):
         if table.num_rows and table.column(kind.key).null_count:
             raise StoreError(f"{kind} nodes: {kind.key} must not be null")
         if "bare" in table.column_names:
-            table = table.set_column(table.schema.get_field_index("bare"), "bare",
-                                     pc.fill_null(table.column("bare"), False))
+            table = table.set_column(
+                table.schema.get_field_index("bare"), "bare", pc.fill_null(table.column("bare"), False)
+            )
         return self._upsert_nodes(kind, table) if table.num_rows else 0
 
     def ensure_nodes(self, kind: NodeKind, ids: Iterable[str] | pa.Array | pa.ChunkedArray) -> int:
@@ -154,8 +162,14 @@ class GraphStore(abc.ABC):
     def node_table(self, kind: NodeKind) -> pa.Table:
         """All nodes of `kind` in NODE_SCHEMAS[kind], sorted by key."""
 
-    def edge_table(self, types: Iterable[RelType] | None = None, since: datetime | None = None,
-                   until: datetime | None = None, *, ordered: bool = True) -> pa.Table:
+    def edge_table(
+        self,
+        types: Iterable[RelType] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        ordered: bool = True,
+    ) -> pa.Table:
         """Edges (EDGE_SCHEMA) sorted by EDGE_KEY, optionally only some types and a
         created_at window [since, until) (edges without a timestamp are kept).
         `ordered=False` returns the same rows in any order (cheaper: no sort on six string
@@ -167,8 +181,9 @@ class GraphStore(abc.ABC):
         return self._edge_table(wanted, since, until, ordered=bool(ordered))
 
     @abc.abstractmethod
-    def _edge_table(self, types: list[str] | None, since: datetime | None, until: datetime | None, *,
-                    ordered: bool = True) -> pa.Table: ...
+    def _edge_table(
+        self, types: list[str] | None, since: datetime | None, until: datetime | None, *, ordered: bool = True
+    ) -> pa.Table: ...
 
     def get_node(self, kind: NodeKind, node_id: str) -> dict[str, Any]:
         """One node's properties as a dict: the columns of NODE_SCHEMAS[kind] (`created_at` a
@@ -220,8 +235,9 @@ class GraphStore(abc.ABC):
             ids = sorted(i for kk, i in distance if kk == k)
             for row in self._nodes(NodeKind(k), ids).to_pylist():
                 node_key = row[NodeKind(k).key]
-                nodes.append({"kind": k, "id": node_key, "distance": distance[(k, node_key)],
-                              "properties": _node_dict(row)})
+                nodes.append(
+                    {"kind": k, "id": node_key, "distance": distance[(k, node_key)], "properties": _node_dict(row)}
+                )
         nodes.sort(key=lambda n: (n["distance"], n["kind"], n["id"]))
         edges = self._edges_among(sorted(distance))
         return {"nodes": nodes, "edges": edges.select(list(EDGE_KEY)).to_pylist(), "truncated": truncated}
@@ -231,7 +247,9 @@ class GraphStore(abc.ABC):
         """The nodes of `kind` with these keys (NODE_SCHEMAS[kind], sorted by key)."""
 
     @abc.abstractmethod
-    def _adjacent(self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int) -> list[tuple[str, str]]:
+    def _adjacent(
+        self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int
+    ) -> list[tuple[str, str]]:
         """(kind, id) of nodes joined by an edge (either direction) to a frontier node and not in
         `seen`, sorted, at most `cap`."""
 
@@ -314,7 +332,7 @@ def _utc(value: datetime | None) -> datetime | None:
     """Naive datetimes are taken as UTC; aware ones converted to UTC."""
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def open_store(config: StoreConfig) -> GraphStore:
@@ -323,14 +341,19 @@ def open_store(config: StoreConfig) -> GraphStore:
     if url.startswith("embedded:"):
         from graph.embedded import EmbeddedStore
 
-        path = url[len("embedded:"):]
+        path = url[len("embedded:") :]
         if not path:
             raise ConfigError("store URL 'embedded:' needs a path, e.g. embedded:./crumbgraph.duckdb")
         return EmbeddedStore(path)
     if url.split("://", 1)[0] in {"neo4j", "bolt", "neo4j+s", "bolt+s", "neo4j+ssc", "bolt+ssc"}:
         from graph.neo4j_store import Neo4jStore
 
-        return Neo4jStore(url, user=config.neo4j_user, password=config.neo4j_password,
-                          database=config.neo4j_database, batch_size=config.batch_size,
-                          write_concurrency=config.neo4j_write_concurrency)
+        return Neo4jStore(
+            url,
+            user=config.neo4j_user,
+            password=config.neo4j_password,
+            database=config.neo4j_database,
+            batch_size=config.batch_size,
+            write_concurrency=config.neo4j_write_concurrency,
+        )
     raise ConfigError(f"store URL {url!r}: expected embedded:PATH, neo4j://HOST:PORT or bolt://HOST:PORT")

@@ -42,11 +42,11 @@ class _ColumnHasher:
             self.data.update(values.astype("<f8").tobytes())
         else:
             strings = pc.fill_null(arr.cast(pa.large_string()), "")
-            offsets = np.frombuffer(strings.buffers()[1], dtype="<i8", count=strings.offset + n + 1)[strings.offset:]
+            offsets = np.frombuffer(strings.buffers()[1], dtype="<i8", count=strings.offset + n + 1)[strings.offset :]
             self.lengths.update(np.diff(offsets).astype("<u8").tobytes())
             buf = strings.buffers()[2]
             if buf is not None and offsets[-1] > offsets[0]:
-                self.data.update(memoryview(buf)[offsets[0]:offsets[-1]])
+                self.data.update(memoryview(buf)[offsets[0] : offsets[-1]])
 
     def digest(self) -> bytes:
         return hashlib.sha256(self.valid.digest() + self.lengths.digest() + self.data.digest()).digest()

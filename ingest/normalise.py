@@ -18,9 +18,11 @@ import pyarrow.compute as pc
 WHITESPACE = " \t\r\n"
 
 #: an absolute URL: scheme://[userinfo@]host[:port][/path][?query][#fragment]
-URL_PATTERN = (r"(?s)^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?:(?P<user>[^/?#@]*)@)?"
-               r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s/?#@:\[\]]+)(?::(?P<port>[0-9]*))?"
-               r"(?P<rest>(?:[/?][^#]*)?)(?:#.*)?$")
+URL_PATTERN = (
+    r"(?s)^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?:(?P<user>[^/?#@]*)@)?"
+    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s/?#@:\[\]]+)(?::(?P<port>[0-9]*))?"
+    r"(?P<rest>(?:[/?][^#]*)?)(?:#.*)?$"
+)
 _URL_RE = re.compile(URL_PATTERN)
 
 #: ports dropped because they are the scheme's default
@@ -40,6 +42,7 @@ UTC_US = pa.timestamp("us", "UTC")
 
 
 # -- Python reference functions ----------------------------------------------------------
+
 
 def normalise_url(text: str) -> tuple[str, str] | None:
     """(normalised url, domain), or None if `text` is not an absolute URL with a host.
@@ -64,6 +67,7 @@ def normalise_hashtag(text: str) -> str | None:
 
 
 # -- vectorised (pyarrow) ----------------------------------------------------------------
+
 
 def mask(arr: pa.Array) -> np.ndarray:
     """A boolean Arrow array as a numpy bool array, null = False."""
@@ -128,8 +132,12 @@ def parse_timestamps(stripped: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarr
             ok = present
         except pa.ArrowInvalid:
             us = None
-    if us is None and sample and all(_INT_RE.match(v) for v in sample) \
-            and pc.all(pc.match_substring_regex(stripped, _INT_RE.pattern)).as_py():
+    if (
+        us is None
+        and sample
+        and all(_INT_RE.match(v) for v in sample)
+        and pc.all(pc.match_substring_regex(stripped, _INT_RE.pattern)).as_py()
+    ):
         # whole seconds only (a Parquet integer column): one cast
         us = pc.fill_null(pc.cast(stripped, pa.int64()), 0).to_numpy(zero_copy_only=False) * 1_000_000
         ok = present
@@ -149,7 +157,7 @@ def parse_timestamps(stripped: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarr
             micros = pc.cast(frac, pa.int64()).to_numpy(zero_copy_only=False)
             sign = np.where(mask(pc.equal(parts.field("sign"), "-")), -1, 1)
             us[idx] = sign * (whole * 1_000_000 + micros)
-            us[idx[too_big]] = np.iinfo(np.int64).max   # reported as out of range
+            us[idx[too_big]] = np.iinfo(np.int64).max  # reported as out of range
             ok[idx] = True
         for where, typ in ((zoned, UTC_US), (naive, pa.timestamp("us"))):
             if where.any():
@@ -181,8 +189,10 @@ def normalise_urls(stripped: pa.Array) -> tuple[pa.Array, pa.Array]:
     scheme = pc.utf8_lower(parts.field("scheme"))
     host = pc.utf8_lower(parts.field("host"))
     user, port, rest = parts.field("user"), parts.field("port"), parts.field("rest")
-    default = pc.take(pa.array(list(DEFAULT_PORTS.values()) + [""]),
-                      pc.fill_null(pc.index_in(scheme, value_set=pa.array(list(DEFAULT_PORTS))), len(DEFAULT_PORTS)))
+    default = pc.take(
+        pa.array(list(DEFAULT_PORTS.values()) + [""]),
+        pc.fill_null(pc.index_in(scheme, value_set=pa.array(list(DEFAULT_PORTS))), len(DEFAULT_PORTS)),
+    )
     drop_port = pc.or_(pc.equal(port, ""), pc.equal(port, default))
     port_part = pc.if_else(drop_port, "", pc.binary_join_element_wise(":", port, ""))
     user_part = pc.if_else(pc.equal(user, ""), "", pc.binary_join_element_wise(user, "@", ""))
@@ -214,8 +224,9 @@ def json_props(columns: dict[str, pa.Array], n: int) -> pa.Array:
         part = pc.binary_join_element_wise("," + key + ':"', esc, '"', "")
         if odd.any():  # control characters: let json do the escaping, row by row (rare)
             idx = np.flatnonzero(odd)
-            exact = pa.array(["," + key + ":" + json.dumps(s, ensure_ascii=False)
-                              for s in v.take(pa.array(idx)).to_pylist()])
+            exact = pa.array(
+                ["," + key + ":" + json.dumps(s, ensure_ascii=False) for s in v.take(pa.array(idx)).to_pylist()]
+            )
             part = pc.replace_with_mask(part, pa.array(odd), exact)
         parts.append(part)
     # (null_handling="skip" is avoided: in pyarrow 26 it drops rows whose inputs are all null)

@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -27,7 +27,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from graph.errors import IngestError
-from graph.model import EDGE_SCHEMA, NODE_SCHEMAS, NodeKind, RelType, STRUCTURAL_KIND
+from graph.model import EDGE_SCHEMA, NODE_SCHEMAS, STRUCTURAL_KIND, NodeKind, RelType
 from graph.store import GraphStore
 from ingest.digest import TableDigest, snapshot_digest
 from ingest.readers import TABLES, SnapshotFile, discover, iter_batches, read_header
@@ -47,9 +47,15 @@ def default_quarantine_dir(snapshot_dir: Path) -> Path:
     return snap.parent / f"{snap.name}.ingest"
 
 
-def load_snapshot(snapshot_dir: Path, store: GraphStore, *, quarantine_dir: Path | None = None,
-                  progress: bool = False, batch_rows: int = 250_000,
-                  max_field_chars: int = MAX_FIELD_CHARS) -> IngestReport:
+def load_snapshot(
+    snapshot_dir: Path,
+    store: GraphStore,
+    *,
+    quarantine_dir: Path | None = None,
+    progress: bool = False,
+    batch_rows: int = 250_000,
+    max_field_chars: int = MAX_FIELD_CHARS,
+) -> IngestReport:
     """Validate the snapshot in `snapshot_dir` and write it into `store`.
 
     Returns the report, also saved as `ingest-report.json` in `quarantine_dir` (default
@@ -60,15 +66,21 @@ def load_snapshot(snapshot_dir: Path, store: GraphStore, *, quarantine_dir: Path
     return _Ingest(Path(snapshot_dir), store, quarantine_dir, progress, batch_rows, max_field_chars).run()
 
 
-def read_snapshot(snapshot_dir: Path, *, quarantine_dir: Path | None = None, progress: bool = False,
-                  batch_rows: int = 250_000, max_field_chars: int = MAX_FIELD_CHARS) -> IngestReport:
+def read_snapshot(
+    snapshot_dir: Path,
+    *,
+    quarantine_dir: Path | None = None,
+    progress: bool = False,
+    batch_rows: int = 250_000,
+    max_field_chars: int = MAX_FIELD_CHARS,
+) -> IngestReport:
     """Validate, normalise and digest a snapshot without a store (same report, same digest;
     the `bare_created` and url/hashtag node counts stay empty)."""
     return _Ingest(Path(snapshot_dir), None, quarantine_dir, progress, batch_rows, max_field_chars).run()
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -82,8 +94,15 @@ def _pid_alive(pid: int) -> bool:
 
 
 class _Ingest:
-    def __init__(self, snapshot_dir: Path, store: GraphStore | None, quarantine_dir: Path | None,
-                 progress: bool, batch_rows: int, max_field_chars: int) -> None:
+    def __init__(
+        self,
+        snapshot_dir: Path,
+        store: GraphStore | None,
+        quarantine_dir: Path | None,
+        progress: bool,
+        batch_rows: int,
+        max_field_chars: int,
+    ) -> None:
         if batch_rows < 1:
             raise IngestError(f"batch_rows must be at least 1, got {batch_rows}")
         self.snapshot_dir = snapshot_dir
@@ -92,8 +111,11 @@ class _Ingest:
         self.batch_rows = batch_rows
         self.max_field_chars = max_field_chars
         self.bar = ProgressBar(progress)
-        self.report = IngestReport(snapshot=str(snapshot_dir), store=store.url if store is not None else None,
-                                   tables={t: TableReport() for t in TABLES})
+        self.report = IngestReport(
+            snapshot=str(snapshot_dir),
+            store=store.url if store is not None else None,
+            tables={t: TableReport() for t in TABLES},
+        )
         self.con: duckdb.DuckDBPyConnection | None = None
         self.failures: list[IngestError] = []
         self.staged: dict[str, Path] = {}
@@ -119,8 +141,13 @@ class _Ingest:
                 if self.failures:
                     first = self.failures[0]
                     if len(self.failures) > 1:
-                        raise IngestError(f"{first} (and {len(self.failures) - 1} more error(s), see {self.qdir})",
-                                          file=first.file, row=first.row, field=first.field, value=first.value)
+                        raise IngestError(
+                            f"{first} (and {len(self.failures) - 1} more error(s), see {self.qdir})",
+                            file=first.file,
+                            row=first.row,
+                            field=first.field,
+                            value=first.value,
+                        )
                     raise first
                 t1 = time.perf_counter()
                 self._finalise()
@@ -163,7 +190,7 @@ class _Ingest:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET temp_directory = {_sql_path(staging / 'tmp')}")
         con.execute(f"SET memory_limit = '{STAGING_MEMORY}'")
-        con.execute("SET preserve_insertion_order = false")   # order comes from ORDER BY only; saves memory
+        con.execute("SET preserve_insertion_order = false")  # order comes from ORDER BY only; saves memory
         con.execute("SET enable_progress_bar = false")
         return con
 
@@ -171,8 +198,10 @@ class _Ingest:
     def _stage_all(self, files: dict[str, list[SnapshotFile]], quarantine: IO[str], staging: Path) -> None:
         rep = self.report
         if not any(files.values()):
-            exc = IngestError(f"{self.snapshot_dir}: no table files found (expected {', '.join(TABLES)} "
-                              f"as .csv, .parquet or .jsonl)", file=str(self.snapshot_dir))
+            exc = IngestError(
+                f"{self.snapshot_dir}: no table files found (expected {', '.join(TABLES)} as .csv, .parquet or .jsonl)",
+                file=str(self.snapshot_dir),
+            )
             rep.errors.append(str(exc))
             self.failures.append(exc)
             return
@@ -194,8 +223,9 @@ class _Ingest:
                     self.failures.append(exc)
             self.bar.finish(task, tr.rows_read)
 
-    def _stage_file(self, f: SnapshotFile, writer: pa.ipc.RecordBatchFileWriter, quarantine: IO[str], seq: int,
-                    task: int | None) -> int:
+    def _stage_file(
+        self, f: SnapshotFile, writer: pa.ipc.RecordBatchFileWriter, quarantine: IO[str], seq: int, task: int | None
+    ) -> int:
         tr = self.report.tables[f.table]
         if f.size == 0:
             self.report.warnings.append(f"{f.name}: empty file (no header, no rows)")
@@ -224,8 +254,15 @@ class _Ingest:
             resolve_columns(f.table, sorted(seen), f.name)  # a required key that no row has
         return seq
 
-    def _quarantine(self, out: IO[str], f: SnapshotFile, batch: pa.Table, rows: pa.Array,
-                    mapping: dict[str, str], rejected: Rejected) -> None:
+    def _quarantine(
+        self,
+        out: IO[str],
+        f: SnapshotFile,
+        batch: pa.Table,
+        rows: pa.Array,
+        mapping: dict[str, str],
+        rejected: Rejected,
+    ) -> None:
         tr = self.report.tables[f.table]
         idx = pa.array(rejected.positions, pa.int64())
         data = batch.take(idx).to_pylist()
@@ -235,10 +272,23 @@ class _Ingest:
             value = record.get(mapping.get(check.field, check.field))
             if isinstance(value, str) and len(value) > QUARANTINE_VALUE_CHARS:
                 value = value[:QUARANTINE_VALUE_CHARS] + "…"
-            out.write(json.dumps({
-                "table": f.table, "file": f.name, "row": row, "field": check.field, "rule": check.rule,
-                "reason": f"{check.field}: {check.reason}", "value": value, "data": record,
-            }, ensure_ascii=False, sort_keys=True) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "table": f.table,
+                        "file": f.name,
+                        "row": row,
+                        "field": check.field,
+                        "rule": check.rule,
+                        "reason": f"{check.field}: {check.reason}",
+                        "value": value,
+                        "data": record,
+                    },
+                    ensure_ascii=False,
+                    sort_keys=True,
+                )
+                + "\n"
+            )
             tr.rejected_by_rule[check.rule] = tr.rejected_by_rule.get(check.rule, 0) + 1
 
     # -- phase 2: deduplicate, find bare endpoints -----------------------------------------
@@ -315,8 +365,9 @@ class _Ingest:
                         rep.tables[table].bare_created[kind.value] = created
             # url and hashtag nodes, from links
             n_url = n_tag = 0
-            for batch in self._stream("SELECT dst_id AS url, min(domain) AS domain FROM final_links "
-                                      "WHERE dst_kind = 'url' GROUP BY dst_id"):
+            for batch in self._stream(
+                "SELECT dst_id AS url, min(domain) AS domain FROM final_links WHERE dst_kind = 'url' GROUP BY dst_id"
+            ):
                 n_url += store.upsert_nodes(NodeKind.URL, pa.Table.from_batches([batch]))
             for batch in self._stream("SELECT DISTINCT dst_id AS tag FROM final_links WHERE dst_kind = 'hashtag'"):
                 n_tag += store.upsert_nodes(NodeKind.HASHTAG, pa.Table.from_batches([batch]))
@@ -337,10 +388,21 @@ class _Ingest:
             if store is not None:
                 n = batch.num_rows
                 follows = RelType.FOLLOWS
-                store.upsert_edges(pa.Table.from_arrays([
-                    pa.repeat("account", n), batch.column("follower_id"), pa.repeat(follows.value, n),
-                    pa.repeat(STRUCTURAL_KIND[follows], n), pa.repeat("account", n), batch.column("followee_id"),
-                    batch.column("created_at"), batch.column("props")], schema=EDGE_SCHEMA))
+                store.upsert_edges(
+                    pa.Table.from_arrays(
+                        [
+                            pa.repeat("account", n),
+                            batch.column("follower_id"),
+                            pa.repeat(follows.value, n),
+                            pa.repeat(STRUCTURAL_KIND[follows], n),
+                            pa.repeat("account", n),
+                            batch.column("followee_id"),
+                            batch.column("created_at"),
+                            batch.column("props"),
+                        ],
+                        schema=EDGE_SCHEMA,
+                    )
+                )
             self.bar.advance(task, batch.num_rows)
         for batch in ordered("links"):
             digests["links"].update(batch)

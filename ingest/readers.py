@@ -115,6 +115,7 @@ def discover(snapshot_dir: Path) -> Discovery:
 
 # -- column conversion -------------------------------------------------------------------
 
+
 def _json_text(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
@@ -135,8 +136,12 @@ def to_string_array(arr: pa.Array | pa.ChunkedArray, *, file: str, field: str) -
             return arr.cast(pa.string())
         if pa.types.is_dictionary(t):
             return to_string_array(arr.dictionary_decode(), file=file, field=field)
-        if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t) \
-                or pa.types.is_fixed_size_binary(t):
+        if (
+            pa.types.is_binary(t)
+            or pa.types.is_large_binary(t)
+            or pa.types.is_binary_view(t)
+            or pa.types.is_fixed_size_binary(t)
+        ):
             return arr.cast(pa.binary()).cast(pa.string())
         if pa.types.is_timestamp(t):
             unit_us = arr.cast(pa.timestamp("us", "UTC" if t.tz else None), safe=False)
@@ -160,6 +165,7 @@ def _stringify(batch: pa.RecordBatch | pa.Table, file: str) -> pa.Table:
 
 
 # -- readers -----------------------------------------------------------------------------
+
 
 def _first_bad_utf8_line(f: SnapshotFile) -> int | None:
     """1-based line of the first invalid UTF-8 byte (only called on the error path)."""
@@ -229,8 +235,11 @@ def _iter_csv(f: SnapshotFile) -> Iterator[tuple[pa.Table, pa.Array]]:
             _stream(f),
             read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
         row = 1
         for batch in reader:
@@ -282,13 +291,17 @@ def _iter_jsonl(f: SnapshotFile, batch_rows: int) -> Iterator[tuple[pa.Table, pa
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise IngestError(f"{f.name}: not valid UTF-8 at line {lineno} ({exc})", file=f.name, row=lineno) from exc
+                raise IngestError(
+                    f"{f.name}: not valid UTF-8 at line {lineno} ({exc})", file=f.name, row=lineno
+                ) from exc
             if not text.strip():
                 continue
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise IngestError(f"{f.name}: line {lineno} is not valid JSON ({exc})", file=f.name, row=lineno) from exc
+                raise IngestError(
+                    f"{f.name}: line {lineno} is not valid JSON ({exc})", file=f.name, row=lineno
+                ) from exc
             if not isinstance(obj, dict):
                 raise IngestError(f"{f.name}: line {lineno} is not a JSON object", file=f.name, row=lineno)
             for k, v in obj.items():

@@ -44,10 +44,10 @@ class IngestReport:
 
     snapshot: str
     store: str | None = None
-    status: str = "running"            # running | ok | failed
+    status: str = "running"  # running | ok | failed
     digest: str | None = None
     tables: dict[str, TableReport] = field(default_factory=dict)
-    nodes: dict[str, int] = field(default_factory=dict)   # url / hashtag nodes written
+    nodes: dict[str, int] = field(default_factory=dict)  # url / hashtag nodes written
     ignored_files: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -55,7 +55,7 @@ class IngestReport:
     started_at: str | None = None
     finished_at: str | None = None
     seconds: float | None = None
-    phases: dict[str, float] = field(default_factory=dict)   # seconds per phase: stage, dedup, write
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase: stage, dedup, write
 
     @property
     def rows_read(self) -> int:
@@ -67,8 +67,10 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["totals"] = {k: sum(getattr(t, k) for t in self.tables.values())
-                       for k in ("rows_read", "accepted", "rejected", "duplicates", "written")}
+        d["totals"] = {
+            k: sum(getattr(t, k) for t in self.tables.values())
+            for k in ("rows_read", "accepted", "rejected", "duplicates", "written")
+        }
         return d
 
     def save(self, directory: Path) -> Path:
@@ -82,21 +84,33 @@ class IngestReport:
 
 def render_report(report: IngestReport) -> Any:
     """The report as a rich renderable (tables, ignored files, digest)."""
+    from rich import box
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
-
-    from rich import box
 
     t = Table(title=f"ingest of {report.snapshot}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("table", "files", "read", "accepted", "rejected", "dups", "written", "bare", "new"):
         t.add_column(col, justify="left" if col == "table" else "right", no_wrap=True)
     for name, tr in report.tables.items():
-        t.add_row(name, str(len(tr.files)), f"{tr.rows_read:,}", f"{tr.accepted:,}",
-                  f"[red]{tr.rejected:,}[/]" if tr.rejected else "0", f"{tr.duplicates:,}", f"{tr.written:,}",
-                  f"{tr.bare_total:,}", f"{sum(tr.bare_created.values()):,}")
-    parts: list[Any] = [t, Text("bare: ids referenced but not defined in the snapshot; new: bare nodes "
-                                "the store did not have yet", style="dim")]
+        t.add_row(
+            name,
+            str(len(tr.files)),
+            f"{tr.rows_read:,}",
+            f"{tr.accepted:,}",
+            f"[red]{tr.rejected:,}[/]" if tr.rejected else "0",
+            f"{tr.duplicates:,}",
+            f"{tr.written:,}",
+            f"{tr.bare_total:,}",
+            f"{sum(tr.bare_created.values()):,}",
+        )
+    parts: list[Any] = [
+        t,
+        Text(
+            "bare: ids referenced but not defined in the snapshot; new: bare nodes the store did not have yet",
+            style="dim",
+        ),
+    ]
     if report.nodes:
         parts.append(Text("nodes from links: " + ", ".join(f"{k} {v:,}" for k, v in report.nodes.items())))
     for f in report.ignored_files:
@@ -124,8 +138,14 @@ class ProgressBar:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                      TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
 
     def __enter__(self) -> ProgressBar:
         if self._progress is not None:

@@ -33,9 +33,9 @@ SIDE_FILES = ("truth.json", "README.txt")
 #: Mega hashtags (decoys): text and the share of all non-comment content carrying it.
 MEGA_HASHTAGS = (("fyp", 0.35), ("viral", 0.2), ("trending", 0.12))
 
-YEAR_START = 1735689600          # 2025-01-01T00:00:00Z
-YEAR_END = 1767225600            # 2026-01-01T00:00:00Z
-ACCOUNTS_FROM = 1546300800       # 2019-01-01T00:00:00Z: accounts exist before the year of activity
+YEAR_START = 1735689600  # 2025-01-01T00:00:00Z
+YEAR_END = 1767225600  # 2026-01-01T00:00:00Z
+ACCOUNTS_FROM = 1546300800  # 2019-01-01T00:00:00Z: accounts exist before the year of activity
 DAY = 86400
 
 AGE_BANDS = ("minor", "adult", "unknown")
@@ -59,23 +59,23 @@ class SynthParams:
 
     accounts: int = 20_000
     seed: int = 0
-    community_size: int = 250            # mean accounts per community
-    youth_community_share: float = 0.2   # communities where about half the accounts are minors
+    community_size: int = 250  # mean accounts per community
+    youth_community_share: float = 0.2  # communities where about half the accounts are minors
     minor_share: float = 0.15
     unknown_share: float = 0.10
-    mean_follows: float = 9.0            # background out-degree (hubs come on top)
-    local_follow_share: float = 0.8      # follows that stay inside the follower's community
-    mean_posts: float = 1.5              # non-comment content per account
-    mean_comments: float = 2.0           # comments per account
+    mean_follows: float = 9.0  # background out-degree (hubs come on top)
+    local_follow_share: float = 0.8  # follows that stay inside the follower's community
+    mean_posts: float = 1.5  # non-comment content per account
+    mean_comments: float = 2.0  # comments per account
     mean_shares: float = 0.3
     mean_recommendations: float = 0.5
-    family_vlogger_share: float = 0.04   # adults whose content is mostly child-oriented
-    accounts_per_cluster: int = 10_000   # one abusive cluster per this many accounts (at least 2)
-    accounts_per_groomer: int = 50_000   # at least 2
-    accounts_per_hub: int = 500_000      # 3 hubs plus one per this many accounts
+    family_vlogger_share: float = 0.04  # adults whose content is mostly child-oriented
+    accounts_per_cluster: int = 10_000  # one abusive cluster per this many accounts (at least 2)
+    accounts_per_groomer: int = 50_000  # at least 2
+    accounts_per_hub: int = 500_000  # 3 hubs plus one per this many accounts
     accounts_per_benign_commenter: int = 10_000  # at least 3
-    accounts_per_teacher: int = 200_000          # at least 1
-    accounts_per_false_positive: int = 100_000   # at least 1
+    accounts_per_teacher: int = 200_000  # at least 1
+    accounts_per_false_positive: int = 100_000  # at least 1
     #: 0 = cluster members take no part in the background (the default; output unchanged);
     #: > 0 gives them an ordinary platform life, this many times an ordinary account's
     #: (1.0 = as much): see "Background mix" in docs/synthetic-data.md.
@@ -83,8 +83,10 @@ class SynthParams:
 
     def __post_init__(self) -> None:
         if self.accounts < 1000:
-            raise ConfigError(f"synth: --accounts must be at least 1000 (got {self.accounts}); "
-                              "smaller graphs cannot hold the planted structures")
+            raise ConfigError(
+                f"synth: --accounts must be at least 1000 (got {self.accounts}); "
+                "smaller graphs cannot hold the planted structures"
+            )
         if not 0 <= self.seed < 2**63:
             raise ConfigError(f"synth: --seed must be a non-negative integer (got {self.seed})")
         if not 0.0 <= self.background_mix <= 10.0:
@@ -125,7 +127,7 @@ def _strings_from_matrix(mat: np.ndarray) -> pa.Array:
 
 _DIGITS4 = np.array([list(f"{i:04d}".encode()) for i in range(10_000)], dtype=np.uint8)
 _DIGITS4_U32 = _DIGITS4.view(np.uint32).ravel()
-_CHUNK = 1 << 20   # rows per step when formatting strings: bounds the temporary arrays
+_CHUNK = 1 << 20  # rows per step when formatting strings: bounds the temporary arrays
 
 
 def _put_digits(mat: np.ndarray, start: int, values: np.ndarray, width: int) -> None:
@@ -133,11 +135,11 @@ def _put_digits(mat: np.ndarray, start: int, values: np.ndarray, width: int) -> 
     v = np.asarray(values, dtype=np.int64)
     end = start + width
     while end - start >= 4:
-        mat[:, end - 4:end] = _DIGITS4_U32[v % 10_000].view(np.uint8).reshape(-1, 4)
+        mat[:, end - 4 : end] = _DIGITS4_U32[v % 10_000].view(np.uint8).reshape(-1, 4)
         v = v // 10_000
         end -= 4
     if end > start:
-        mat[:, start:end] = _DIGITS4[v % 10_000][:, 4 - (end - start):]
+        mat[:, start:end] = _DIGITS4[v % 10_000][:, 4 - (end - start) :]
 
 
 def _unique(keys: np.ndarray) -> np.ndarray:
@@ -153,9 +155,9 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     p = np.frombuffer(prefix.encode(), dtype=np.uint8)
     numbers = np.asarray(numbers)
     mat = np.empty((len(numbers), len(p) + width), dtype=np.uint8)
-    mat[:, :len(p)] = p
+    mat[:, : len(p)] = p
     for i in range(0, len(numbers), _CHUNK):
-        _put_digits(mat[i:i + _CHUNK], len(p), numbers[i:i + _CHUNK], width)
+        _put_digits(mat[i : i + _CHUNK], len(p), numbers[i : i + _CHUNK], width)
     return _strings_from_matrix(mat)
 
 
@@ -165,8 +167,8 @@ def _iso(seconds: np.ndarray) -> pa.Array:
     mat = np.empty((len(s_all), 20), dtype=np.uint8)
     mat[:] = np.frombuffer(b"0000-00-00T00:00:00Z", dtype=np.uint8)
     for i in range(0, len(s_all), _CHUNK):
-        s = s_all[i:i + _CHUNK]
-        part = mat[i:i + _CHUNK]
+        s = s_all[i : i + _CHUNK]
+        part = mat[i : i + _CHUNK]
         days = s // DAY
         rem = s - days * DAY
         d = days.astype("datetime64[D]")
@@ -192,7 +194,7 @@ def _words(rng: np.random.Generator, n: int, length: int) -> np.ndarray:
         allm = np.concatenate([out, mat])
         keys = np.ascontiguousarray(allm).view(f"S{length}").ravel()
         _, first = np.unique(keys, return_index=True)
-        out = allm[np.sort(first)]            # keep draw order, drop repeats
+        out = allm[np.sort(first)]  # keep draw order, drop repeats
     return out[:n]
 
 
@@ -225,8 +227,9 @@ class _Sampler:
             self.lo = np.where(starts > 0, self.cw[np.maximum(starts - 1, 0)], 0.0)
             self.hi = np.where(ends > 0, self.cw[np.maximum(ends - 1, 0)], 0.0)
 
-    def sample(self, rng: np.random.Generator, n: int, group: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def sample(
+        self, rng: np.random.Generator, n: int, group: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return (indices, ok); `ok` is False where the group had no weight (drop those)."""
         if len(self.cw) == 0:
             return np.zeros(n, np.int64), np.zeros(n, bool)
@@ -257,27 +260,49 @@ class _Builder:
         self.links: list[dict[str, Any]] = []
         self.follows: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def add_content(self, author: np.ndarray, ts: np.ndarray, kind: np.ndarray | int,
-                    parent: np.ndarray | int = -1, label: np.ndarray | int = NONE_L,
-                    source: np.ndarray | int = -1, conf: np.ndarray | float = np.nan) -> np.ndarray:
+    def add_content(
+        self,
+        author: np.ndarray,
+        ts: np.ndarray,
+        kind: np.ndarray | int,
+        parent: np.ndarray | int = -1,
+        label: np.ndarray | int = NONE_L,
+        source: np.ndarray | int = -1,
+        conf: np.ndarray | float = np.nan,
+    ) -> np.ndarray:
         author = np.asarray(author, dtype=np.int64)
         m = len(author)
         b = lambda v, dt: np.broadcast_to(np.asarray(v, dtype=dt), (m,)).copy()  # noqa: E731
-        self.content.append({
-            "author": author, "ts": b(ts, np.int64), "kind": b(kind, np.int8),
-            "parent": b(parent, np.int64), "label": b(label, np.int8),
-            "source": b(source, np.int8), "conf": b(conf, np.float64),
-        })
+        self.content.append(
+            {
+                "author": author,
+                "ts": b(ts, np.int64),
+                "kind": b(kind, np.int8),
+                "parent": b(parent, np.int64),
+                "label": b(label, np.int8),
+                "source": b(source, np.int8),
+                "conf": b(conf, np.float64),
+            }
+        )
         idx = np.arange(self.n_content, self.n_content + m, dtype=np.int64)
         self.n_content += m
         return idx
 
-    def add_links(self, src_kind: int, src: np.ndarray, dst_kind: int, dst: np.ndarray | pa.Array,
-                  kind: str, ts: np.ndarray) -> None:
+    def add_links(
+        self, src_kind: int, src: np.ndarray, dst_kind: int, dst: np.ndarray | pa.Array, kind: str, ts: np.ndarray
+    ) -> None:
         src = np.asarray(src, dtype=np.int64)
         if len(src):
-            self.links.append({"src_kind": src_kind, "src": src, "dst_kind": dst_kind, "dst": dst,
-                               "kind": kind, "ts": np.asarray(ts, dtype=np.int64)})
+            self.links.append(
+                {
+                    "src_kind": src_kind,
+                    "src": src,
+                    "dst_kind": dst_kind,
+                    "dst": dst,
+                    "kind": kind,
+                    "ts": np.asarray(ts, dtype=np.int64),
+                }
+            )
 
     def add_follows(self, src: np.ndarray, dst: np.ndarray) -> None:
         self.follows.append((np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)))
@@ -310,8 +335,25 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
     # the 17th child stream feeds only the background mix; the first 16 (so the default output)
     # do not depend on how many are spawned
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(params.seed).spawn(17)]
-    r_acc, r_role, r_fol, r_post, r_com, r_tag, r_url, r_share, r_rec, r_clu, r_trail, \
-        r_groom, r_decoy, r_ids, r_ts, r_misc, r_mix = streams
+    (
+        r_acc,
+        r_role,
+        r_fol,
+        r_post,
+        r_com,
+        r_tag,
+        r_url,
+        r_share,
+        r_rec,
+        r_clu,
+        r_trail,
+        r_groom,
+        r_decoy,
+        r_ids,
+        r_ts,
+        r_misc,
+        r_mix,
+    ) = streams
     bld = _Builder(n)
 
     # ---- accounts: communities, age bands, activity and popularity
@@ -396,7 +438,9 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
     n_groups = max(3, n // 300)
     g_author, g_ok = _Sampler(activity).sample(r_post, n_groups)
     g_author = g_author[g_ok]
-    g_created = acc_created[g_author] + (r_post.random(len(g_author)) * (YEAR_START - acc_created[g_author])).astype(np.int64)
+    g_created = acc_created[g_author] + (r_post.random(len(g_author)) * (YEAR_START - acc_created[g_author])).astype(
+        np.int64
+    )
     groups = bld.add_content(g_author, g_created, GROUP)
     group_comm = community[g_author]
     g_order = np.argsort(group_comm, kind="stable")
@@ -408,8 +452,9 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
     m = len(p_author)
     p_ts = _year_ts(r_post, m)
     p_kind = np.searchsorted(np.cumsum([0.45, 0.25, 0.22, 0.05]), r_post.random(m), side="right").astype(np.int8)
-    p_child_prob = np.select([age[p_author] == MINOR, family[p_author], age[p_author] == UNKNOWN],
-                             [0.35, 0.6, 0.05], 0.01)
+    p_child_prob = np.select(
+        [age[p_author] == MINOR, family[p_author], age[p_author] == UNKNOWN], [0.35, 0.6, 0.05], 0.01
+    )
     p_label = np.where(r_post.random(m) < p_child_prob, CHILD, NONE_L).astype(np.int8)
     human = r_post.random(m) < 0.3
     p_source = np.where(p_label == CHILD, np.where(human, HUMAN, CLASSIFIER), -1).astype(np.int8)
@@ -426,7 +471,7 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
     say("comments")
     post_w = popularity[p_author] ** 0.8
     n_comments = int(round(params.mean_comments * n))
-    target, _ = _Sampler(post_w).sample(r_com, n_comments)       # index into posts arrays
+    target, _ = _Sampler(post_w).sample(r_com, n_comments)  # index into posts arrays
     tgt_author = p_author[target]
     local = r_com.random(n_comments) < 0.6
     commenter = np.empty(n_comments, np.int64)
@@ -485,7 +530,9 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
     acc_ids = _ids("a", np.arange(n), max(7, len(str(n - 1))))
     bio = np.flatnonzero((r_url.random(n) < 0.25) & ~in_cluster)
     bio_dom, _ = domains.sample(r_url, len(bio))
-    bio_urls = pc.binary_join_element_wise("https://", dom_text.take(pa.array(bio_dom)), "/", acc_ids.take(pa.array(bio)), "")
+    bio_urls = pc.binary_join_element_wise(
+        "https://", dom_text.take(pa.array(bio_dom)), "/", acc_ids.take(pa.array(bio)), ""
+    )
     bld.add_links(ACC, bio, URL, bio_urls, "bio", _year_ts(r_url, len(bio)))
     purl = np.flatnonzero(r_url.random(m) < 0.06)
     purl_dom, _ = domains.sample(r_url, len(purl))
@@ -528,8 +575,8 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
     cluster_urls: list[list[str]] = []
     cluster_tags: list[np.ndarray] = []
     cluster_content: list[list[np.ndarray]] = []
-    cluster_plain: list[np.ndarray] = []                # members' unlabelled items (background mix)
-    url_links: list[tuple[int, int, str, int]] = []     # (src_kind, src_idx, url, ts), strings kept small
+    cluster_plain: list[np.ndarray] = []  # members' unlabelled items (background mix)
+    url_links: list[tuple[int, int, str, int]] = []  # (src_kind, src_idx, url, ts), strings kept small
     for ci, mem in enumerate(clusters):
         s = len(mem)
         pairs = r_clu.random((s, s)) < 0.5
@@ -538,7 +585,7 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
         bld.add_follows(mem[a], mem[b])
         outside, o_ok = glob.sample(r_clu, 3 * s)
         bld.add_follows(np.repeat(mem, 3)[o_ok], outside[o_ok])
-        tags = r_clu.choice(coded_pool[4 * ci: 4 * ci + 4], r_clu.integers(2, 5), replace=False)
+        tags = r_clu.choice(coded_pool[4 * ci : 4 * ci + 4], r_clu.integers(2, 5), replace=False)
         cluster_tags.append(np.sort(tags))
         dom = dom_text[n_domains + ci].as_py()
         code = _strings_from_matrix(_words(r_clu, 1, 6))[0].as_py()
@@ -557,13 +604,13 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
         abusive = np.repeat(labelled_member, per) & (r_clu.random(ni) < 0.85)
         hashlist = r_clu.random(ni) < 0.5
         i_source = np.where(abusive, np.where(hashlist, HASHLIST, CLASSIFIER), -1)
-        i_conf = np.where(abusive, np.where(hashlist, _label_conf(r_clu, ni, 0.9, 1.0),
-                                            _label_conf(r_clu, ni, 0.6, 1.0)), np.nan)
+        i_conf = np.where(
+            abusive, np.where(hashlist, _label_conf(r_clu, ni, 0.9, 1.0), _label_conf(r_clu, ni, 0.6, 1.0)), np.nan
+        )
         i_kind = r_clu.choice(np.array([POST, VIDEO, IMAGE]), ni, p=[0.3, 0.3, 0.4])
         i_parent = np.where(r_clu.random(ni) < 0.3, grp[0], -1)
         i_ts = _year_ts(r_clu, ni)
-        items = bld.add_content(i_author, i_ts, i_kind, i_parent, np.where(abusive, ABUSIVE, NONE_L),
-                                i_source, i_conf)
+        items = bld.add_content(i_author, i_ts, i_kind, i_parent, np.where(abusive, ABUSIVE, NONE_L), i_source, i_conf)
         tagged = r_clu.random(ni) < 0.7
         bld.add_links(CON, items[tagged], TAG, r_clu.choice(tags, int(tagged.sum())), "hashtag", i_ts[tagged])
         second = tagged & (r_clu.random(ni) < 0.2)
@@ -611,7 +658,7 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
             for t in range(n_tr):
                 shape = SHAPES[(start + t) % 4]
                 if next_source >= len(trail_sources):
-                    next_source = 0                       # tiny graphs: sources repeat
+                    next_source = 0  # tiny graphs: sources repeat
                 src = int(trail_sources[next_source])
                 next_source += 1
                 src_c = int(posts[src])
@@ -644,8 +691,9 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
                         bld.add_links(CON, com, TAG, [tag], "hashtag", ts)
                         nodes.append((TAG, tag))
                         edges.append((RelType.TAGGED, "forward"))
-                trails_raw.append({"shape": shape, "source": src_c, "bridge": int(br), "cluster": ci,
-                                   "nodes": nodes, "edges": edges})
+                trails_raw.append(
+                    {"shape": shape, "source": src_c, "bridge": int(br), "cluster": ci, "nodes": nodes, "edges": edges}
+                )
             # some harmless comments too: a bridge is otherwise an ordinary commenter
             noise = r_trail.choice(child_posts, min(len(child_posts), int(r_trail.integers(3, 11))), replace=False)
             bld.add_content(np.full(len(noise), br), _after(r_trail, p_ts[noise], 3.0), COMMENT, posts[noise])
@@ -655,7 +703,7 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
     say("groomers")
     has_post = np.zeros(n, bool)
     has_post[p_author] = True
-    first_post = np.full(n, -1, np.int64)         # p_author is sorted: the author's first post
+    first_post = np.full(n, -1, np.int64)  # p_author is sorted: the author's first post
     first_post[has_post] = np.searchsorted(p_author, np.flatnonzero(has_post), side="left")
     teacher_classes: list[np.ndarray] = []
     for t in teachers:
@@ -710,9 +758,27 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
     incidental: list[dict[str, Any]] = []
     if params.background_mix > 0:
         say("background mix")
-        incidental = _mix_members(bld, r_mix, params.background_mix, clusters, cluster_content, cluster_plain,
-                                  ~taken & ~in_cluster & active, age, community, activity, by_comm, glob,
-                                  vocab, posts, p_author, p_ts, p_kind, p_label, post_w)
+        incidental = _mix_members(
+            bld,
+            r_mix,
+            params.background_mix,
+            clusters,
+            cluster_content,
+            cluster_plain,
+            ~taken & ~in_cluster & active,
+            age,
+            community,
+            activity,
+            by_comm,
+            glob,
+            vocab,
+            posts,
+            p_author,
+            p_ts,
+            p_kind,
+            p_label,
+            post_w,
+        )
 
     # ---- assemble content columns; relabel one post per false-positive account
     say("assemble")
@@ -746,22 +812,30 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
     n_content = bld.n_content
     perm = r_ids.permutation(n_content)
     width = max(7, len(str(n_content - 1)))
-    con_ids = _ids("c", perm, width)                 # by content index
-    inv = np.argsort(perm)                           # row j of the file holds content index inv[j]
+    con_ids = _ids("c", perm, width)  # by content index
+    inv = np.argsort(perm)  # row j of the file holds content index inv[j]
 
-    accounts = pa.table({
-        "account_id": acc_ids, "created_at": _iso(acc_created),
-        "age_band": _decode(AGE_BANDS, age), "status": _decode(STATUSES, status),
-    })
+    accounts = pa.table(
+        {
+            "account_id": acc_ids,
+            "created_at": _iso(acc_created),
+            "age_band": _decode(AGE_BANDS, age),
+            "status": _decode(STATUSES, status),
+        }
+    )
     par = c_parent[inv]
-    content = pa.table({
-        "content_id": _ids("c", np.arange(n_content), width),
-        "account_id": acc_ids.take(pa.array(c_author[inv])),
-        "created_at": _iso(c_ts_all[inv]), "kind": _decode(KINDS, c_kind[inv]),
-        "parent_id": con_ids.take(pa.array(par, mask=par < 0)),
-        "label": _decode(LABELS, c_label[inv]), "label_source": _decode(SOURCES, c_source[inv]),
-        "label_confidence": pa.array(c_conf[inv], pa.float64(), from_pandas=True),
-    })
+    content = pa.table(
+        {
+            "content_id": _ids("c", np.arange(n_content), width),
+            "account_id": acc_ids.take(pa.array(c_author[inv])),
+            "created_at": _iso(c_ts_all[inv]),
+            "kind": _decode(KINDS, c_kind[inv]),
+            "parent_id": con_ids.take(pa.array(par, mask=par < 0)),
+            "label": _decode(LABELS, c_label[inv]),
+            "label_source": _decode(SOURCES, c_source[inv]),
+            "label_confidence": pa.array(c_conf[inv], pa.float64(), from_pandas=True),
+        }
+    )
     del par, inv, c_author, c_kind, c_parent, c_label, c_source, c_conf
 
     say("follows table")
@@ -778,10 +852,13 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
         both[kids] = True
         keep &= ~(both[fs] & both[fd])
     fs, fd = fs[keep], fd[keep]
-    follows = pa.table({
-        "follower_id": acc_ids.take(pa.array(fs)), "followee_id": acc_ids.take(pa.array(fd)),
-        "created_at": _iso(_year_ts(r_ts, len(fs))),
-    })
+    follows = pa.table(
+        {
+            "follower_id": acc_ids.take(pa.array(fs)),
+            "followee_id": acc_ids.take(pa.array(fd)),
+            "created_at": _iso(_year_ts(r_ts, len(fs))),
+        }
+    )
     del fs, fd, keep
 
     say("links table")
@@ -806,14 +883,18 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
         else:
             dst_ids = dst
         cnt = len(blk["src"])
-        link_parts.append(pa.table({
-            "src_kind": pa.repeat(pa.scalar(NODE_KINDS[blk["src_kind"]]), cnt).cast(pa.string()),
-            "src_id": src_ids,
-            "dst_kind": pa.repeat(pa.scalar(NODE_KINDS[blk["dst_kind"]]), cnt).cast(pa.string()),
-            "dst_id": dst_ids.cast(pa.string()),
-            "kind": pa.repeat(pa.scalar(blk["kind"]), cnt).cast(pa.string()),
-            "created_at": _iso(blk["ts"]),
-        }))
+        link_parts.append(
+            pa.table(
+                {
+                    "src_kind": pa.repeat(pa.scalar(NODE_KINDS[blk["src_kind"]]), cnt).cast(pa.string()),
+                    "src_id": src_ids,
+                    "dst_kind": pa.repeat(pa.scalar(NODE_KINDS[blk["dst_kind"]]), cnt).cast(pa.string()),
+                    "dst_id": dst_ids.cast(pa.string()),
+                    "kind": pa.repeat(pa.scalar(blk["kind"]), cnt).cast(pa.string()),
+                    "created_at": _iso(blk["ts"]),
+                }
+            )
+        )
     bld.links.clear()
     links = pa.concat_tables(link_parts)
     del link_parts
@@ -837,25 +918,37 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
         return sorted(con_ids.take(pa.array(np.asarray(idx, np.int64))).to_pylist())
 
     for ci, mem in enumerate(clusters):
-        truth_clusters.append({
-            "cluster_id": f"planted-c{ci}", "accounts": aids(mem),
-            "content": cids(np.concatenate(cluster_content[ci])),
-            "urls": sorted(cluster_urls[ci]),
-            "hashtags": sorted(tag_text.take(pa.array(cluster_tags[ci])).to_pylist()),
-        })
+        truth_clusters.append(
+            {
+                "cluster_id": f"planted-c{ci}",
+                "accounts": aids(mem),
+                "content": cids(np.concatenate(cluster_content[ci])),
+                "urls": sorted(cluster_urls[ci]),
+                "hashtags": sorted(tag_text.take(pa.array(cluster_tags[ci])).to_pylist()),
+            }
+        )
     trails = []
     for tid, tr in enumerate(trails_raw):
-        trails.append({
-            "trail_id": f"planted-t{tid}", "shape": tr["shape"],
-            "source_content_id": con_ids[tr["source"]].as_py(),
-            "bridge_account_id": acc_ids[tr["bridge"]].as_py(),
-            "cluster_id": f"planted-c{tr['cluster']}",
-            "nodes": [node(k_, ref) for k_, ref in tr["nodes"]],
-            "edges": [e.value for e, _ in tr["edges"]],
-            "directions": [d for _, d in tr["edges"]],
-        })
-    truth_b = [{"account_id": acc_ids[b["account"]].as_py(), "cluster_id": f"planted-c{b['cluster']}",
-                "trails": [f"planted-t{t}" for t in b["trails"]]} for b in truth_bridges]
+        trails.append(
+            {
+                "trail_id": f"planted-t{tid}",
+                "shape": tr["shape"],
+                "source_content_id": con_ids[tr["source"]].as_py(),
+                "bridge_account_id": acc_ids[tr["bridge"]].as_py(),
+                "cluster_id": f"planted-c{tr['cluster']}",
+                "nodes": [node(k_, ref) for k_, ref in tr["nodes"]],
+                "edges": [e.value for e, _ in tr["edges"]],
+                "directions": [d for _, d in tr["edges"]],
+            }
+        )
+    truth_b = [
+        {
+            "account_id": acc_ids[b["account"]].as_py(),
+            "cluster_id": f"planted-c{b['cluster']}",
+            "trails": [f"planted-t{t}" for t in b["trails"]],
+        }
+        for b in truth_bridges
+    ]
     decoys: list[dict[str, Any]] = []
     for h in hubs:
         decoys.append(_decoy("hub", account_id=acc_ids[int(h)].as_py()))
@@ -866,30 +959,56 @@ def generate_snapshot(params: SynthParams, progress: Callable[[str], None] | Non
     for t, cls in zip(teachers, teacher_classes):
         decoys.append(_decoy("teacher", account_id=acc_ids[int(t)].as_py()) | {"minors": aids(cls)})
     for a, c in zip(fp_accounts, fp_content):
-        decoys.append(_decoy("false_positive_label", account_id=acc_ids[int(a)].as_py(),
-                             content_id=con_ids[c].as_py()))
+        decoys.append(_decoy("false_positive_label", account_id=acc_ids[int(a)].as_py(), content_id=con_ids[c].as_py()))
     truth = {
-        "synthetic": True, "generator": GENERATOR, "version": TRUTH_VERSION,
-        "seed": params.seed, "accounts": n,
-        "clusters": truth_clusters, "bridges": truth_b, "trails": trails,
-        "groomers": [{"account_id": acc_ids[int(g)].as_py(), "minors": aids(kids)}
-                     for g, kids in zip(groomers, groomer_minors)],
+        "synthetic": True,
+        "generator": GENERATOR,
+        "version": TRUTH_VERSION,
+        "seed": params.seed,
+        "accounts": n,
+        "clusters": truth_clusters,
+        "bridges": truth_b,
+        "trails": trails,
+        "groomers": [
+            {"account_id": acc_ids[int(g)].as_py(), "minors": aids(kids)} for g, kids in zip(groomers, groomer_minors)
+        ],
         "decoys": decoys,
     }
     if params.background_mix > 0:
         truth["background_mix"] = params.background_mix
-        truth["incidental"] = [{"account_id": acc_ids[d["account"]].as_py(), "kind": d["kind"],
-                                "cluster_id": f"planted-c{d['cluster']}", "targets": aids(np.array(d["targets"]))}
-                               for d in incidental]
-    return Snapshot(tables={"accounts": accounts, "content": content, "follows": follows, "links": links},
-                    truth=truth)
+        truth["incidental"] = [
+            {
+                "account_id": acc_ids[d["account"]].as_py(),
+                "kind": d["kind"],
+                "cluster_id": f"planted-c{d['cluster']}",
+                "targets": aids(np.array(d["targets"])),
+            }
+            for d in incidental
+        ]
+    return Snapshot(tables={"accounts": accounts, "content": content, "follows": follows, "links": links}, truth=truth)
 
 
-def _mix_members(bld: _Builder, rng: np.random.Generator, mix: float, clusters: list[np.ndarray],
-                 cluster_content: list[list[np.ndarray]], cluster_plain: list[np.ndarray], ordinary: np.ndarray,
-                 age: np.ndarray, community: np.ndarray, activity: np.ndarray, by_comm: _Sampler,
-                 glob: _Sampler, vocab: _Sampler, posts: np.ndarray, p_author: np.ndarray, p_ts: np.ndarray,
-                 p_kind: np.ndarray, p_label: np.ndarray, post_w: np.ndarray) -> list[dict[str, Any]]:
+def _mix_members(
+    bld: _Builder,
+    rng: np.random.Generator,
+    mix: float,
+    clusters: list[np.ndarray],
+    cluster_content: list[list[np.ndarray]],
+    cluster_plain: list[np.ndarray],
+    ordinary: np.ndarray,
+    age: np.ndarray,
+    community: np.ndarray,
+    activity: np.ndarray,
+    by_comm: _Sampler,
+    glob: _Sampler,
+    vocab: _Sampler,
+    posts: np.ndarray,
+    p_author: np.ndarray,
+    p_ts: np.ndarray,
+    p_kind: np.ndarray,
+    p_label: np.ndarray,
+    post_w: np.ndarray,
+) -> list[dict[str, Any]]:
     """Give cluster members background activity in both directions, `mix` times an ordinary
     account's: ordinary posts (vocabulary hashtags; mega hashtags come later, as for all
     content), follows of ordinary accounts, comments under unlabelled posts of ordinary adults,
@@ -910,7 +1029,7 @@ def _mix_members(bld: _Builder, rng: np.random.Generator, mix: float, clusters: 
     incidental: dict[tuple[int, int], set[int]] = {}
     for ci, mem in enumerate(clusters):
         s = len(mem)
-        act = rng.lognormal(0.0, 0.9, s) / math.exp(0.9**2 / 2)    # an ordinary activity, mean 1
+        act = rng.lognormal(0.0, 0.9, s) / math.exp(0.9**2 / 2)  # an ordinary activity, mean 1
         # ordinary posts: unlabelled, with vocabulary hashtags; they are the cluster's content
         a_p = np.repeat(mem, rng.poisson(1.5 * mix * act))
         ts_p = _year_ts(rng, len(a_p))
@@ -948,17 +1067,28 @@ def _mix_members(bld: _Builder, rng: np.random.Generator, mix: float, clusters: 
         r_src, r_dst = r_src[r_ok], r_dst[r_ok]
         bld.add_links(CON, posts[r_src], CON, r_dst, "recommendation", _after(rng, p_ts[r_src], 1.0))
         cluster_content[ci].extend([own, com])
-    return [{"account": a, "cluster": ci, "kind": "follows_member", "targets": sorted(t)}
-            for (a, ci), t in sorted(incidental.items())]
+    return [
+        {"account": a, "cluster": ci, "kind": "follows_member", "targets": sorted(t)}
+        for (a, ci), t in sorted(incidental.items())
+    ]
 
 
-def _decoy(kind: str, *, account_id: str | None = None, hashtag: str | None = None,
-           content_id: str | None = None) -> dict[str, Any]:
+def _decoy(
+    kind: str, *, account_id: str | None = None, hashtag: str | None = None, content_id: str | None = None
+) -> dict[str, Any]:
     return {"decoy": kind, "account_id": account_id, "hashtag": hashtag, "content_id": content_id}
 
 
-def _contact_comments(bld: _Builder, rng: np.random.Generator, adult_: int, minors: np.ndarray,
-                      has_post: np.ndarray, first_post: np.ndarray, posts: np.ndarray, p_ts: np.ndarray) -> None:
+def _contact_comments(
+    bld: _Builder,
+    rng: np.random.Generator,
+    adult_: int,
+    minors: np.ndarray,
+    has_post: np.ndarray,
+    first_post: np.ndarray,
+    posts: np.ndarray,
+    p_ts: np.ndarray,
+) -> None:
     """`adult_` comments under a post of each minor that has one and mentions them there; minors
     without posts are mentioned from a post of `adult_` (follows are added by the caller)."""
     with_post = minors[has_post[minors]]
@@ -979,8 +1109,9 @@ _TABLE_FILE = re.compile(r"^(accounts|content|follows|links)([-_.].*)?\.(parquet
 ROWS_PER_FILE = 5_000_000
 
 
-def write_snapshot(snap: Snapshot, out_dir: Path, fmt: str = "parquet", split: int = 0,
-                   force: bool = False) -> list[str]:
+def write_snapshot(
+    snap: Snapshot, out_dir: Path, fmt: str = "parquet", split: int = 0, force: bool = False
+) -> list[str]:
     """Write the tables, truth.json and README.txt into `out_dir`; returns the file names written.
 
     `split` = files per table (0: one file per 5,000,000 rows). Refuses a directory that already
@@ -1021,17 +1152,17 @@ def check_out_dir(out_dir: Path, force: bool) -> list[Path]:
     """The snapshot files already in `out_dir` (to replace); raises unless `force` when there are any."""
     old = sorted(_existing_table_files(Path(out_dir))) if Path(out_dir).is_dir() else []
     if old and not force:
-        raise ConfigError(f"synth: {out_dir} already holds snapshot files ({old[0].name}, ...); "
-                          "use --force to replace them or choose an empty directory")
+        raise ConfigError(
+            f"synth: {out_dir} already holds snapshot files ({old[0].name}, ...); "
+            "use --force to replace them or choose an empty directory"
+        )
     return old
 
 
 def _existing_table_files(out_dir: Path) -> list[Path]:
     found = []
     for p in out_dir.iterdir():
-        if p.is_dir() and p.name in TABLES:
-            found.append(p)
-        elif _TABLE_FILE.match(p.name) or p.name in SIDE_FILES:
+        if p.is_dir() and p.name in TABLES or _TABLE_FILE.match(p.name) or p.name in SIDE_FILES:
             found.append(p)
     return found
 
@@ -1042,7 +1173,7 @@ def _write_table(table: pa.Table, path: Path, fmt: str) -> None:
     elif fmt == "csv":
         pacsv.write_csv(table, path)
     else:
-        import duckdb  # noqa: PLC0415 - only the jsonl writer needs it
+        import duckdb
 
         con = duckdb.connect()
         try:
@@ -1064,7 +1195,8 @@ def _readme(truth: dict[str, Any]) -> str:
         f"Generated by {GENERATOR} (crumbgraph synth), truth version {truth['version']},\n"
         f"seed {truth['seed']}, {truth['accounts']} accounts.\n"
         + f"Made with: crumbgraph synth --accounts {truth['accounts']} --seed {truth['seed']}"
-        + (f" --background-mix {truth['background_mix']}" if "background_mix" in truth else "") + "\n"
+        + (f" --background-mix {truth['background_mix']}" if "background_mix" in truth else "")
+        + "\n"
         + "\nEvery account, content item, URL and hashtag here was made up by a seeded random\n"
         "generator. Nothing describes a real person, account or site; domains use the reserved\n"
         ".example top-level domain. No media exists or is referenced.\n\n"
@@ -1076,23 +1208,37 @@ def _readme(truth: dict[str, Any]) -> str:
     )
 
 
-def synth(out_dir: Path, accounts: int = 20_000, seed: int = 0, fmt: str = "parquet", split: int = 0,
-          force: bool = False, progress: Callable[[str], None] | None = None,
-          background_mix: float = 0.0) -> SynthSummary:
+def synth(
+    out_dir: Path,
+    accounts: int = 20_000,
+    seed: int = 0,
+    fmt: str = "parquet",
+    split: int = 0,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+    background_mix: float = 0.0,
+) -> SynthSummary:
     """Generate and write a synthetic snapshot (the library call behind `crumbgraph synth`)."""
     t0 = time.perf_counter()
     if fmt not in FORMATS:
         raise ConfigError(f"synth: --format must be one of {', '.join(FORMATS)} (got {fmt!r})")
-    check_out_dir(Path(out_dir), force)          # fail before minutes of generating, not after
+    check_out_dir(Path(out_dir), force)  # fail before minutes of generating, not after
     snap = generate_snapshot(SynthParams(accounts=accounts, seed=seed, background_mix=background_mix), progress)
     if progress:
         progress("writing")
     files = write_snapshot(snap, out_dir, fmt, split, force)
     t = snap.truth
     return SynthSummary(
-        out_dir=Path(out_dir), format=fmt,
-        rows={name: snap.tables[name].num_rows for name in TABLES}, files=files,
+        out_dir=Path(out_dir),
+        format=fmt,
+        rows={name: snap.tables[name].num_rows for name in TABLES},
+        files=files,
         seconds=time.perf_counter() - t0,
-        truth_counts={"clusters": len(t["clusters"]), "bridges": len(t["bridges"]), "trails": len(t["trails"]),
-                      "groomers": len(t["groomers"]), "decoys": len(t["decoys"])},
+        truth_counts={
+            "clusters": len(t["clusters"]),
+            "bridges": len(t["bridges"]),
+            "trails": len(t["trails"]),
+            "groomers": len(t["groomers"]),
+            "decoys": len(t["decoys"]),
+        },
     )

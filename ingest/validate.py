@@ -82,14 +82,36 @@ _S, _F = pa.string(), pa.float64()
 
 #: staged (normalised, accepted) rows of each table
 STAGED: dict[str, pa.Schema] = {
-    "accounts": pa.schema([("account_id", _S), ("created_at", UTC_US), ("age_band", _S), ("status", _S),
-                           ("props", _S)]),
-    "content": pa.schema([("content_id", _S), ("account_id", _S), ("created_at", UTC_US), ("kind", _S),
-                          ("parent_id", _S), ("label", _S), ("label_source", _S), ("label_confidence", _F),
-                          ("props", _S)]),
+    "accounts": pa.schema(
+        [("account_id", _S), ("created_at", UTC_US), ("age_band", _S), ("status", _S), ("props", _S)]
+    ),
+    "content": pa.schema(
+        [
+            ("content_id", _S),
+            ("account_id", _S),
+            ("created_at", UTC_US),
+            ("kind", _S),
+            ("parent_id", _S),
+            ("label", _S),
+            ("label_source", _S),
+            ("label_confidence", _F),
+            ("props", _S),
+        ]
+    ),
     "follows": pa.schema([("follower_id", _S), ("followee_id", _S), ("created_at", UTC_US), ("props", _S)]),
-    "links": pa.schema([("src_kind", _S), ("src_id", _S), ("type", _S), ("kind", _S), ("dst_kind", _S),
-                        ("dst_id", _S), ("domain", _S), ("created_at", UTC_US), ("props", _S)]),
+    "links": pa.schema(
+        [
+            ("src_kind", _S),
+            ("src_id", _S),
+            ("type", _S),
+            ("kind", _S),
+            ("dst_kind", _S),
+            ("dst_id", _S),
+            ("domain", _S),
+            ("created_at", UTC_US),
+            ("props", _S),
+        ]
+    ),
 }
 
 #: identity of a row: a later row with the same key replaces an earlier one
@@ -137,12 +159,16 @@ def resolve_columns(table: str, names: list[str], file: str, *, complete: bool =
         canon = n.strip().lower()
         if canon in known:
             if canon in found:
-                raise IngestError(f"{file}: column {canon!r} appears twice ({found[canon]!r}, {n!r})", file=file, field=canon)
+                raise IngestError(
+                    f"{file}: column {canon!r} appears twice ({found[canon]!r}, {n!r})", file=file, field=canon
+                )
             found[canon] = n
     if complete:
         for c in COLUMNS[table]:
             if c.required and c.name not in found:
-                raise IngestError(f"{file}: missing required column {c.name!r} of table {table!r}", file=file, field=c.name)
+                raise IngestError(
+                    f"{file}: missing required column {c.name!r} of table {table!r}", file=file, field=c.name
+                )
     return found
 
 
@@ -160,8 +186,9 @@ class _Checks:
         self.checks.append(Check(field, rule, reason))
 
 
-def validate_batch(table: str, batch: pa.Table, mapping: dict[str, str], *,
-                   max_field_chars: int = MAX_FIELD_CHARS) -> tuple[pa.Table, Rejected]:
+def validate_batch(
+    table: str, batch: pa.Table, mapping: dict[str, str], *, max_field_chars: int = MAX_FIELD_CHARS
+) -> tuple[pa.Table, Rejected]:
     """Normalise `batch` (all strings, the file's own column names; `mapping` from
     resolve_columns) -> (accepted rows in STAGED[table] plus `__cg_pos`, the rejected rows)."""
     n = batch.num_rows
@@ -208,9 +235,13 @@ def validate_batch(table: str, batch: pa.Table, mapping: dict[str, str], *,
             value, bad = parse_numbers(stripped)
             checks.add(bad, c.name, "number", "not a number")
             finite = mask(pc.is_finite(value))
-            checks.add(mask(pc.is_valid(value)) & ~(finite & mask(pc.greater_equal(value, 0.0))
-                                                    & mask(pc.less_equal(value, 1.0))),
-                       c.name, "range", "outside 0..1")
+            checks.add(
+                mask(pc.is_valid(value))
+                & ~(finite & mask(pc.greater_equal(value, 0.0)) & mask(pc.less_equal(value, 1.0))),
+                c.name,
+                "range",
+                "outside 0..1",
+            )
             out[c.name] = pc.fill_null(pc.add(value, 0.0), float(c.default))  # + 0.0 turns -0.0 into 0.0
         elif c.kind == "dst":
             kind = out["dst_kind"]
@@ -250,4 +281,6 @@ def validate_batch(table: str, batch: pa.Table, mapping: dict[str, str], *,
     if ok.all():
         return staged, Rejected([], [])
     positions = np.flatnonzero(~ok)
-    return staged.filter(pa.array(ok)), Rejected(positions.tolist(), [checks.checks[i] for i in checks.first[positions]])
+    return staged.filter(pa.array(ok)), Rejected(
+        positions.tolist(), [checks.checks[i] for i in checks.first[positions]]
+    )

@@ -33,23 +33,27 @@ def build_graph(store: GraphStore, p: str) -> None:
     """A child-oriented post c1 (and c5) of a1; bridge a2 comments under it and links out from its
     bio; a3/a4 form an abusive cluster around c9; a5 is unrelated."""
     store.ensure_schema()
-    accounts = pa.table({
-        "account_id": [f"{p}a1", f"{p}a2", f"{p}a3", f"{p}a4", f"{p}a5"],
-        "created_at": [T0] * 5,
-        "age_band": ["minor", "adult", "adult", "adult", "unknown"],
-        "status": ["active"] * 5,
-        "props": [None, json.dumps({"synthetic": True}), None, None, None],
-    })
-    content = pa.table({
-        "content_id": [f"{p}c1", f"{p}c5", f"{p}c2", f"{p}c9"],
-        "account_id": [f"{p}a1", f"{p}a1", f"{p}a2", f"{p}a3"],
-        "created_at": [T0] * 4,
-        "kind": ["video", "post", "comment", "image"],
-        "parent_id": [None, None, f"{p}c1", None],
-        "label": ["child_oriented", "child_oriented", "none", "abusive"],
-        "label_source": ["classifier:test", "classifier:test", None, "hashlist:test"],
-        "label_confidence": [1.0, 1.0, None, 1.0],
-    })
+    accounts = pa.table(
+        {
+            "account_id": [f"{p}a1", f"{p}a2", f"{p}a3", f"{p}a4", f"{p}a5"],
+            "created_at": [T0] * 5,
+            "age_band": ["minor", "adult", "adult", "adult", "unknown"],
+            "status": ["active"] * 5,
+            "props": [None, json.dumps({"synthetic": True}), None, None, None],
+        }
+    )
+    content = pa.table(
+        {
+            "content_id": [f"{p}c1", f"{p}c5", f"{p}c2", f"{p}c9"],
+            "account_id": [f"{p}a1", f"{p}a1", f"{p}a2", f"{p}a3"],
+            "created_at": [T0] * 4,
+            "kind": ["video", "post", "comment", "image"],
+            "parent_id": [None, None, f"{p}c1", None],
+            "label": ["child_oriented", "child_oriented", "none", "abusive"],
+            "label_source": ["classifier:test", "classifier:test", None, "hashlist:test"],
+            "label_confidence": [1.0, 1.0, None, 1.0],
+        }
+    )
     store.upsert_nodes(NodeKind.ACCOUNT, accounts)
     store.upsert_nodes(NodeKind.CONTENT, content)
     store.upsert_nodes(NodeKind.URL, pa.table({"url": [f"https://invite.example/{p}x"], "domain": ["invite.example"]}))
@@ -66,9 +70,20 @@ def build_graph(store: GraphStore, p: str) -> None:
         ("content", f"{p}c5", "MENTIONS", "mention", "account", f"{p}a2"),
     ]
     cols = list(zip(*edges, strict=True))
-    store.upsert_edges(pa.table({
-        "src_kind": cols[0], "src_id": cols[1], "type": cols[2], "kind": cols[3], "dst_kind": cols[4],
-        "dst_id": cols[5], "created_at": [T0] * len(edges), "props": [None] * len(edges)}))
+    store.upsert_edges(
+        pa.table(
+            {
+                "src_kind": cols[0],
+                "src_id": cols[1],
+                "type": cols[2],
+                "kind": cols[3],
+                "dst_kind": cols[4],
+                "dst_id": cols[5],
+                "created_at": [T0] * len(edges),
+                "props": [None] * len(edges),
+            }
+        )
+    )
 
 
 def results_doc(p: str, run_id: str) -> dict[str, Any]:
@@ -78,16 +93,45 @@ def results_doc(p: str, run_id: str) -> dict[str, Any]:
         "snapshot_digest": "sha256:" + "ab" * 32,
         "clusters": [{"cluster_id": f"{p}k1", "accounts": [f"{p}a3", f"{p}a4"], "content": [f"{p}c9"], "score": 0.9}],
         "pathways": [
-            {"pathway_id": f"{p}p2", "source": node("content", f"{p}c1"), "cluster_id": f"{p}k1",
-             "nodes": [node("content", f"{p}c1"), node("content", f"{p}c2"), node("account", f"{p}a2"),
-                       node("account", f"{p}a3")], "edges": ["REPLY_TO", "POSTED", "FOLLOWS"], "score": 0.8},
-            {"pathway_id": f"{p}p1", "source": node("content", f"{p}c1"), "cluster_id": f"{p}k1",
-             "nodes": [node("content", f"{p}c1"), node("content", f"{p}c2"), node("account", f"{p}a2"),
-                       node("url", f"https://invite.example/{p}x")], "edges": ["REPLY_TO", "POSTED", "BIO_LINK"],
-             "score": 0.9},
-            {"pathway_id": f"{p}p3", "source": node("content", f"{p}c5"), "cluster_id": f"{p}k1",
-             "nodes": [node("content", f"{p}c5"), node("account", f"{p}a2"), node("account", f"{p}a3"),
-                       node("account", f"{p}a4")], "edges": ["MENTIONS", "FOLLOWS", "FOLLOWS"], "score": 0.7},
+            {
+                "pathway_id": f"{p}p2",
+                "source": node("content", f"{p}c1"),
+                "cluster_id": f"{p}k1",
+                "nodes": [
+                    node("content", f"{p}c1"),
+                    node("content", f"{p}c2"),
+                    node("account", f"{p}a2"),
+                    node("account", f"{p}a3"),
+                ],
+                "edges": ["REPLY_TO", "POSTED", "FOLLOWS"],
+                "score": 0.8,
+            },
+            {
+                "pathway_id": f"{p}p1",
+                "source": node("content", f"{p}c1"),
+                "cluster_id": f"{p}k1",
+                "nodes": [
+                    node("content", f"{p}c1"),
+                    node("content", f"{p}c2"),
+                    node("account", f"{p}a2"),
+                    node("url", f"https://invite.example/{p}x"),
+                ],
+                "edges": ["REPLY_TO", "POSTED", "BIO_LINK"],
+                "score": 0.9,
+            },
+            {
+                "pathway_id": f"{p}p3",
+                "source": node("content", f"{p}c5"),
+                "cluster_id": f"{p}k1",
+                "nodes": [
+                    node("content", f"{p}c5"),
+                    node("account", f"{p}a2"),
+                    node("account", f"{p}a3"),
+                    node("account", f"{p}a4"),
+                ],
+                "edges": ["MENTIONS", "FOLLOWS", "FOLLOWS"],
+                "score": 0.7,
+            },
         ],
         "flagged_accounts": [
             {"account_id": f"{p}a3", "score": 0.6, "role": "cluster_member", "pathways": [f"{p}p1", f"{p}p2"]},
@@ -99,15 +143,19 @@ def results_doc(p: str, run_id: str) -> dict[str, Any]:
 
 def save_results(store: GraphStore, p: str, run_id: str, started_at: str = "2026-03-01T12:00:00+00:00") -> None:
     doc = results_doc(p, run_id)
-    record = {"started_at": started_at, "snapshot_digest": doc["snapshot_digest"], "params": {"synthetic": True},
-              "status": "succeeded"}
+    record = {
+        "started_at": started_at,
+        "snapshot_digest": doc["snapshot_digest"],
+        "params": {"synthetic": True},
+        "status": "succeeded",
+    }
     store.save_run(run_id, record, json.dumps(doc, sort_keys=True).encode())
 
 
 @dataclass
 class ApiEnv:
     settings: Settings
-    keys: dict[str, str]          # role (and extra user names) -> API key
+    keys: dict[str, str]  # role (and extra user names) -> API key
     prefix: str
     run_id: str
 
@@ -118,11 +166,16 @@ class ApiEnv:
 def make_env(tmp_path: Path, prefix: str, **overrides: Any) -> ApiEnv:
     """Settings with a private state dir, and one user per role (named after the role) plus a
     second law-enforcement user `le2`."""
-    settings = Settings(state_dir=tmp_path / "state", runs_dir=tmp_path / "runs", keys_dir=tmp_path / "keys",
-                        exports_dir=tmp_path / "exports",
-                        store=overrides.pop("store", f"embedded:{tmp_path}/unused.duckdb"),
-                        api_rate_limit=overrides.pop("api_rate_limit", 10_000.0),
-                        api_rate_burst=overrides.pop("api_rate_burst", 10_000), **overrides)
+    settings = Settings(
+        state_dir=tmp_path / "state",
+        runs_dir=tmp_path / "runs",
+        keys_dir=tmp_path / "keys",
+        exports_dir=tmp_path / "exports",
+        store=overrides.pop("store", f"embedded:{tmp_path}/unused.duckdb"),
+        api_rate_limit=overrides.pop("api_rate_limit", 10_000.0),
+        api_rate_burst=overrides.pop("api_rate_burst", 10_000),
+        **overrides,
+    )
     state = StateDB(settings.state_dir)
     keys = {}
     try:
@@ -156,17 +209,24 @@ def open_test_store(kind: str, tmp_path: Path, request: Any, prefix: str):
     def cleanup() -> None:
         drv = store._driver  # test-only cleanup of exactly the rows this test wrote
         for label, key in (("Account", "account_id"), ("Content", "content_id"), ("Run", "run_id")):
-            drv.execute_query(f"MATCH (n:{label}) WHERE n.{key} STARTS WITH $p DETACH DELETE n", p=prefix,
-                              database_=cfg.neo4j_database)
-        drv.execute_query("MATCH (n:Url {url: $u}) DETACH DELETE n", u=f"https://invite.example/{prefix}x",
-                          database_=cfg.neo4j_database)
+            drv.execute_query(
+                f"MATCH (n:{label}) WHERE n.{key} STARTS WITH $p DETACH DELETE n",
+                p=prefix,
+                database_=cfg.neo4j_database,
+            )
+        drv.execute_query(
+            "MATCH (n:Url {url: $u}) DETACH DELETE n",
+            u=f"https://invite.example/{prefix}x",
+            database_=cfg.neo4j_database,
+        )
 
     return store, cleanup
 
 
 @contextmanager
-def seeded_store(request: Any, tmp_path_factory: Any, label: str, *,
-                 results: bool = True) -> Iterator[tuple[Path, ApiEnv, GraphStore]]:
+def seeded_store(
+    request: Any, tmp_path_factory: Any, label: str, *, results: bool = True
+) -> Iterator[tuple[Path, ApiEnv, GraphStore]]:
     """The store of `request.param` holding the hand-built graph (ids prefixed with the label's
     first letter and a random tag), an ApiEnv with one user per role and, with `results`, a
     saved results.json for `env.run_id`; this test's rows are removed afterwards."""
@@ -213,8 +273,11 @@ def real_run(runs_dir: Path, tmp_path_factory: Any) -> dict[str, Any]:
             record = run_detectors(store, runs_dir=base / "runs")
         finally:
             store.close()
-        _REAL_RUN.update(run_id=record.run_id, folder=base / "runs" / record.run_id,
-                         results=json.loads((base / "runs" / record.run_id / "results.json").read_text()))
+        _REAL_RUN.update(
+            run_id=record.run_id,
+            folder=base / "runs" / record.run_id,
+            results=json.loads((base / "runs" / record.run_id / "results.json").read_text()),
+        )
     dest = Path(runs_dir) / _REAL_RUN["run_id"]
     if not dest.exists():
         shutil.copytree(_REAL_RUN["folder"], dest)

@@ -33,7 +33,7 @@ def neo4j_config() -> StoreConfig:
         neo4j_database=os.environ.get("CRUMBGRAPH_NEO4J_DATABASE", "neo4j"),
     )
     from neo4j import GraphDatabase
-    from neo4j.exceptions import Neo4jError, ServiceUnavailable, AuthError
+    from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
     try:
         with GraphDatabase.driver(uri, auth=(cfg.neo4j_user, cfg.neo4j_password)) as drv:

@@ -21,8 +21,9 @@ def list_users(request: Request, services: ServicesDep) -> UserList:
     return UserList(items=[u.public() for u in users])
 
 
-@router.post("/users", response_model=UserCreated, status_code=201,
-             summary="Add a user; the API key is in this answer only")
+@router.post(
+    "/users", response_model=UserCreated, status_code=201, summary="Add a user; the API key is in this answer only"
+)
 def add_user(body: UserCreate, services: ServicesDep) -> UserCreated:
     user, key = create_user(services.state, body.name, body.role)
     return UserCreated(user=user.public(), api_key=key)
@@ -35,9 +36,14 @@ def revoke_user(name: str, services: ServicesDep) -> User:
 
 @router.post("/ingest", response_model=Job, status_code=202, summary="Ingest a snapshot directory on the server")
 def start_ingest(body: IngestStart, services: ServicesDep, principal: PrincipalDep) -> Job:
-    return Job.model_validate(services.jobs.submit_ingest(
-        services.stores.get, user=principal.name, snapshot_dir=Path(body.snapshot_dir),
-        quarantine_dir=Path(body.quarantine_dir) if body.quarantine_dir else None))
+    return Job.model_validate(
+        services.jobs.submit_ingest(
+            services.stores.get,
+            user=principal.name,
+            snapshot_dir=Path(body.snapshot_dir),
+            quarantine_dir=Path(body.quarantine_dir) if body.quarantine_dir else None,
+        )
+    )
 
 
 @router.get("/ingest/{job_id}", response_model=Job, summary="Status and report of an ingest job")

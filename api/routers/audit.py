@@ -15,9 +15,12 @@ router = APIRouter(tags=["audit"])
 
 
 @router.get("/audit", response_model=AuditPage, summary="Audit entries after sequence number `after`")
-def list_audit(request: Request, services: ServicesDep,
-               after: Annotated[int, Query(ge=0, le=2**62)] = 0,
-               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> AuditPage:
+def list_audit(
+    request: Request,
+    services: ServicesDep,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AuditPage:
     entries = audit_view(services.state.audit_entries(after=after, limit=limit), services.pseudonym_secret)
     counted(request, len(entries))
     return AuditPage(items=entries, next_after=entries[-1]["seq"] if len(entries) == limit else None)

@@ -11,7 +11,15 @@ from fastapi import APIRouter, Query, Request
 from api.auth import LAW_ENFORCEMENT, Principal
 from api.deps import PrincipalDep, ServicesDep, counted
 from api.schemas import (
-    Case, CaseCreate, CaseHistory, CaseItemsAdd, CaseList, CaseNote, CaseShare, CaseStatus, CaseUpdate,
+    Case,
+    CaseCreate,
+    CaseHistory,
+    CaseItemsAdd,
+    CaseList,
+    CaseNote,
+    CaseShare,
+    CaseStatus,
+    CaseUpdate,
 )
 
 router = APIRouter(tags=["cases"])
@@ -23,8 +31,9 @@ def _viewer(principal: Principal) -> str | None:
 
 
 @router.get("/cases", response_model=CaseList, summary="Cases (law enforcement: only those shared with you)")
-def list_cases(request: Request, services: ServicesDep, principal: PrincipalDep,
-               status: CaseStatus | None = None) -> CaseList:
+def list_cases(
+    request: Request, services: ServicesDep, principal: PrincipalDep, status: CaseStatus | None = None
+) -> CaseList:
     cases = services.state.list_cases(viewer=_viewer(principal), status=status)
     counted(request, len(cases))
     return CaseList(items=cases)
@@ -32,9 +41,16 @@ def list_cases(request: Request, services: ServicesDep, principal: PrincipalDep,
 
 @router.post("/cases", response_model=Case, status_code=201, summary="Open a case from flagged items")
 def create_case(body: CaseCreate, services: ServicesDep, principal: PrincipalDep) -> Case:
-    return Case.model_validate(services.state.create_case(
-        title=body.title, actor=principal.name, note=body.note, items=[i.model_dump() for i in body.items],
-        run_id=body.run_id, assignee=body.assignee))
+    return Case.model_validate(
+        services.state.create_case(
+            title=body.title,
+            actor=principal.name,
+            note=body.note,
+            items=[i.model_dump() for i in body.items],
+            run_id=body.run_id,
+            assignee=body.assignee,
+        )
+    )
 
 
 @router.get("/cases/{case_id}", response_model=Case, summary="One case")
@@ -42,18 +58,31 @@ def get_case(case_id: str, services: ServicesDep, principal: PrincipalDep) -> Ca
     return Case.model_validate(services.state.get_case(case_id, viewer=_viewer(principal)))
 
 
-@router.patch("/cases/{case_id}", response_model=Case,
-              summary="Change status and/or assignee (409 for a transition the workflow forbids)")
+@router.patch(
+    "/cases/{case_id}",
+    response_model=Case,
+    summary="Change status and/or assignee (409 for a transition the workflow forbids)",
+)
 def update_case(case_id: str, body: CaseUpdate, services: ServicesDep, principal: PrincipalDep) -> Case:
-    return Case.model_validate(services.state.update_case(
-        case_id, actor=principal.name, note=body.note, status=body.status, assignee=body.assignee,
-        unassign=body.unassign))
+    return Case.model_validate(
+        services.state.update_case(
+            case_id,
+            actor=principal.name,
+            note=body.note,
+            status=body.status,
+            assignee=body.assignee,
+            unassign=body.unassign,
+        )
+    )
 
 
 @router.post("/cases/{case_id}/items", response_model=Case, summary="Add flagged items to a case")
 def add_items(case_id: str, body: CaseItemsAdd, services: ServicesDep, principal: PrincipalDep) -> Case:
-    return Case.model_validate(services.state.add_case_items(
-        case_id, actor=principal.name, note=body.note, items=[i.model_dump() for i in body.items]))
+    return Case.model_validate(
+        services.state.add_case_items(
+            case_id, actor=principal.name, note=body.note, items=[i.model_dump() for i in body.items]
+        )
+    )
 
 
 @router.post("/cases/{case_id}/notes", response_model=Case, summary="Add a note to a case's history")
@@ -70,12 +99,19 @@ def case_history(request: Request, case_id: str, services: ServicesDep, principa
 
 @router.post("/cases/{case_id}/shares", response_model=Case, summary="Share a case with a law-enforcement user")
 def share_case(case_id: str, body: CaseShare, services: ServicesDep, principal: PrincipalDep) -> Case:
-    return Case.model_validate(services.state.share_case(case_id, actor=principal.name, note=body.note,
-                                                         user_name=body.user_name))
+    return Case.model_validate(
+        services.state.share_case(case_id, actor=principal.name, note=body.note, user_name=body.user_name)
+    )
 
 
 @router.delete("/cases/{case_id}/shares/{user_name}", response_model=Case, summary="Stop sharing a case")
-def unshare_case(case_id: str, user_name: str, services: ServicesDep, principal: PrincipalDep,
-                 note: Annotated[str, Query(min_length=1, max_length=4000)]) -> Case:
-    return Case.model_validate(services.state.unshare_case(case_id, actor=principal.name, note=note,
-                                                           user_name=user_name))
+def unshare_case(
+    case_id: str,
+    user_name: str,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    note: Annotated[str, Query(min_length=1, max_length=4000)],
+) -> Case:
+    return Case.model_validate(
+        services.state.unshare_case(case_id, actor=principal.name, note=note, user_name=user_name)
+    )

@@ -20,18 +20,32 @@ def _viewer(principal: Principal) -> str | None:
     return principal.name if principal.role == LAW_ENFORCEMENT else None
 
 
-@router.get("/keys/public", response_model=PublicKeyInfo,
-            summary="The Ed25519 public key that verifies this server's evidence packages")
+@router.get(
+    "/keys/public",
+    response_model=PublicKeyInfo,
+    summary="The Ed25519 public key that verifies this server's evidence packages",
+)
 def get_public_key(services: ServicesDep) -> PublicKeyInfo:
     return PublicKeyInfo.model_validate(E.key_info(services.settings))
 
 
-@router.post("/cases/{case_id}/exports", response_model=ExportSummary, status_code=201,
-             summary="Write a signed evidence package of a case's items (409 without a signing key)")
-def create_export(request: Request, case_id: str, services: ServicesDep, principal: PrincipalDep,
-                  body: ExportCreate = _DEFAULT_LIMITS) -> ExportSummary:
-    export = E.create_case_export(services.settings, services.state, case_id, actor=principal.name, run_id=body.run_id,
-                                  limits=Limits(**body.model_dump(exclude={"run_id"})))
+@router.post(
+    "/cases/{case_id}/exports",
+    response_model=ExportSummary,
+    status_code=201,
+    summary="Write a signed evidence package of a case's items (409 without a signing key)",
+)
+def create_export(
+    request: Request, case_id: str, services: ServicesDep, principal: PrincipalDep, body: ExportCreate = _DEFAULT_LIMITS
+) -> ExportSummary:
+    export = E.create_case_export(
+        services.settings,
+        services.state,
+        case_id,
+        actor=principal.name,
+        run_id=body.run_id,
+        limits=Limits(**body.model_dump(exclude={"run_id"})),
+    )
     audited(request, export_id=export.export_id, case_id=case_id)
     counted(request, export.manifest["counts"]["nodes"])
     return ExportSummary.model_validate(export.summary())
@@ -44,20 +58,30 @@ def get_export(request: Request, export_id: str, services: ServicesDep, principa
     return ExportSummary.model_validate(export.summary())
 
 
-@router.get("/exports/{export_id}/package", response_class=Response,
-            responses={200: {"content": {"application/zip": {}},
-                             "description": "The package directory as a deterministic zip"}},
-            summary="Download an export (zip of the package; verify with `crumbgraph verify`)")
+@router.get(
+    "/exports/{export_id}/package",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "The package directory as a deterministic zip"}
+    },
+    summary="Download an export (zip of the package; verify with `crumbgraph verify`)",
+)
 def download_export(request: Request, export_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:
     export = E.get_export(services.settings, services.state, export_id, viewer=_viewer(principal))
     data = E.package_zip(export)
     audited(request, export_id=export.export_id)
-    return Response(data, media_type="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="evidence-{export.export_id}.zip"'})
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="evidence-{export.export_id}.zip"'},
+    )
 
 
-@router.post("/runs/{run_id}/rerun", response_model=RerunReport,
-             summary="Re-run a run's detectors on its frozen input and report any difference")
+@router.post(
+    "/runs/{run_id}/rerun",
+    response_model=RerunReport,
+    summary="Re-run a run's detectors on its frozen input and report any difference",
+)
 def rerun_run(run_id: str, services: ServicesDep, principal: PrincipalDep) -> RerunReport:
     secret = services.pseudonym_secret if principal.role == AUDITOR else None
     return RerunReport.model_validate(E.rerun_report(services.settings, run_id, secret))

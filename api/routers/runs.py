@@ -11,8 +11,18 @@ from api import results as R
 from api.auth import AUDITOR, pseudonymise
 from api.deps import PrincipalDep, ServicesDep, StoreDep, counted
 from api.schemas import (
-    MAX_PAGE, ClusterDetail, ClusterPage, FlaggedPage, Job, Pathway, PathwayPage, ResultsPage, RunList,
-    RunRecord, RunStart, Section,
+    MAX_PAGE,
+    ClusterDetail,
+    ClusterPage,
+    FlaggedPage,
+    Job,
+    Pathway,
+    PathwayPage,
+    ResultsPage,
+    RunList,
+    RunRecord,
+    RunStart,
+    Section,
 )
 
 router = APIRouter(tags=["runs"])
@@ -36,8 +46,9 @@ def list_runs(request: Request, store: StoreDep, services: ServicesDep, principa
 
 @router.post("/runs", response_model=Job, status_code=202, summary="Start a detector run in the background")
 def start_run(body: RunStart, services: ServicesDep, principal: PrincipalDep) -> Job:
-    job = services.jobs.submit_run(services.stores.get, user=principal.name, params=body.params,
-                                   runs_dir=services.settings.runs_dir)
+    job = services.jobs.submit_run(
+        services.stores.get, user=principal.name, params=body.params, runs_dir=services.settings.runs_dir
+    )
     return Job.model_validate(job)
 
 
@@ -54,10 +65,21 @@ def get_run(run_id: str, store: StoreDep, services: ServicesDep, principal: Prin
     return RunRecord.model_validate(record)
 
 
-@router.get("/runs/{run_id}/results", response_model=ResultsPage,
-            summary="A run's results, one section at a time, paged (auditors see pseudonymised account ids)")
-async def get_results(request: Request, run_id: str, store: StoreDep, services: ServicesDep, principal: PrincipalDep,
-                section: Section = "flagged_accounts", cursor: Cursor = None, limit: Limit = 50) -> ResultsPage:
+@router.get(
+    "/runs/{run_id}/results",
+    response_model=ResultsPage,
+    summary="A run's results, one section at a time, paged (auditors see pseudonymised account ids)",
+)
+async def get_results(
+    request: Request,
+    run_id: str,
+    store: StoreDep,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    section: Section = "flagged_accounts",
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> ResultsPage:
     index = await services.results.aget(store, run_id)
     pg = R.results_section(index, section, cursor, limit)
     items = pg.items
@@ -67,16 +89,26 @@ async def get_results(request: Request, run_id: str, store: StoreDep, services: 
     return ResultsPage(section=section, items=items, next_cursor=pg.next_cursor, total=pg.total, **index.summary())
 
 
-@router.get("/runs/{run_id}/pathways", response_model=PathwayPage,
-            summary="Pathways of a run by score, optionally by source content, cluster or account")
-async def list_pathways(request: Request, run_id: str, store: StoreDep, services: ServicesDep,
-                  source_id: Annotated[str | None, Query(max_length=512, description="source content id")] = None,
-                  cluster_id: Annotated[str | None, Query(max_length=512)] = None,
-                  account_id: Annotated[str | None, Query(max_length=512)] = None,
-                  cursor: Cursor = None, limit: Limit = 50) -> PathwayPage:
+@router.get(
+    "/runs/{run_id}/pathways",
+    response_model=PathwayPage,
+    summary="Pathways of a run by score, optionally by source content, cluster or account",
+)
+async def list_pathways(
+    request: Request,
+    run_id: str,
+    store: StoreDep,
+    services: ServicesDep,
+    source_id: Annotated[str | None, Query(max_length=512, description="source content id")] = None,
+    cluster_id: Annotated[str | None, Query(max_length=512)] = None,
+    account_id: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> PathwayPage:
     index = await services.results.aget(store, run_id)
-    pg = R.query_pathways(index, source_id=source_id, cluster_id=cluster_id, account_id=account_id,
-                          cursor=cursor, limit=limit)
+    pg = R.query_pathways(
+        index, source_id=source_id, cluster_id=cluster_id, account_id=account_id, cursor=cursor, limit=limit
+    )
     counted(request, len(pg.items))
     return PathwayPage(run_id=index.run_id, items=pg.items, next_cursor=pg.next_cursor, total=pg.total)
 
@@ -87,8 +119,9 @@ async def get_pathway(run_id: str, pathway_id: str, store: StoreDep, services: S
 
 
 @router.get("/runs/{run_id}/clusters", response_model=ClusterPage, summary="Clusters of a run by score")
-async def list_clusters(request: Request, run_id: str, store: StoreDep, services: ServicesDep,
-                  cursor: Cursor = None, limit: Limit = 50) -> ClusterPage:
+async def list_clusters(
+    request: Request, run_id: str, store: StoreDep, services: ServicesDep, cursor: Cursor = None, limit: Limit = 50
+) -> ClusterPage:
     index = await services.results.aget(store, run_id)
     pg = R.results_section(index, "clusters", cursor, limit)
     counted(request, len(pg.items))
@@ -100,11 +133,20 @@ async def get_cluster(run_id: str, cluster_id: str, store: StoreDep, services: S
     return ClusterDetail.model_validate(R.get_cluster(await services.results.aget(store, run_id), cluster_id))
 
 
-@router.get("/runs/{run_id}/flagged-accounts", response_model=FlaggedPage,
-            summary="Flagged accounts of a run by score, optionally one role (bridge, cluster_member, ...)")
-async def list_flagged(request: Request, run_id: str, store: StoreDep, services: ServicesDep,
-                 role: Annotated[str | None, Query(max_length=64)] = None,
-                 cursor: Cursor = None, limit: Limit = 50) -> FlaggedPage:
+@router.get(
+    "/runs/{run_id}/flagged-accounts",
+    response_model=FlaggedPage,
+    summary="Flagged accounts of a run by score, optionally one role (bridge, cluster_member, ...)",
+)
+async def list_flagged(
+    request: Request,
+    run_id: str,
+    store: StoreDep,
+    services: ServicesDep,
+    role: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> FlaggedPage:
     index = await services.results.aget(store, run_id)
     pg = R.query_flagged(index, role=role, cursor=cursor, limit=limit)
     counted(request, len(pg.items))

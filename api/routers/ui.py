@@ -27,8 +27,10 @@ FileName = Literal["index.html", "app.css", "app.js", "api.js", "draw.js", "view
 
 #: Everything from this server only; no inline script; data only via fetch to the same origin.
 HEADERS = {
-    "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                                "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
@@ -39,14 +41,21 @@ def _file(name: str) -> FileResponse:
     return FileResponse(STATIC_DIR / name, media_type=FILES[name], headers=HEADERS)
 
 
-@router.get("/ui", response_class=FileResponse, summary="The investigator console (an HTML page)",
-            responses={200: {"content": {"text/html": {}}, "description": "The console page."}})
+@router.get(
+    "/ui",
+    response_class=FileResponse,
+    summary="The investigator console (an HTML page)",
+    responses={200: {"content": {"text/html": {}}, "description": "The console page."}},
+)
 def console() -> FileResponse:
     return _file("index.html")
 
 
-@router.get("/ui/{name}", response_class=FileResponse, summary="A static file of the console",
-            responses={200: {"content": {"text/html": {}, "text/css": {}, "text/javascript": {}},
-                             "description": "The file."}})
+@router.get(
+    "/ui/{name}",
+    response_class=FileResponse,
+    summary="A static file of the console",
+    responses={200: {"content": {"text/html": {}, "text/css": {}, "text/javascript": {}}, "description": "The file."}},
+)
 def console_file(name: FileName) -> FileResponse:
     return _file(name)

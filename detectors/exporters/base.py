@@ -12,8 +12,21 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 #: node attributes every exporter writes, in this order (None where a kind has no such attribute)
-NODE_FIELDS: tuple[str, ...] = ("key", "kind", "id", "role", "hop", "age_band", "status", "label",
-                                "label_confidence", "content_kind", "domain", "flag_score", "flag_roles")
+NODE_FIELDS: tuple[str, ...] = (
+    "key",
+    "kind",
+    "id",
+    "role",
+    "hop",
+    "age_band",
+    "status",
+    "label",
+    "label_confidence",
+    "content_kind",
+    "domain",
+    "flag_score",
+    "flag_roles",
+)
 EDGE_FIELDS: tuple[str, ...] = ("src", "dst", "type", "created_at", "on_pathway")
 
 

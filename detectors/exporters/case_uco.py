@@ -55,37 +55,62 @@ class CaseUcoExporter(Exporter):
         for n in subgraph["nodes"]:
             key, kind, nid = n["key"], n["kind"], n["id"]
             if kind == "account":
-                obj = {"@id": iri("DigitalAccount", key), "@type": "observable:DigitalAccount",
-                       "core:name": f"account {nid}",
-                       "core:hasFacet": [
-                           {"@id": iri("AccountFacet", key), "@type": "observable:AccountFacet",
+                obj = {
+                    "@id": iri("DigitalAccount", key),
+                    "@type": "observable:DigitalAccount",
+                    "core:name": f"account {nid}",
+                    "core:hasFacet": [
+                        {
+                            "@id": iri("AccountFacet", key),
+                            "@type": "observable:AccountFacet",
                             "observable:accountIdentifier": nid,
-                            **({"observable:isActive": n["status"] == "active"} if n.get("status") else {})},
-                           {"@id": iri("DigitalAccountFacet", key), "@type": "observable:DigitalAccountFacet",
-                            **({"observable:isDisabled": n["status"] != "active"} if n.get("status") else {})}]}
+                            **({"observable:isActive": n["status"] == "active"} if n.get("status") else {}),
+                        },
+                        {
+                            "@id": iri("DigitalAccountFacet", key),
+                            "@type": "observable:DigitalAccountFacet",
+                            **({"observable:isDisabled": n["status"] != "active"} if n.get("status") else {}),
+                        },
+                    ],
+                }
                 if n.get("age_band"):
                     obj["core:description"] = f"age band (platform-declared or estimated): {n['age_band']}"
             elif kind == "url":
-                obj = {"@id": iri("URL", key), "@type": "observable:URL", "core:name": nid,
-                       "core:hasFacet": [{"@id": iri("URLFacet", key), "@type": "observable:URLFacet",
-                                          "observable:fullValue": nid}]}
+                obj = {
+                    "@id": iri("URL", key),
+                    "@type": "observable:URL",
+                    "core:name": nid,
+                    "core:hasFacet": [
+                        {"@id": iri("URLFacet", key), "@type": "observable:URLFacet", "observable:fullValue": nid}
+                    ],
+                }
             else:  # content and hashtags: metadata only, never the media itself
                 desc = f"{kind} {nid}"
                 if kind == "content":
-                    desc = (f"content {nid} ({n.get('content_kind') or 'content'}); platform label "
-                            f"{n.get('label') or 'none'}")
+                    desc = (
+                        f"content {nid} ({n.get('content_kind') or 'content'}); platform label "
+                        f"{n.get('label') or 'none'}"
+                    )
                     if n.get("label") not in (None, "none"):
                         desc += f" (confidence {n.get('label_confidence')})"
-                obj = {"@id": iri("ObservableObject", key), "@type": "observable:ObservableObject",
-                       "core:name": f"{kind} {nid}", "core:description": desc}
+                obj = {
+                    "@id": iri("ObservableObject", key),
+                    "@type": "observable:ObservableObject",
+                    "core:name": f"{kind} {nid}",
+                    "core:description": desc,
+                }
             node_iri[key] = obj["@id"]
             graph.append(obj)
         rel_ids = []
         for i, e in enumerate(subgraph["edges"]):
-            rel = {"@id": iri("ObservableRelationship", e["src"], e["type"], e["dst"], str(i)),
-                   "@type": "observable:ObservableRelationship",
-                   "core:source": {"@id": node_iri[e["src"]]}, "core:target": {"@id": node_iri[e["dst"]]},
-                   "core:kindOfRelationship": e["type"], "core:isDirectional": True}
+            rel = {
+                "@id": iri("ObservableRelationship", e["src"], e["type"], e["dst"], str(i)),
+                "@type": "observable:ObservableRelationship",
+                "core:source": {"@id": node_iri[e["src"]]},
+                "core:target": {"@id": node_iri[e["dst"]]},
+                "core:kindOfRelationship": e["type"],
+                "core:isDirectional": True,
+            }
             if e.get("created_at"):
                 rel["core:startTime"] = [_dt(e["created_at"])]
             rel_ids.append(rel["@id"])
@@ -94,38 +119,61 @@ class CaseUcoExporter(Exporter):
         for fa in subgraph.get("flagged_accounts", []):
             key = f"account:{fa['account_id']}"
             if key in node_iri:
-                notes.append({"@id": iri("Annotation", "flag", key, fa["role"]), "@type": "core:Annotation",
-                              "core:object": [{"@id": node_iri[key]}],
-                              "core:statement": f"crumbgraph flagged account {fa['account_id']} as {fa['role']} "
-                                                f"(score {fa['score']})"})
+                notes.append(
+                    {
+                        "@id": iri("Annotation", "flag", key, fa["role"]),
+                        "@type": "core:Annotation",
+                        "core:object": [{"@id": node_iri[key]}],
+                        "core:statement": f"crumbgraph flagged account {fa['account_id']} as {fa['role']} "
+                        f"(score {fa['score']})",
+                    }
+                )
         for p in subgraph.get("pathways", []):
             objs = [node_iri[k] for k in (f"{x['kind']}:{x['id']}" for x in p["nodes"]) if k in node_iri]
             if not objs:  # core:Annotation needs at least one object
                 continue
-            notes.append({"@id": iri("Annotation", "pathway", p["pathway_id"]), "@type": "core:Annotation",
-                          "core:object": [{"@id": o} for o in dict.fromkeys(objs)],
-                          "core:statement": f"crumbgraph pathway {p['pathway_id']} from {p['source']['kind']} "
-                                            f"{p['source']['id']} to cluster {p.get('cluster_id')} via "
-                                            f"{' > '.join(p['edges'])} (score {p['score']})"})
+            notes.append(
+                {
+                    "@id": iri("Annotation", "pathway", p["pathway_id"]),
+                    "@type": "core:Annotation",
+                    "core:object": [{"@id": o} for o in dict.fromkeys(objs)],
+                    "core:statement": f"crumbgraph pathway {p['pathway_id']} from {p['source']['kind']} "
+                    f"{p['source']['id']} to cluster {p.get('cluster_id')} via "
+                    f"{' > '.join(p['edges'])} (score {p['score']})",
+                }
+            )
         graph.extend(notes)
 
         prov = subgraph.get("provenance", {})
         tool_id = iri("AnalyticTool", "crumbgraph", prov.get("crumbgraph_version", ""))
-        graph.append({"@id": tool_id, "@type": "tool:AnalyticTool", "core:name": "crumbgraph",
-                      "tool:version": prov.get("crumbgraph_version", "unknown"),
-                      "core:description": "detectors: " + ", ".join(f"{d['name']} {d['version']}"
-                                                                      for d in prov.get("detectors", []))})
+        graph.append(
+            {
+                "@id": tool_id,
+                "@type": "tool:AnalyticTool",
+                "core:name": "crumbgraph",
+                "tool:version": prov.get("crumbgraph_version", "unknown"),
+                "core:description": "detectors: "
+                + ", ".join(f"{d['name']} {d['version']}" for d in prov.get("detectors", [])),
+            }
+        )
         record_id = iri("ProvenanceRecord", "result")
-        graph.append({"@id": record_id, "@type": "case-investigation:ProvenanceRecord",
-                      "case-investigation:exhibitNumber": f"crumbgraph {run_id}",
-                      "core:object": [{"@id": x} for x in (*node_iri.values(), *rel_ids,
-                                                           *(a["@id"] for a in notes))]})
+        graph.append(
+            {
+                "@id": record_id,
+                "@type": "case-investigation:ProvenanceRecord",
+                "case-investigation:exhibitNumber": f"crumbgraph {run_id}",
+                "core:object": [{"@id": x} for x in (*node_iri.values(), *rel_ids, *(a["@id"] for a in notes))],
+            }
+        )
         action: dict[str, Any] = {
-            "@id": iri("InvestigativeAction", "run"), "@type": "case-investigation:InvestigativeAction",
+            "@id": iri("InvestigativeAction", "run"),
+            "@type": "case-investigation:InvestigativeAction",
             "core:name": f"crumbgraph detector run {run_id}",
-            "core:description": (f"Detectors run over the frozen projection with sha256 "
-                                 f"{subgraph.get('snapshot_digest')}; parameters: "
-                                 f"{json.dumps(prov.get('params', {}), sort_keys=True)}"),
+            "core:description": (
+                f"Detectors run over the frozen projection with sha256 "
+                f"{subgraph.get('snapshot_digest')}; parameters: "
+                f"{json.dumps(prov.get('params', {}), sort_keys=True)}"
+            ),
             "action:instrument": [{"@id": tool_id}],
             "action:result": [{"@id": record_id}],
         }

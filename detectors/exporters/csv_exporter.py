@@ -40,6 +40,20 @@ class CsvExporter(Exporter):
             w.writerow(fields)
             for e in subgraph["edges"]:
                 s, d = by_key[e["src"]], by_key[e["dst"]]
-                w.writerow([_cell(v) for v in (e["src"], s["kind"], s["id"], e["dst"], d["kind"], d["id"], e["type"],
-                                                e["created_at"], e["on_pathway"])])
+                w.writerow(
+                    [
+                        _cell(v)
+                        for v in (
+                            e["src"],
+                            s["kind"],
+                            s["id"],
+                            e["dst"],
+                            d["kind"],
+                            d["id"],
+                            e["type"],
+                            e["created_at"],
+                            e["on_pathway"],
+                        )
+                    ]
+                )
         return [nodes_path, edges_path]

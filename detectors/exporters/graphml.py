@@ -36,12 +36,20 @@ class GraphMLExporter(Exporter):
 
     def write(self, subgraph: dict[str, Any], dest: Path) -> list[Path]:
         root = ET.Element("graphml", {"xmlns": NS})
-        node_attrs = [f for f in NODE_FIELDS if f != "key"]   # the key is the node's GraphML id
+        node_attrs = [f for f in NODE_FIELDS if f != "key"]  # the key is the node's GraphML id
         edge_attrs = [f for f in EDGE_FIELDS if f not in ("src", "dst")]
         for domain, attrs, prefix in (("node", node_attrs, "n_"), ("edge", edge_attrs, "e_")):
             for a in attrs:
-                ET.SubElement(root, "key", {"id": prefix + a, "for": domain, "attr.name": RENAME.get(a, a),
-                                            "attr.type": TYPES.get(a, "string")})
+                ET.SubElement(
+                    root,
+                    "key",
+                    {
+                        "id": prefix + a,
+                        "for": domain,
+                        "attr.name": RENAME.get(a, a),
+                        "attr.type": TYPES.get(a, "string"),
+                    },
+                )
         graph = ET.SubElement(root, "graph", {"id": subgraph.get("run_id") or "subgraph", "edgedefault": "directed"})
         for n in subgraph["nodes"]:
             el = ET.SubElement(graph, "node", {"id": _text(n["key"])})

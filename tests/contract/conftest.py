@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,7 +21,7 @@ from graph.store import GraphStore, StoreConfig, open_store
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 class Scope:
@@ -56,22 +56,32 @@ def wipe_prefix(store: GraphStore, prefix: str) -> None:
     """Delete everything a test wrote under `prefix` (test-only; Neo4j only, embedded uses a tmp file)."""
     driver = store._driver  # type: ignore[attr-defined]
     for kind in NodeKind:
-        driver.execute_query(f"MATCH (n:{kind.label}) WHERE n.{kind.key} STARTS WITH $p DETACH DELETE n",
-                             p=prefix, database_=store.database)  # type: ignore[attr-defined]
-    driver.execute_query("MATCH (n:Run) WHERE n.run_id STARTS WITH $p DELETE n", p=prefix,
-                         database_=store.database)  # type: ignore[attr-defined]
+        driver.execute_query(
+            f"MATCH (n:{kind.label}) WHERE n.{kind.key} STARTS WITH $p DETACH DELETE n",
+            p=prefix,
+            database_=store.database,
+        )  # type: ignore[attr-defined]
+    driver.execute_query("MATCH (n:Run) WHERE n.run_id STARTS WITH $p DELETE n", p=prefix, database_=store.database)  # type: ignore[attr-defined]
 
 
-def make_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest, batch_size: int = 3,
-               write_concurrency: int = 1) -> GraphStore:
+def make_store(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, batch_size: int = 3, write_concurrency: int = 1
+) -> GraphStore:
     """A store of `backend`; batch_size is tiny so that the suite exercises batching."""
     if backend == "embedded":
         store: GraphStore = EmbeddedStore(tmp_path / "graph.duckdb")
     else:
         cfg: StoreConfig = request.getfixturevalue("neo4j_config")
-        store = open_store(StoreConfig(url=cfg.url, neo4j_user=cfg.neo4j_user, neo4j_password=cfg.neo4j_password,
-                                       neo4j_database=cfg.neo4j_database, batch_size=batch_size,
-                                       neo4j_write_concurrency=write_concurrency))
+        store = open_store(
+            StoreConfig(
+                url=cfg.url,
+                neo4j_user=cfg.neo4j_user,
+                neo4j_password=cfg.neo4j_password,
+                neo4j_database=cfg.neo4j_database,
+                batch_size=batch_size,
+                neo4j_write_concurrency=write_concurrency,
+            )
+        )
     store.ensure_schema()
     return store
 
@@ -100,6 +110,8 @@ def edges(rows: list[tuple]) -> pa.Table:
 @pytest.fixture
 def follow(scope: Scope) -> Callable[..., tuple]:
     """follow('a', 'b', ts) -> a FOLLOWS edge row between prefixed accounts."""
+
     def make(a: str, b: str, ts: datetime | None = None, props: str | None = None) -> tuple:
         return ("account", scope(a), "FOLLOWS", "follow", "account", scope(b), ts, props)
+
     return make

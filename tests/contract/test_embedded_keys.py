@@ -15,9 +15,21 @@ from graph.model import EDGE_SCHEMA, NodeKind
 
 
 def follows(pairs: list[tuple[str, str, str | None]]) -> pa.Table:
-    return pa.Table.from_pylist([{"src_kind": "account", "src_id": s, "type": "FOLLOWS", "kind": "follow",
-                                  "dst_kind": "account", "dst_id": d, "props": p} for s, d, p in pairs],
-                                schema=EDGE_SCHEMA)
+    return pa.Table.from_pylist(
+        [
+            {
+                "src_kind": "account",
+                "src_id": s,
+                "type": "FOLLOWS",
+                "kind": "follow",
+                "dst_kind": "account",
+                "dst_id": d,
+                "props": p,
+            }
+            for s, d, p in pairs
+        ],
+        schema=EDGE_SCHEMA,
+    )
 
 
 def state(store: EmbeddedStore) -> tuple[set, set]:
@@ -35,8 +47,10 @@ def test_colliding_hashes_never_merge_rows(tmp_path: Path, monkeypatch: pytest.M
     store.upsert_edges(follows([("a", "b", None), ("b", "a", None), ("a", "b", '{"n":2}')]))
     store.upsert_edges(follows([("b", "a", '{"n":3}'), ("c", "d", None)]))
 
-    assert state(store) == ({("a", "minor", False), ("b", "unknown", False), ("c", None, True), ("d", "y", False)},
-                            {("a", "b", '{"n":2}'), ("b", "a", '{"n":3}'), ("c", "d", None)})
+    assert state(store) == (
+        {("a", "minor", False), ("b", "unknown", False), ("c", None, True), ("d", "y", False)},
+        {("a", "b", '{"n":2}'), ("b", "a", '{"n":3}'), ("c", "d", None)},
+    )
     store.close()
 
 

@@ -24,16 +24,33 @@ def sql_path(store: EmbeddedStore) -> None:
 
 def random_graph(store: EmbeddedStore, seed: int) -> dict[NodeKind, list[str]]:
     rng = random.Random(seed)
-    ids = {A: NAMES + [f"acc{i}" for i in range(40)], C: NAMES[:6] + [f"post{i}" for i in range(30)],
-           U: ["https://x.test/1", "https://x.test/2", "a"], H: ["kids", "a", "z"]}
-    store.upsert_nodes(A, pa.table({"account_id": ids[A][::2], "age_band": ["adult"] * len(ids[A][::2]),
-                                    "props": ['{"n": 1}'] * len(ids[A][::2])}))
+    ids = {
+        A: NAMES + [f"acc{i}" for i in range(40)],
+        C: NAMES[:6] + [f"post{i}" for i in range(30)],
+        U: ["https://x.test/1", "https://x.test/2", "a"],
+        H: ["kids", "a", "z"],
+    }
+    store.upsert_nodes(
+        A,
+        pa.table(
+            {
+                "account_id": ids[A][::2],
+                "age_band": ["adult"] * len(ids[A][::2]),
+                "props": ['{"n": 1}'] * len(ids[A][::2]),
+            }
+        ),
+    )
     for kind, keys in ids.items():
         store.ensure_nodes(kind, keys)
-    rels = [("account", "FOLLOWS", "follow", "account"), ("account", "POSTED", "posted", "content"),
-            ("content", "MENTIONS", "mention", "account"), ("content", "LINKS_TO", "url", "url"),
-            ("content", "TAGGED", "hashtag", "hashtag"), ("account", "REFERENCES", "zzz", "content"),
-            ("account", "REFERENCES", "Ähm", "content")]
+    rels = [
+        ("account", "FOLLOWS", "follow", "account"),
+        ("account", "POSTED", "posted", "content"),
+        ("content", "MENTIONS", "mention", "account"),
+        ("content", "LINKS_TO", "url", "url"),
+        ("content", "TAGGED", "hashtag", "hashtag"),
+        ("account", "REFERENCES", "zzz", "content"),
+        ("account", "REFERENCES", "Ähm", "content"),
+    ]
     rows = []
     for _ in range(400):
         sk, t, k, dk = rng.choice(rels)
@@ -46,8 +63,12 @@ def random_graph(store: EmbeddedStore, seed: int) -> dict[NodeKind, list[str]]:
 def test_snapshot_answers_as_sql(tmp_path: Path) -> None:
     fast = EmbeddedStore(tmp_path / "g.duckdb")
     ids = random_graph(fast, 1)
-    cases = [(kind, i, hops, limit) for kind in (A, C, U) for i in ids[kind][:5]
-             for hops, limit in [(0, 500), (1, 500), (2, 9), (3, 1), (4, 500)]]
+    cases = [
+        (kind, i, hops, limit)
+        for kind in (A, C, U)
+        for i in ids[kind][:5]
+        for hops, limit in [(0, 500), (1, 500), (2, 9), (3, 1), (4, 500)]
+    ]
     got = [fast.neighbourhood(*c[:2], hops=c[2], limit=c[3]) for c in cases]
     nodes = [fast.get_node(kind, i) for kind in (A, C, U, H) for i in ids[kind]]
     assert fast._adjacency is not None  # the snapshot path was used
@@ -61,13 +82,33 @@ def test_snapshot_answers_as_sql(tmp_path: Path) -> None:
 def test_writes_invalidate_the_snapshot(tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path / "g.duckdb")
     store.ensure_nodes(A, ["a", "b", "c"])
-    store.upsert_edges(pa.table({"src_kind": ["account"], "src_id": ["a"], "type": ["FOLLOWS"], "kind": ["follow"],
-                                 "dst_kind": ["account"], "dst_id": ["b"]}))
+    store.upsert_edges(
+        pa.table(
+            {
+                "src_kind": ["account"],
+                "src_id": ["a"],
+                "type": ["FOLLOWS"],
+                "kind": ["follow"],
+                "dst_kind": ["account"],
+                "dst_id": ["b"],
+            }
+        )
+    )
     assert [n["id"] for n in store.neighbourhood(A, "a")["nodes"]] == ["a", "b"]
     assert store.get_node(A, "c")["bare"] is True
 
-    store.upsert_edges(pa.table({"src_kind": ["account"], "src_id": ["c"], "type": ["FOLLOWS"], "kind": ["follow"],
-                                 "dst_kind": ["account"], "dst_id": ["a"]}))
+    store.upsert_edges(
+        pa.table(
+            {
+                "src_kind": ["account"],
+                "src_id": ["c"],
+                "type": ["FOLLOWS"],
+                "kind": ["follow"],
+                "dst_kind": ["account"],
+                "dst_id": ["a"],
+            }
+        )
+    )
     store.upsert_nodes(A, pa.table({"account_id": ["c"], "status": ["active"]}))
     hood = store.neighbourhood(A, "a")
     assert [n["id"] for n in hood["nodes"]] == ["a", "b", "c"]

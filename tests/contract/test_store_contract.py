@@ -27,20 +27,24 @@ A, C = NodeKind.ACCOUNT, NodeKind.CONTENT
 
 def accounts(scope: Scope, rows: list[tuple]) -> pa.Table:
     """(id, created_at, age_band, status, props) tuples, ids prefixed."""
-    return pa.table({
-        "account_id": [scope(r[0]) for r in rows],
-        "created_at": pa.array([r[1] for r in rows], ACCOUNT_SCHEMA.field("created_at").type),
-        "age_band": [r[2] for r in rows],
-        "status": [r[3] for r in rows],
-        "props": pa.array([r[4] for r in rows], pa.string()),
-    })
+    return pa.table(
+        {
+            "account_id": [scope(r[0]) for r in rows],
+            "created_at": pa.array([r[1] for r in rows], ACCOUNT_SCHEMA.field("created_at").type),
+            "age_band": [r[2] for r in rows],
+            "status": [r[3] for r in rows],
+            "props": pa.array([r[4] for r in rows], pa.string()),
+        }
+    )
 
 
 class TestStoreContract:
     def test_nodes_round_trip_in_schema_sorted_by_key(self, store: GraphStore, scope: Scope) -> None:
-        rows = [("c", utc(2026, 3, 1, 12, 0, 0), "minor", "active", '{"bio":"x"}'),
-                ("a", None, "adult", None, None),
-                ("b", utc(1969, 12, 31, 23, 59, 59), None, "deleted", None)]
+        rows = [
+            ("c", utc(2026, 3, 1, 12, 0, 0), "minor", "active", '{"bio":"x"}'),
+            ("a", None, "adult", None, None),
+            ("b", utc(1969, 12, 31, 23, 59, 59), None, "deleted", None),
+        ]
         assert store.upsert_nodes(A, accounts(scope, rows)) == 3
 
         table = scope.nodes(A)
@@ -73,8 +77,14 @@ class TestStoreContract:
             before = store.counts()
             store.upsert_nodes(A, pa.table({"account_id": [a, b]}))
             store.ensure_nodes(C, [p1])
-            store.upsert_edges(edges([("account", a, "FOLLOWS", "follow", "account", b),
-                                      ("account", a, "POSTED", "posted", "content", p1)]))
+            store.upsert_edges(
+                edges(
+                    [
+                        ("account", a, "FOLLOWS", "follow", "account", b),
+                        ("account", a, "POSTED", "posted", "content", p1),
+                    ]
+                )
+            )
             after = store.counts()
             assert set(after) == {k.label for k in NodeKind} | {t.value for t in RelType}
             deltas.append({k: after[k] - before[k] for k in after if after[k] != before[k]})
@@ -83,10 +93,21 @@ class TestStoreContract:
         assert deltas[-1] == {"Account": 2, "Content": 1, "FOLLOWS": 1, "POSTED": 1}, deltas
 
     def test_last_row_wins_within_a_call_and_across_calls(self, store: GraphStore, scope: Scope, follow) -> None:
-        store.upsert_nodes(A, accounts(scope, [("a", None, "minor", None, None), ("b", None, None, None, None),
-                                               ("a", None, "adult", "active", '{"k":1}')]))
-        assert scope.node_set(A) == {(scope("a"), None, "adult", "active", '{"k":1}', False),
-                                     (scope("b"), None, None, None, None, False)}
+        store.upsert_nodes(
+            A,
+            accounts(
+                scope,
+                [
+                    ("a", None, "minor", None, None),
+                    ("b", None, None, None, None),
+                    ("a", None, "adult", "active", '{"k":1}'),
+                ],
+            ),
+        )
+        assert scope.node_set(A) == {
+            (scope("a"), None, "adult", "active", '{"k":1}', False),
+            (scope("b"), None, None, None, None, False),
+        }
 
         store.upsert_nodes(A, accounts(scope, [("a", None, "unknown", None, None)]))
         assert (scope("a"), None, "unknown", None, None, False) in scope.node_set(A)
@@ -99,9 +120,11 @@ class TestStoreContract:
     def test_edge_identity_includes_kind(self, store: GraphStore, scope: Scope) -> None:
         store.ensure_nodes(C, [scope("c1")])
         store.ensure_nodes(A, [scope("a1")])
-        rows = [("content", scope("c1"), "REFERENCES", "quote", "account", scope("a1")),
-                ("content", scope("c1"), "REFERENCES", "embed", "account", scope("a1")),
-                ("content", scope("c1"), "MENTIONS", "mention", "account", scope("a1"))]
+        rows = [
+            ("content", scope("c1"), "REFERENCES", "quote", "account", scope("a1")),
+            ("content", scope("c1"), "REFERENCES", "embed", "account", scope("a1")),
+            ("content", scope("c1"), "MENTIONS", "mention", "account", scope("a1")),
+        ]
         assert store.upsert_edges(edges(rows)) == 3
         assert scope.edge_set() == {r + (None, None) for r in rows}
 
@@ -112,15 +135,29 @@ class TestStoreContract:
         again = store.ensure_nodes(A, pa.array([scope("a"), scope("b"), scope("c")]))
 
         assert (created, again) == (1, 1)
-        assert scope.node_set(A) == {(scope("a"), utc(2026, 1, 1), "minor", "active", '{"p":1}', False),
-                                     (scope("b"), None, None, None, None, True),
-                                     (scope("c"), None, None, None, None, True)}
+        assert scope.node_set(A) == {
+            (scope("a"), utc(2026, 1, 1), "minor", "active", '{"p":1}', False),
+            (scope("b"), None, None, None, None, True),
+            (scope("c"), None, None, None, None, True),
+        }
 
     def test_a_later_full_row_clears_the_bare_flag(self, store: GraphStore, scope: Scope) -> None:
         store.ensure_nodes(C, [scope("p")])
-        store.upsert_nodes(C, pa.table({"content_id": [scope("p")], "account_id": [scope("a")], "kind": ["video"],
-                                        "label": ["child_oriented"], "label_confidence": [0.75]}))
-        assert scope.node_set(C) == {(scope("p"), scope("a"), None, "video", None, "child_oriented", None, 0.75, None, False)}
+        store.upsert_nodes(
+            C,
+            pa.table(
+                {
+                    "content_id": [scope("p")],
+                    "account_id": [scope("a")],
+                    "kind": ["video"],
+                    "label": ["child_oriented"],
+                    "label_confidence": [0.75],
+                }
+            ),
+        )
+        assert scope.node_set(C) == {
+            (scope("p"), scope("a"), None, "video", None, "child_oriented", None, 0.75, None, False)
+        }
         assert scope.nodes(C).schema == CONTENT_SCHEMA
 
     def test_url_and_hashtag_nodes(self, store: GraphStore, scope: Scope) -> None:
@@ -128,11 +165,20 @@ class TestStoreContract:
         assert store.ensure_nodes(NodeKind.URL, [scope("https://ex.test/a"), scope("https://other.test/")]) == 1
         assert store.ensure_nodes(NodeKind.HASHTAG, [scope("kids"), scope("kids")]) == 1
         store.ensure_nodes(C, [scope("p")])
-        store.upsert_edges(edges([("content", scope("p"), "TAGGED", "hashtag", "hashtag", scope("kids")),
-                                  ("content", scope("p"), "LINKS_TO", "url", "url", scope("https://ex.test/a"))]))
+        store.upsert_edges(
+            edges(
+                [
+                    ("content", scope("p"), "TAGGED", "hashtag", "hashtag", scope("kids")),
+                    ("content", scope("p"), "LINKS_TO", "url", "url", scope("https://ex.test/a")),
+                ]
+            )
+        )
 
         assert scope.nodes(NodeKind.URL).schema == URL_SCHEMA
-        assert scope.node_set(NodeKind.URL) == {(scope("https://ex.test/a"), "ex.test"), (scope("https://other.test/"), None)}
+        assert scope.node_set(NodeKind.URL) == {
+            (scope("https://ex.test/a"), "ex.test"),
+            (scope("https://other.test/"), None),
+        }
         assert scope.nodes(NodeKind.HASHTAG).schema == HASHTAG_SCHEMA
         assert scope.node_set(NodeKind.HASHTAG) == {(scope("kids"),)}
         assert store.get_node(NodeKind.HASHTAG, scope("kids")) == {"tag": scope("kids")}
@@ -158,7 +204,11 @@ class TestStoreContract:
     def test_edge_table_filters_by_type_and_time_window(self, store: GraphStore, scope: Scope, follow) -> None:
         store.ensure_nodes(A, [scope("a"), scope("b"), scope("c")])
         store.ensure_nodes(C, [scope("p")])
-        early, mid, late = follow("a", "b", utc(2026, 1, 1)), follow("b", "c", utc(2026, 6, 1)), follow("c", "a", utc(2027, 1, 1))
+        early, mid, late = (
+            follow("a", "b", utc(2026, 1, 1)),
+            follow("b", "c", utc(2026, 6, 1)),
+            follow("c", "a", utc(2027, 1, 1)),
+        )
         undated = follow("a", "c")
         posted = ("account", scope("a"), "POSTED", "posted", "content", scope("p"), utc(2026, 6, 1), None)
         store.upsert_edges(edges([late, posted, undated, early, mid]))
@@ -182,8 +232,13 @@ class TestStoreContract:
 
     def test_edge_table_unordered_has_the_same_rows(self, store: GraphStore, scope: Scope, follow) -> None:
         store.ensure_nodes(A, [scope(x) for x in "abcd"])
-        rows = [follow("d", "a", utc(2026, 2, 1)), follow("a", "d"), follow("a", "b", utc(2026, 5, 1)),
-                follow("c", "a"), follow("b", "c", utc(2026, 8, 1))]
+        rows = [
+            follow("d", "a", utc(2026, 2, 1)),
+            follow("a", "d"),
+            follow("a", "b", utc(2026, 5, 1)),
+            follow("c", "a"),
+            follow("b", "c", utc(2026, 8, 1)),
+        ]
         store.upsert_edges(edges(rows))
         key = [(k, "ascending") for k in EDGE_KEY]
         for args in ((), (["FOLLOWS"], utc(2026, 3, 1))):
@@ -194,9 +249,14 @@ class TestStoreContract:
 
     def test_get_node_expands_props_and_raises_not_found(self, store: GraphStore, scope: Scope) -> None:
         store.upsert_nodes(A, accounts(scope, [("a", utc(2026, 3, 1), "minor", "active", '{"bio":"hi","n":2}')]))
-        assert store.get_node(A, scope("a")) == {"account_id": scope("a"), "created_at": utc(2026, 3, 1),
-                                                 "age_band": "minor", "status": "active",
-                                                 "props": {"bio": "hi", "n": 2}, "bare": False}
+        assert store.get_node(A, scope("a")) == {
+            "account_id": scope("a"),
+            "created_at": utc(2026, 3, 1),
+            "age_band": "minor",
+            "status": "active",
+            "props": {"bio": "hi", "n": 2},
+            "bare": False,
+        }
         with pytest.raises(NotFound):
             store.get_node(A, scope("nobody"))
         with pytest.raises(NotFound):
@@ -210,14 +270,24 @@ class TestStoreContract:
         store.upsert_edges(edges([follow("a", "b"), follow("b", "c"), follow("c", "d"), follow("e", "a"), posted]))
 
         def summary(hood: dict) -> tuple:
-            return ([(n["kind"], n["id"], n["distance"]) for n in hood["nodes"]],
-                    {(e["src_id"], e["type"], e["dst_id"]) for e in hood["edges"]}, hood["truncated"])
+            return (
+                [(n["kind"], n["id"], n["distance"]) for n in hood["nodes"]],
+                {(e["src_id"], e["type"], e["dst_id"]) for e in hood["edges"]},
+                hood["truncated"],
+            )
 
         nodes, rels, truncated = summary(store.neighbourhood(A, scope("a"), hops=1))
-        assert nodes == [("account", scope("a"), 0), ("account", scope("b"), 1), ("account", scope("e"), 1),
-                         ("content", scope("p"), 1)]
-        assert rels == {(scope("a"), "FOLLOWS", scope("b")), (scope("e"), "FOLLOWS", scope("a")),
-                        (scope("a"), "POSTED", scope("p"))}
+        assert nodes == [
+            ("account", scope("a"), 0),
+            ("account", scope("b"), 1),
+            ("account", scope("e"), 1),
+            ("content", scope("p"), 1),
+        ]
+        assert rels == {
+            (scope("a"), "FOLLOWS", scope("b")),
+            (scope("e"), "FOLLOWS", scope("a")),
+            (scope("a"), "POSTED", scope("p")),
+        }
         assert truncated is False
 
         nodes, rels, truncated = summary(store.neighbourhood(A, scope("a"), hops=2))
@@ -242,8 +312,11 @@ class TestStoreContract:
         store.save_run(scope("r0"), {"started_at": "2026-05-02T10:00:00+00:00"})
         store.save_run(scope("r1"), {"started_at": "2026-05-01T10:00:00+00:00", "status": "final"})  # keeps results
 
-        assert store.get_run(scope("r2")) == {"run_id": scope("r2"), "started_at": "2026-05-02T10:00:00+00:00",
-                                              "params": {"k": [1, 2]}}
+        assert store.get_run(scope("r2")) == {
+            "run_id": scope("r2"),
+            "started_at": "2026-05-02T10:00:00+00:00",
+            "params": {"k": [1, 2]},
+        }
         assert store.get_run(scope("r1"))["status"] == "final"
         assert store.get_results(scope("r1")) == b'{"x": 1}\n'
         assert [r["run_id"] for r in scope.runs()] == [scope("r0"), scope("r2"), scope("r1")]
@@ -261,8 +334,11 @@ class TestStoreContract:
         store.upsert_edges(edges([follow(f"a{i}", f"a{(i + 1) % 20}") for i in range(20)]))
 
         def read(i: int) -> tuple:
-            return (store.get_node(A, scope(f"a{i}"))["account_id"], len(store.neighbourhood(A, scope(f"a{i}"))["nodes"]),
-                    scope.nodes(A).num_rows if i % 5 == 0 else 20)
+            return (
+                store.get_node(A, scope(f"a{i}"))["account_id"],
+                len(store.neighbourhood(A, scope(f"a{i}"))["nodes"]),
+                scope.nodes(A).num_rows if i % 5 == 0 else 20,
+            )
 
         with ThreadPoolExecutor(max_workers=6) as pool:
             got = list(pool.map(read, range(20)))

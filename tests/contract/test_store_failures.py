@@ -21,8 +21,11 @@ PASSWORD = "s3cret-Pa55-do-not-print"
 def test_unreachable_neo4j_is_store_unavailable_without_the_password() -> None:
     store = Neo4jStore("bolt://127.0.0.1:1", password=PASSWORD, connection_timeout=1, max_transaction_retry_time=0.2)
     try:
-        for call in (store.counts, store.ensure_schema,
-                     lambda: store.upsert_nodes(NodeKind.ACCOUNT, pa.table({"account_id": ["x"]}))):
+        for call in (
+            store.counts,
+            store.ensure_schema,
+            lambda: store.upsert_nodes(NodeKind.ACCOUNT, pa.table({"account_id": ["x"]})),
+        ):
             with pytest.raises(StoreUnavailable, match="127.0.0.1:1 is unreachable") as err:
                 call()
             assert PASSWORD not in str(err.value)
@@ -33,8 +36,14 @@ def test_unreachable_neo4j_is_store_unavailable_without_the_password() -> None:
 @pytest.mark.neo4j
 def test_wrong_credentials_are_store_unavailable_without_the_password(neo4j_config: StoreConfig) -> None:
     # A user that does not exist: refused like a wrong password, without locking out the real user.
-    store = open_store(StoreConfig(url=neo4j_config.url, neo4j_user="crumbgraph-contract-nobody",
-                                   neo4j_password=PASSWORD, neo4j_database=neo4j_config.neo4j_database))
+    store = open_store(
+        StoreConfig(
+            url=neo4j_config.url,
+            neo4j_user="crumbgraph-contract-nobody",
+            neo4j_password=PASSWORD,
+            neo4j_database=neo4j_config.neo4j_database,
+        )
+    )
     try:
         with pytest.raises(StoreUnavailable, match="refused the credentials") as err:
             store.counts()
@@ -65,9 +74,16 @@ def test_embedded_store_held_by_another_process_is_unavailable(tmp_path: Path) -
     path = tmp_path / "g.duckdb"
     EmbeddedStore(path).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('open', flush=True); "
-                               "sys.stdin.read()", str(path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('open', flush=True); sys.stdin.read()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
         with pytest.raises(StoreUnavailable, match="cannot open"):

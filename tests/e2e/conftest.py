@@ -23,16 +23,30 @@ from api.state import StateDB
 from tests.api_support import FAST_HASHER
 
 CHROMIUM = os.environ.get("CRUMBGRAPH_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-USERS = {"investigator": "investigator", "investigator2": "investigator", "law_enforcement": "law_enforcement",
-         "le2": "law_enforcement", "auditor": "auditor", "admin": "admin"}
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+USERS = {
+    "investigator": "investigator",
+    "investigator2": "investigator",
+    "law_enforcement": "law_enforcement",
+    "le2": "law_enforcement",
+    "auditor": "auditor",
+    "admin": "admin",
+}
 
 
 @dataclass
 class Console:
-    base: str                 # http://127.0.0.1:<port>
-    keys: dict[str, str]      # user name -> API key
+    base: str  # http://127.0.0.1:<port>
+    keys: dict[str, str]  # user name -> API key
     run_id: str
     app: object
 
@@ -59,9 +73,15 @@ def console(tmp_path_factory) -> Iterator[Console]:
     store.ensure_schema()
     load_snapshot(tmp / "snap", store, progress=False)
     record = run_detectors(store, runs_dir=tmp / "runs")
-    settings = Settings(state_dir=tmp / "state", runs_dir=tmp / "runs", store=f"embedded:{tmp}/unused.duckdb",
-                        keys_dir=tmp / "keys", exports_dir=tmp / "exports",
-                        api_rate_limit=10_000.0, api_rate_burst=10_000)
+    settings = Settings(
+        state_dir=tmp / "state",
+        runs_dir=tmp / "runs",
+        store=f"embedded:{tmp}/unused.duckdb",
+        keys_dir=tmp / "keys",
+        exports_dir=tmp / "exports",
+        api_rate_limit=10_000.0,
+        api_rate_burst=10_000,
+    )
     from detectors.signing import init_keys
 
     init_keys(settings.keys_dir)  # the case page's "Export evidence" signs packages
@@ -117,7 +137,10 @@ def page(browser):
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "status of 4" not in msg.text else None)
+    pg.on(
+        "console",
+        lambda msg: errors.append(msg.text) if msg.type == "error" and "status of 4" not in msg.text else None,
+    )
     try:
         yield pg
     finally:

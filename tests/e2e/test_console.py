@@ -33,12 +33,15 @@ def _shot(page, name):
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 
-@pytest.mark.parametrize("user, nav", [
-    ("investigator", ["Runs", "Flagged accounts", "Clusters", "Cases"]),
-    ("law_enforcement", ["Shared cases"]),
-    ("auditor", ["Runs", "Audit log"]),
-    ("admin", ["Users"]),
-])
+@pytest.mark.parametrize(
+    "user, nav",
+    [
+        ("investigator", ["Runs", "Flagged accounts", "Clusters", "Cases"]),
+        ("law_enforcement", ["Shared cases"]),
+        ("auditor", ["Runs", "Audit log"]),
+        ("admin", ["Users"]),
+    ],
+)
 def test_each_role_signs_in_and_sees_only_its_views(console, page, user, nav):
     sign_in(page, console, user)
     assert page.locator("#nav a").all_inner_texts() == nav
@@ -77,32 +80,42 @@ def test_pathway_drawing_matches_the_api(console, page):
     page.goto(f"{console.base}/ui#/pathway/{pw['pathway_id']}")
     page.wait_for_selector("#pathway-drawing svg")
     svg = page.locator("#pathway-drawing svg")
-    on_path = {(n.get_attribute("data-kind"), n.get_attribute("data-id"))
-               for n in svg.locator("g.node.on-path").all()}
+    on_path = {(n.get_attribute("data-kind"), n.get_attribute("data-id")) for n in svg.locator("g.node.on-path").all()}
     assert on_path == {(n["kind"], n["id"]) for n in pw["nodes"]}
-    drawn = {(e.get_attribute("data-src"), e.get_attribute("data-dst"), e.get_attribute("data-type"))
-             for e in svg.locator("g.edge.selected").all()}
-    hops = {(f"{a['kind']}:{a['id']}", f"{b['kind']}:{b['id']}", t)
-            for a, b, t in zip(pw["nodes"], pw["nodes"][1:], pw["edges"], strict=False)}
+    drawn = {
+        (e.get_attribute("data-src"), e.get_attribute("data-dst"), e.get_attribute("data-type"))
+        for e in svg.locator("g.edge.selected").all()
+    }
+    hops = {
+        (f"{a['kind']}:{a['id']}", f"{b['kind']}:{b['id']}", t)
+        for a, b, t in zip(pw["nodes"], pw["nodes"][1:], pw["edges"], strict=False)
+    }
     assert drawn == hops
     # each hop of the selected pathway shows its timestamp (minute precision) on its edge
     for a, b, t, at in zip(pw["nodes"], pw["nodes"][1:], pw["edges"], pw["created_at"], strict=False):
-        edge = svg.locator(f"g.edge.selected[data-src='{a['kind']}:{a['id']}'][data-dst='{b['kind']}:{b['id']}']"
-                           f"[data-type='{t}']")
+        edge = svg.locator(
+            f"g.edge.selected[data-src='{a['kind']}:{a['id']}'][data-dst='{b['kind']}:{b['id']}'][data-type='{t}']"
+        )
         assert edge.locator("text.when").text_content() == at[:16].replace("T", " ")
     # the other pathways from the same source are merged into the same drawing
     same = _get(console, "investigator", "/runs/latest/pathways", source_id=pw["source"]["id"], limit=25)["items"]
     all_nodes = {(n["kind"], n["id"]) for p in [pw, *same] for n in p["nodes"]}
-    assert {(n.get_attribute("data-kind"), n.get_attribute("data-id")) for n in svg.locator("g.node").all()} == all_nodes
+    assert {
+        (n.get_attribute("data-kind"), n.get_attribute("data-id")) for n in svg.locator("g.node").all()
+    } == all_nodes
     # node labels: the source is child-oriented; recorded crumb layers are highlighted on their hops
     source = svg.locator(f"g.node[data-id='{pw['source']['id']}']")
     assert "child_oriented" in source.get_attribute("class")
-    crumb_hops = {(f"{a['kind']}:{a['id']}", f"{b['kind']}:{b['id']}", t)
-                  for a, b, t, by in zip(pw["nodes"], pw["nodes"][1:], pw["edges"], pw["created_by"], strict=False)
-                  if by in set(pw["bridges"])}
+    crumb_hops = {
+        (f"{a['kind']}:{a['id']}", f"{b['kind']}:{b['id']}", t)
+        for a, b, t, by in zip(pw["nodes"], pw["nodes"][1:], pw["edges"], pw["created_by"], strict=False)
+        if by in set(pw["bridges"])
+    }
     assert crumb_hops, "the chosen pathway has hops laid by a bridge account"
-    drawn_crumbs = {(e.get_attribute("data-src"), e.get_attribute("data-dst"), e.get_attribute("data-type"))
-                    for e in svg.locator("g.edge.selected.crumb").all()}
+    drawn_crumbs = {
+        (e.get_attribute("data-src"), e.get_attribute("data-dst"), e.get_attribute("data-type"))
+        for e in svg.locator("g.edge.selected.crumb").all()
+    }
     assert drawn_crumbs == crumb_hops
     # the text alternative names every node in order
     text = page.inner_text("#pathway-text")
@@ -120,7 +133,7 @@ def test_flagged_table_sorts_filters_and_opens_the_account(console, page):
     api_rows = _get(console, "investigator", "/runs/latest/flagged-accounts", limit=500)
     sign_in(page, console, "investigator")
     page.goto(f"{console.base}/ui#/flagged")
-    expect(page.locator("main tbody tr")).to_have_count(min(api_rows['total'], 500))
+    expect(page.locator("main tbody tr")).to_have_count(min(api_rows["total"], 500))
     ids = page.locator("main tbody tr td:first-child").all_inner_texts()
     assert ids == [a["account_id"] for a in api_rows["items"]][:500]  # the API's order: highest score first
     _shot(page, "flagged")
@@ -194,8 +207,12 @@ def test_case_through_its_states_and_shared_with_law_enforcement_only(console, p
     share.get_by_role("button", name="Share").click()
     page.wait_for_selector("#case-shared:text-is('law_enforcement')")
     history = _get(console, "investigator", f"/cases/{case_id}/history")["items"]
-    assert [e["note"] for e in history][-4:] == ["moving to in_progress", "moving to confirmed", "handing over",
-                                                  "referral (synthetic)"]
+    assert [e["note"] for e in history][-4:] == [
+        "moving to in_progress",
+        "moving to confirmed",
+        "handing over",
+        "referral (synthetic)",
+    ]
     assert page.locator("#case-history li").count() == len(history)
     page.get_by_role("button", name="Export evidence").click()
     page.wait_for_selector("#export-download")
@@ -203,8 +220,12 @@ def test_case_through_its_states_and_shared_with_law_enforcement_only(console, p
     _shot(page, "case")
 
     # a second case, not shared: law enforcement sees only the shared one, in the list and by URL
-    other = httpx.post(f"{console.base}/cases", headers=console.auth("investigator"), timeout=30,
-                       json={"title": "not shared", "note": "n", "items": [{"kind": "account", "id": "x"}]}).json()
+    other = httpx.post(
+        f"{console.base}/cases",
+        headers=console.auth("investigator"),
+        timeout=30,
+        json={"title": "not shared", "note": "n", "items": [{"kind": "account", "id": "x"}]},
+    ).json()
     le = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     try:
         sign_in(le, console, "law_enforcement")
@@ -292,8 +313,11 @@ def test_text_contrast_is_readable(console, page):
     sign_in(page, console, "investigator")
     c = _get(console, "investigator", "/runs/latest/clusters", limit=1)["items"][0]
     p = _get(console, "investigator", "/runs/latest/pathways", limit=1)["items"][0]
-    for view, ready in ((f"#/flagged", "main tbody tr"), (f"#/cluster/{c['cluster_id']}", "#c-size"),
-                        (f"#/pathway/{p['pathway_id']}", "#pathway-drawing svg")):
+    for view, ready in (
+        ("#/flagged", "main tbody tr"),
+        (f"#/cluster/{c['cluster_id']}", "#c-size"),
+        (f"#/pathway/{p['pathway_id']}", "#pathway-drawing svg"),
+    ):
         page.goto(f"{console.base}/ui{view}")
         page.wait_for_selector(ready)
         worst = page.evaluate(MIN_CONTRAST_JS)

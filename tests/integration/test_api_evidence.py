@@ -30,13 +30,22 @@ def world(request, tmp_path_factory):
 
 def _case(env, client, run, share: bool = True) -> str:
     items = [{"kind": "pathway", "id": p["pathway_id"]} for p in run["results"]["pathways"][:2]]
-    resp = client.post("/cases", headers=env.auth("investigator"),
-                       json={"title": "export test", "note": "synthetic", "items": items, "run_id": run["run_id"]})
+    resp = client.post(
+        "/cases",
+        headers=env.auth("investigator"),
+        json={"title": "export test", "note": "synthetic", "items": items, "run_id": run["run_id"]},
+    )
     assert resp.status_code == 201, resp.text
     case_id = resp.json()["case_id"]
     if share:
-        assert client.post(f"/cases/{case_id}/shares", headers=env.auth("investigator"),
-                           json={"user_name": "law_enforcement", "note": "for the officer"}).status_code == 200
+        assert (
+            client.post(
+                f"/cases/{case_id}/shares",
+                headers=env.auth("investigator"),
+                json={"user_name": "law_enforcement", "note": "for the officer"},
+            ).status_code
+            == 200
+        )
     return case_id
 
 
@@ -59,8 +68,11 @@ def test_export_download_verify_and_tamper(world, tmp_path):
     env, client, run = world
     init_keys(env.settings.keys_dir, force=True)
     case_id = _case(env, client, run)
-    resp = client.post(f"/cases/{case_id}/exports", headers=env.auth("investigator"),
-                       json={"hops": 1, "max_nodes": 200, "max_edges": 500})
+    resp = client.post(
+        f"/cases/{case_id}/exports",
+        headers=env.auth("investigator"),
+        json={"hops": 1, "max_nodes": 200, "max_edges": 500},
+    )
     assert resp.status_code == 201, resp.text
     summary = resp.json()
     export_id = summary["export_id"]
@@ -105,14 +117,19 @@ def test_export_download_verify_and_tamper(world, tmp_path):
     assert any(e["params"].get("result", {}).get("export_id") == export_id for e in made)
     fetched = [e for e in entries if e["route"] == "/exports/{export_id}/package"]
     assert [e["user_name"] for e in fetched if e["params"]["path"]["export_id"] == export_id] == [
-        "law_enforcement", "investigator"]
+        "law_enforcement",
+        "investigator",
+    ]
 
 
 def test_export_of_a_case_without_a_run_is_refused(world):
     env, client, _ = world
     init_keys(env.settings.keys_dir, force=True)
-    resp = client.post("/cases", headers=env.auth("investigator"),
-                       json={"title": "no run", "note": "n", "items": [{"kind": "account", "id": "x"}]})
+    resp = client.post(
+        "/cases",
+        headers=env.auth("investigator"),
+        json={"title": "no run", "note": "n", "items": [{"kind": "account", "id": "x"}]},
+    )
     resp = client.post(f"/cases/{resp.json()['case_id']}/exports", headers=env.auth("investigator"))
     assert resp.status_code == 409 and "run_id" in resp.json()["detail"]
 
@@ -136,10 +153,11 @@ def test_pseudonym_secret_is_generated_once_private_and_stable(tmp_path):
     first = pseudonym_key(s)
     path = tmp_path / "state" / PSEUDONYM_SECRET_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert pseudonym_key(Settings(state_dir=tmp_path / "state")) == first       # stable per deployment
-    assert pseudonym_key(Settings(state_dir=tmp_path / "other")) != first       # differs between deployments
-    assert pseudonym_key(Settings(state_dir=tmp_path / "state", pseudonym_secret="set-by-operator")) == \
-        b"set-by-operator"
+    assert pseudonym_key(Settings(state_dir=tmp_path / "state")) == first  # stable per deployment
+    assert pseudonym_key(Settings(state_dir=tmp_path / "other")) != first  # differs between deployments
+    assert (
+        pseudonym_key(Settings(state_dir=tmp_path / "state", pseudonym_secret="set-by-operator")) == b"set-by-operator"
+    )
     path.chmod(0o644)
     with pytest.raises(ConfigError, match="too open"):
         pseudonym_key(s)
@@ -171,8 +189,11 @@ def test_cli_audit_rerun_is_the_rerun_command(world):
     plain = runner.invoke(build_app(), ["rerun", run["run_id"]], env=envvars)
     assert alias.exit_code == plain.exit_code == 0, alias.output
     assert alias.output.splitlines()[0].startswith(f"run {run['run_id']}: IDENTICAL")
-    refused = runner.invoke(build_app(), ["serve", "--host", "0.0.0.0", "--store", "bolt://db.example:7687"],
-                            env={"CRUMBGRAPH_NEO4J_PASSWORD": DEV_NEO4J_PASSWORD})
+    refused = runner.invoke(
+        build_app(),
+        ["serve", "--host", "0.0.0.0", "--store", "bolt://db.example:7687"],
+        env={"CRUMBGRAPH_NEO4J_PASSWORD": DEV_NEO4J_PASSWORD},
+    )
     assert isinstance(refused.exception, ConfigError), refused.output  # the entry point maps it to exit code 2
     assert "public development password" in str(refused.exception)
     assert DEV_NEO4J_PASSWORD not in str(refused.exception) + refused.output

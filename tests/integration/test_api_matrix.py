@@ -14,7 +14,11 @@ from fastapi.testclient import TestClient
 from api.app import served_routes
 from api.auth import PERMISSIONS, PUBLIC
 from tests.api_support import (
-    FAST_HASHER, app_for, real_run, seeded_store, store_params,
+    FAST_HASHER,
+    app_for,
+    real_run,
+    seeded_store,
+    store_params,
 )
 
 WHO = ("investigator", "law_enforcement", "auditor", "admin", None)
@@ -46,7 +50,8 @@ def _fake_ingest(snapshot_dir, store, *, quarantine_dir, progress):
 def _new_case(app, *, shared_with: str | None = "law_enforcement") -> str:
     state = app.state.services.state
     cid = state.create_case(title="matrix", actor="investigator", note="n", items=[{"kind": "account", "id": "x"}])[
-        "case_id"]
+        "case_id"
+    ]
     if shared_with:
         state.share_case(cid, actor="investigator", note="n", user_name=shared_with)
     return cid
@@ -57,8 +62,9 @@ def _real_case(app, *, shared_with: str | None = "law_enforcement") -> str:
     state = app.state.services.state
     run = real_run(app.state.services.settings.runs_dir, None)
     items = [{"kind": "pathway", "id": p["pathway_id"]} for p in run["results"]["pathways"][:2]]
-    cid = state.create_case(title="matrix export", actor="investigator", note="n", items=items,
-                            run_id=run["run_id"])["case_id"]
+    cid = state.create_case(title="matrix export", actor="investigator", note="n", items=items, run_id=run["run_id"])[
+        "case_id"
+    ]
     if shared_with:
         state.share_case(cid, actor="investigator", note="n", user_name=shared_with)
     return cid
@@ -69,8 +75,13 @@ def _export(app, *, shared_with: str | None = "law_enforcement") -> str:
     from detectors.evidence import Limits
 
     services = app.state.services
-    return create_case_export(services.settings, services.state, _real_case(app, shared_with=shared_with),
-                              actor="investigator", limits=Limits(hops=0, max_nodes=50)).export_id
+    return create_case_export(
+        services.settings,
+        services.state,
+        _real_case(app, shared_with=shared_with),
+        actor="investigator",
+        limits=Limits(hops=0, max_nodes=50),
+    ).export_id
 
 
 def _new_user(app) -> str:
@@ -86,7 +97,8 @@ def _job(app, kind: str) -> str:
     getter = app.state.services.stores.get
     if kind == "run":
         return jobs.submit_run(getter, user="investigator", params=None, runs_dir=app.state.services.settings.runs_dir)[
-            "job_id"]
+            "job_id"
+        ]
     snap = app.state.services.settings.state_dir.parent / "snapshot"
     return jobs.submit_ingest(getter, user="admin", snapshot_dir=snap, quarantine_dir=None)["job_id"]
 
@@ -108,50 +120,99 @@ REQUESTS: dict[tuple[str, str], Req] = {
     ("GET", "/runs/{run_id}"): lambda env, app: (f"/runs/{env.run_id}", {}, 200),
     ("GET", "/runs/{run_id}/results"): lambda env, app: (f"/runs/{env.run_id}/results", {}, 200),
     ("GET", "/runs/{run_id}/pathways"): lambda env, app: (
-        f"/runs/{env.run_id}/pathways", {"params": {"source_id": f"{env.prefix}c1"}}, 200),
+        f"/runs/{env.run_id}/pathways",
+        {"params": {"source_id": f"{env.prefix}c1"}},
+        200,
+    ),
     ("GET", "/runs/{run_id}/pathways/{pathway_id}"): lambda env, app: (
-        f"/runs/{env.run_id}/pathways/{env.prefix}p1", {}, 200),
+        f"/runs/{env.run_id}/pathways/{env.prefix}p1",
+        {},
+        200,
+    ),
     ("GET", "/runs/{run_id}/clusters"): lambda env, app: (f"/runs/{env.run_id}/clusters", {}, 200),
     ("GET", "/runs/{run_id}/clusters/{cluster_id}"): lambda env, app: (
-        f"/runs/{env.run_id}/clusters/{env.prefix}k1", {}, 200),
+        f"/runs/{env.run_id}/clusters/{env.prefix}k1",
+        {},
+        200,
+    ),
     ("GET", "/runs/{run_id}/flagged-accounts"): lambda env, app: (f"/runs/{env.run_id}/flagged-accounts", {}, 200),
     ("GET", "/accounts/{account_id}"): lambda env, app: (
-        f"/accounts/{env.prefix}a2", {"params": {"run_id": env.run_id}}, 200),
+        f"/accounts/{env.prefix}a2",
+        {"params": {"run_id": env.run_id}},
+        200,
+    ),
     ("GET", "/accounts/{account_id}/pathways"): lambda env, app: (
-        f"/accounts/{env.prefix}a2/pathways", {"params": {"run_id": env.run_id}}, 200),
+        f"/accounts/{env.prefix}a2/pathways",
+        {"params": {"run_id": env.run_id}},
+        200,
+    ),
     ("GET", "/accounts/{account_id}/neighbourhood"): lambda env, app: (
-        f"/accounts/{env.prefix}a2/neighbourhood", {"params": {"hops": 2}}, 200),
+        f"/accounts/{env.prefix}a2/neighbourhood",
+        {"params": {"hops": 2}},
+        200,
+    ),
     ("GET", "/cases"): lambda env, app: ("/cases", {}, 200),
     ("POST", "/cases"): lambda env, app: (
-        "/cases", {"json": {"title": "t", "note": "n", "items": [{"kind": "account", "id": f"{env.prefix}a2"}]}}, 201),
+        "/cases",
+        {"json": {"title": "t", "note": "n", "items": [{"kind": "account", "id": f"{env.prefix}a2"}]}},
+        201,
+    ),
     ("GET", "/cases/{case_id}"): lambda env, app: (f"/cases/{_new_case(app)}", {}, 200),
     ("PATCH", "/cases/{case_id}"): lambda env, app: (
-        f"/cases/{_new_case(app)}", {"json": {"status": "in_progress", "note": "n"}}, 200),
+        f"/cases/{_new_case(app)}",
+        {"json": {"status": "in_progress", "note": "n"}},
+        200,
+    ),
     ("POST", "/cases/{case_id}/items"): lambda env, app: (
-        f"/cases/{_new_case(app)}/items", {"json": {"note": "n", "items": [{"kind": "pathway", "id": "p"}]}}, 200),
-    ("POST", "/cases/{case_id}/notes"): lambda env, app: (f"/cases/{_new_case(app)}/notes", {"json": {"note": "n"}}, 200),
+        f"/cases/{_new_case(app)}/items",
+        {"json": {"note": "n", "items": [{"kind": "pathway", "id": "p"}]}},
+        200,
+    ),
+    ("POST", "/cases/{case_id}/notes"): lambda env, app: (
+        f"/cases/{_new_case(app)}/notes",
+        {"json": {"note": "n"}},
+        200,
+    ),
     ("GET", "/cases/{case_id}/history"): lambda env, app: (f"/cases/{_new_case(app)}/history", {}, 200),
     ("POST", "/cases/{case_id}/shares"): lambda env, app: (
-        f"/cases/{_new_case(app, shared_with=None)}/shares", {"json": {"user_name": "le2", "note": "n"}}, 200),
+        f"/cases/{_new_case(app, shared_with=None)}/shares",
+        {"json": {"user_name": "le2", "note": "n"}},
+        200,
+    ),
     ("DELETE", "/cases/{case_id}/shares/{user_name}"): lambda env, app: (
-        f"/cases/{_new_case(app)}/shares/law_enforcement", {"params": {"note": "n"}}, 200),
+        f"/cases/{_new_case(app)}/shares/law_enforcement",
+        {"params": {"note": "n"}},
+        200,
+    ),
     ("GET", "/users"): lambda env, app: ("/users", {}, 200),
-    ("POST", "/users"): lambda env, app: ("/users", {"json": {"name": f"n{uuid.uuid4().hex[:8]}",
-                                                              "role": "auditor"}}, 201),
+    ("POST", "/users"): lambda env, app: (
+        "/users",
+        {"json": {"name": f"n{uuid.uuid4().hex[:8]}", "role": "auditor"}},
+        201,
+    ),
     ("DELETE", "/users/{name}"): lambda env, app: (f"/users/{_new_user(app)}", {}, 200),
     ("POST", "/ingest"): lambda env, app: (
-        "/ingest", {"json": {"snapshot_dir": str(app.state.services.settings.state_dir.parent / "snapshot")}}, 202),
+        "/ingest",
+        {"json": {"snapshot_dir": str(app.state.services.settings.state_dir.parent / "snapshot")}},
+        202,
+    ),
     ("GET", "/ingest/{job_id}"): lambda env, app: (f"/ingest/{_job(app, 'ingest')}", {}, 200),
     ("GET", "/config"): lambda env, app: ("/config", {}, 200),
     ("GET", "/audit"): lambda env, app: ("/audit", {}, 200),
     ("GET", "/audit/verify"): lambda env, app: ("/audit/verify", {}, 200),
     ("GET", "/keys/public"): lambda env, app: ("/keys/public", {}, 200),
     ("POST", "/cases/{case_id}/exports"): lambda env, app: (
-        f"/cases/{_real_case(app)}/exports", {"json": {"hops": 0, "max_nodes": 50}}, 201),
+        f"/cases/{_real_case(app)}/exports",
+        {"json": {"hops": 0, "max_nodes": 50}},
+        201,
+    ),
     ("GET", "/exports/{export_id}"): lambda env, app: (f"/exports/{_export(app)}", {}, 200),
     ("GET", "/exports/{export_id}/package"): lambda env, app: (f"/exports/{_export(app)}/package", {}, 200),
     ("POST", "/runs/{run_id}/rerun"): lambda env, app: (
-        f"/runs/{real_run(app.state.services.settings.runs_dir, None)['run_id']}/rerun", {}, 200),
+        f"/runs/{real_run(app.state.services.settings.runs_dir, None)['run_id']}/rerun",
+        {},
+        200,
+    ),
 }
 
 

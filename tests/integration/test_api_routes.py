@@ -34,8 +34,12 @@ def test_pathways_by_source_content_sorted_and_paged(api):
     assert first.status_code == 200
     body = first.json()
     assert [x["pathway_id"] for x in body["items"]] == [f"{p}p1"] and body["total"] == 2
-    second = _get(api, "investigator", f"/runs/{env.run_id}/pathways",
-                  params={"source_id": f"{p}c1", "limit": 1, "cursor": body["next_cursor"]}).json()
+    second = _get(
+        api,
+        "investigator",
+        f"/runs/{env.run_id}/pathways",
+        params={"source_id": f"{p}c1", "limit": 1, "cursor": body["next_cursor"]},
+    ).json()
     assert [x["pathway_id"] for x in second["items"]] == [f"{p}p2"] and second["next_cursor"] is None
     by_cluster = _get(api, "investigator", f"/runs/{env.run_id}/pathways", params={"cluster_id": f"{p}k1"}).json()
     assert [x["score"] for x in by_cluster["items"]] == [0.9, 0.8, 0.7]
@@ -47,7 +51,10 @@ def test_flagged_clusters_and_one_pathway(api):
     env, p = api[0], api[0].prefix
     flagged = _get(api, "investigator", f"/runs/{env.run_id}/flagged-accounts").json()["items"]
     assert [(a["account_id"], a["role"]) for a in flagged] == [
-        (f"{p}a2", "bridge"), (f"{p}a3", "cluster_member"), (f"{p}a4", "cluster_member")]
+        (f"{p}a2", "bridge"),
+        (f"{p}a3", "cluster_member"),
+        (f"{p}a4", "cluster_member"),
+    ]
     bridges = _get(api, "investigator", f"/runs/{env.run_id}/flagged-accounts", params={"role": "bridge"}).json()
     assert bridges["total"] == 1
     cluster = _get(api, "investigator", f"/runs/{env.run_id}/clusters/{p}k1").json()
@@ -70,10 +77,15 @@ def test_neighbourhood_is_bounded(api):
     p = api[0].prefix
     one = _get(api, "investigator", f"/accounts/{p}a2/neighbourhood", params={"hops": 1}).json()
     assert {(n["kind"], n["id"]) for n in one["nodes"]} == {
-        ("account", f"{p}a2"), ("account", f"{p}a3"), ("content", f"{p}c2"), ("content", f"{p}c5"),
-        ("url", f"https://invite.example/{p}x")}
+        ("account", f"{p}a2"),
+        ("account", f"{p}a3"),
+        ("content", f"{p}c2"),
+        ("content", f"{p}c5"),
+        ("url", f"https://invite.example/{p}x"),
+    }
     assert ("account", f"{p}a2", "FOLLOWS", "account", f"{p}a3") in {
-        (e["src_kind"], e["src_id"], e["type"], e["dst_kind"], e["dst_id"]) for e in one["edges"]}
+        (e["src_kind"], e["src_id"], e["type"], e["dst_kind"], e["dst_id"]) for e in one["edges"]
+    }
     capped = _get(api, "investigator", f"/accounts/{p}a2/neighbourhood", params={"hops": 3, "limit": 2}).json()
     assert len(capped["nodes"]) == 2 and capped["truncated"] is True
     too_far = _get(api, "investigator", f"/accounts/{p}a2/neighbourhood", params={"hops": 9})
@@ -94,17 +106,30 @@ def test_problem_details(api):
 def test_case_workflow_and_sharing(api):
     env, client, _ = api
     inv = env.auth("investigator")
-    case = client.post("/cases", headers=inv, json={
-        "title": "bridge", "note": "from flagged table", "run_id": env.run_id,
-        "items": [{"kind": "account", "id": f"{env.prefix}a2"}, {"kind": "pathway", "id": f"{env.prefix}p1"}]})
+    case = client.post(
+        "/cases",
+        headers=inv,
+        json={
+            "title": "bridge",
+            "note": "from flagged table",
+            "run_id": env.run_id,
+            "items": [{"kind": "account", "id": f"{env.prefix}a2"}, {"kind": "pathway", "id": f"{env.prefix}p1"}],
+        },
+    )
     assert case.status_code == 201
     cid = case.json()["case_id"]
-    assert client.patch(f"/cases/{cid}", headers=inv, json={"status": "confirmed", "note": "too early"}).status_code == 409
+    assert (
+        client.patch(f"/cases/{cid}", headers=inv, json={"status": "confirmed", "note": "too early"}).status_code == 409
+    )
     assert client.patch(f"/cases/{cid}", headers=inv, json={"status": "in_progress"}).status_code == 422  # no note
-    moved = client.patch(f"/cases/{cid}", headers=inv, json={"status": "in_progress", "note": "taking it",
-                                                             "assignee": "investigator"})
+    moved = client.patch(
+        f"/cases/{cid}", headers=inv, json={"status": "in_progress", "note": "taking it", "assignee": "investigator"}
+    )
     assert moved.json()["status"] == "in_progress" and moved.json()["assignee"] == "investigator"
-    assert client.post(f"/cases/{cid}/shares", headers=inv, json={"user_name": "le2", "note": "referral"}).status_code == 200
+    assert (
+        client.post(f"/cases/{cid}/shares", headers=inv, json={"user_name": "le2", "note": "referral"}).status_code
+        == 200
+    )
     # le2 sees this case and nothing else; the other officer sees neither it nor that it exists
     le2_cases = client.get("/cases", headers=env.auth("le2")).json()["items"]
     assert cid in [c["case_id"] for c in le2_cases]
@@ -140,7 +165,10 @@ def test_audit_log_records_requests_but_never_keys(api):
     entries = app.state.services.state.audit_entries(limit=100_000)
     last = entries[-3:]
     assert [(e["user_name"], e["route"], e["status"]) for e in last] == [
-        ("investigator", "/runs/{run_id}/pathways", 200), ("investigator", "/users", 403), (None, "/runs", 401)]
+        ("investigator", "/runs/{run_id}/pathways", 200),
+        ("investigator", "/users", 403),
+        (None, "/runs", 401),
+    ]
     assert last[0]["result_count"] == 2 and last[0]["params"]["query"] == {"source_id": f"{env.prefix}c1"}
     raw = app.state.services.state.path.read_bytes()
     wal = app.state.services.state.path.with_name(app.state.services.state.path.name + "-wal")
@@ -151,15 +179,19 @@ def test_audit_log_records_requests_but_never_keys(api):
 
 def test_body_size_limit(api):
     env, client, _ = api
-    big = client.post("/cases", headers=env.auth("investigator"),
-                      json={"title": "t", "note": "x" * (env.settings.api_max_body_bytes + 1)})
+    big = client.post(
+        "/cases",
+        headers=env.auth("investigator"),
+        json={"title": "t", "note": "x" * (env.settings.api_max_body_bytes + 1)},
+    )
     assert big.status_code == 413 and big.headers["content-type"] == PROBLEM
 
 
 def test_revoked_key_is_refused_at_once(api):
     env, client, _ = api
-    added = client.post("/users", headers=env.auth("admin"), json={"name": f"tmp{uuid.uuid4().hex[:6]}",
-                                                                   "role": "investigator"}).json()
+    added = client.post(
+        "/users", headers=env.auth("admin"), json={"name": f"tmp{uuid.uuid4().hex[:6]}", "role": "investigator"}
+    ).json()
     key = {"Authorization": f"Bearer {added['api_key']}"}
     assert client.get("/me", headers=key).json()["role"] == "investigator"
     assert client.delete(f"/users/{added['user']['name']}", headers=env.auth("admin")).status_code == 200

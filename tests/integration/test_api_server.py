@@ -33,8 +33,9 @@ def test_real_uvicorn_server_on_loopback(tmp_path):
     env = make_env(tmp_path, "u-")
     save_results(store, "u-", env.run_id)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app_for(env, store), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app_for(env, store), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -47,8 +48,11 @@ def test_real_uvicorn_server_on_loopback(tmp_path):
         assert httpx.get(f"{base}/runs").status_code == 401
         got = httpx.get(f"{base}/runs/latest/pathways", params={"source_id": "u-c1"}, headers=env.auth("investigator"))
         assert got.status_code == 200 and [p["pathway_id"] for p in got.json()["items"]] == ["u-p1", "u-p2"]
-        big = httpx.post(f"{base}/cases", headers={**env.auth("investigator"), "content-type": "application/json"},
-                         content=b"{" + b" " * (env.settings.api_max_body_bytes + 10) + b"}")
+        big = httpx.post(
+            f"{base}/cases",
+            headers={**env.auth("investigator"), "content-type": "application/json"},
+            content=b"{" + b" " * (env.settings.api_max_body_bytes + 10) + b"}",
+        )
         assert big.status_code == 413
     finally:
         server.should_exit = True
@@ -71,13 +75,17 @@ def test_ingest_then_run_then_pathways_through_the_api(tmp_path):
         assert run["status"] == "succeeded", run
         record = client.get(f"/runs/{run['run_id']}", headers=env.auth("auditor")).json()
         assert record["run_id"] == run["run_id"]
-        results = client.get("/runs/latest/results", headers=env.auth("investigator"),
-                             params={"section": "pathways", "limit": 500}).json()
+        results = client.get(
+            "/runs/latest/results", headers=env.auth("investigator"), params={"section": "pathways", "limit": 500}
+        ).json()
         assert results["run_id"] == run["run_id"] and results["counts"]["pathways"] == results["total"]
         if results["items"]:  # every pathway is findable by its source content, highest score first
             first = results["items"][0]
-            by_source = client.get("/runs/latest/pathways", headers=env.auth("investigator"),
-                                   params={"source_id": first["source"]["id"], "limit": 500}).json()["items"]
+            by_source = client.get(
+                "/runs/latest/pathways",
+                headers=env.auth("investigator"),
+                params={"source_id": first["source"]["id"], "limit": 500},
+            ).json()["items"]
             assert first["pathway_id"] in [p["pathway_id"] for p in by_source]
             assert [p["score"] for p in by_source] == sorted((p["score"] for p in by_source), reverse=True)
 
@@ -97,16 +105,24 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path):
         codes = [client.get("/me", headers=env.auth("investigator")).status_code for _ in range(5)]
         assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
         limited = client.get("/me", headers=env.auth("investigator"))
-        assert limited.headers["content-type"] == "application/problem+json" and int(limited.headers["retry-after"]) >= 1
+        assert (
+            limited.headers["content-type"] == "application/problem+json" and int(limited.headers["retry-after"]) >= 1
+        )
         assert client.get("/me", headers=env.auth("auditor")).status_code == 200  # per key
 
 
-@pytest.mark.parametrize("tamper, named", [
-    ("UPDATE audit_log SET status = 404 WHERE seq = 3", "entry 3 was edited"),
-    ("DELETE FROM audit_log WHERE seq = 3", "entry 3 was deleted"),
-    ("INSERT INTO audit_log SELECT 99, at, 'mallory', role, method, route, params, status, result_count, "
-     "duration_ms, prev_hash, hash FROM audit_log WHERE seq = 2", None),
-])
+@pytest.mark.parametrize(
+    "tamper, named",
+    [
+        ("UPDATE audit_log SET status = 404 WHERE seq = 3", "entry 3 was edited"),
+        ("DELETE FROM audit_log WHERE seq = 3", "entry 3 was deleted"),
+        (
+            "INSERT INTO audit_log SELECT 99, at, 'mallory', role, method, route, params, status, result_count, "
+            "duration_ms, prev_hash, hash FROM audit_log WHERE seq = 2",
+            None,
+        ),
+    ],
+)
 def test_cli_users_and_audit_verify(tmp_path, monkeypatch, tamper, named):
     monkeypatch.setenv("CRUMBGRAPH_STATE_DIR", str(tmp_path / "state"))
     runner, cli = CliRunner(), build_app()

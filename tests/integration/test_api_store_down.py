@@ -37,9 +37,16 @@ def test_embedded_store_locked_by_another_process_then_released(tmp_path):
     with EmbeddedStore(path) as store:
         build_graph(store, "d-")
         save_results(store, "d-", "d-run1")
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(path)!r}); "
-                               "print('held', flush=True); sys.stdin.read()"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         env = make_env(tmp_path, "d-", store=f"embedded:{path}")
@@ -65,8 +72,7 @@ def test_neo4j_port_with_nothing_listening_gives_503(tmp_path):
     with socket.socket() as s:  # a port that was free a moment ago and that nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    store = Neo4jStore(f"bolt://127.0.0.1:{port}", password="x", connection_timeout=1.0,
-                       max_transaction_retry_time=0.5)
+    store = Neo4jStore(f"bolt://127.0.0.1:{port}", password="x", connection_timeout=1.0, max_transaction_retry_time=0.5)
     env = make_env(tmp_path, "z-")
     with TestClient(app_for(env, store)) as client:
         _assert_503(client.get("/accounts/z-a1/neighbourhood", headers=env.auth("investigator")))
@@ -153,9 +159,14 @@ def test_neo4j_goes_away_then_comes_back(tmp_path, neo4j_config):
     target = urlparse(neo4j_config.url)
     relay = Relay((target.hostname, target.port or 7687))
     relay.start()
-    store = Neo4jStore(f"bolt://127.0.0.1:{relay.port}", user=neo4j_config.neo4j_user,
-                       password=neo4j_config.neo4j_password, database=neo4j_config.neo4j_database,
-                       connection_timeout=2.0, max_transaction_retry_time=1.0)
+    store = Neo4jStore(
+        f"bolt://127.0.0.1:{relay.port}",
+        user=neo4j_config.neo4j_user,
+        password=neo4j_config.neo4j_password,
+        database=neo4j_config.neo4j_database,
+        connection_timeout=2.0,
+        max_transaction_retry_time=1.0,
+    )
     env = make_env(tmp_path, prefix)
     try:
         with TestClient(app_for(env, store)) as client:

@@ -19,11 +19,10 @@ def test_newest_run_is_indexed_before_the_first_request(tmp_path):
         with TestClient(app_for(env, store)) as client:
             cache = client.app.state.services.results
             deadline = time.monotonic() + 10
-            while (("w-new" not in cache._items or store._adjacency is None)
-                   and time.monotonic() < deadline):
+            while ("w-new" not in cache._items or store._adjacency is None) and time.monotonic() < deadline:
                 time.sleep(0.02)
             assert list(cache._items) == ["w-new"]  # the newest only, and nothing requested yet
-            assert store._adjacency is not None     # point reads warmed too
+            assert store._adjacency is not None  # point reads warmed too
     finally:
         store.close()
 

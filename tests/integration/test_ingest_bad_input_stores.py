@@ -21,25 +21,31 @@ def _snapshot(root: Path, p: str) -> Path:
     """Synthetic rows holding one of each row-level problem; every id carries the prefix `p`."""
     long_id = p + "x" * 5000
     files = {
-        "accounts-1.csv": ("account_id,created_at,age_band,status,nick\n"
-                           f"{p}a1,2026-03-01T12:00:00Z,minor,active,first\n"
-                           f"{p}a2,1772366400,adult,,x\n"
-                           f"{p}a3,,teen,,bad-enum\n"              # bad enum
-                           f"{p}a4,yesterday,adult,,bad-ts\n"      # bad timestamp
-                           f"{long_id},,adult,,oversized\n"        # oversized id
-                           f"{p}a1,,adult,suspended,second\n"),    # duplicate: last row wins
+        "accounts-1.csv": (
+            "account_id,created_at,age_band,status,nick\n"
+            f"{p}a1,2026-03-01T12:00:00Z,minor,active,first\n"
+            f"{p}a2,1772366400,adult,,x\n"
+            f"{p}a3,,teen,,bad-enum\n"  # bad enum
+            f"{p}a4,yesterday,adult,,bad-ts\n"  # bad timestamp
+            f"{long_id},,adult,,oversized\n"  # oversized id
+            f"{p}a1,,adult,suspended,second\n"
+        ),  # duplicate: last row wins
         "accounts-2.jsonl": json.dumps({"account_id": f"{p}a1", "age_band": "unknown", "nick": "third"}) + "\n",
-        "content.csv": ("content_id,account_id,parent_id,label,label_confidence\n"
-                        f"{p}c1,{p}a1,,child_oriented,0.9\n"
-                        f"{p}c2,{p}ghost1,{p}c1,,\n"             # dangling author
-                        f"{p}c3,{p}a2,{p}c404,abusive,1.5\n"),  # confidence out of range
+        "content.csv": (
+            "content_id,account_id,parent_id,label,label_confidence\n"
+            f"{p}c1,{p}a1,,child_oriented,0.9\n"
+            f"{p}c2,{p}ghost1,{p}c1,,\n"  # dangling author
+            f"{p}c3,{p}a2,{p}c404,abusive,1.5\n"
+        ),  # confidence out of range
         "follows.csv": f"follower_id,followee_id\n{p}a1,{p}a2\n{p}ghost2,{p}a1\n,{p}a1\n",  # empty required
-        "links.csv": ("src_kind,src_id,dst_kind,dst_id,kind\n"
-                      f"content,{p}c2,account,{p}a2,mention\n"
-                      f"content,{p}c2,hashtag,#{p}Tag,hashtag\n"
-                      f"account,{p}a2,url,HTTPS://{p}invite.example:443/j?x=1#frag,bio\n"
-                      f"account,{p}a2,group,{p}g1,share\n"),     # bad dst_kind
-        "notes.txt": "not a table\n",                             # unknown file name
+        "links.csv": (
+            "src_kind,src_id,dst_kind,dst_id,kind\n"
+            f"content,{p}c2,account,{p}a2,mention\n"
+            f"content,{p}c2,hashtag,#{p}Tag,hashtag\n"
+            f"account,{p}a2,url,HTTPS://{p}invite.example:443/j?x=1#frag,bio\n"
+            f"account,{p}a2,group,{p}g1,share\n"
+        ),  # bad dst_kind
+        "notes.txt": "not a table\n",  # unknown file name
     }
     snap = root / "snap"
     snap.mkdir(parents=True)
@@ -54,8 +60,11 @@ def _graph(store: GraphStore, p: str) -> dict[str, set]:
     for kind in NodeKind:
         rows = store.node_table(kind).to_pylist()
         out[kind.value] = {tuple(sorted((k, str(v)) for k, v in r.items())) for r in rows if p in r[kind.key]}
-    out["edges"] = {tuple(sorted((k, str(v)) for k, v in e.items()))
-                    for e in store.edge_table().to_pylist() if p in e["src_id"] or p in e["dst_id"]}
+    out["edges"] = {
+        tuple(sorted((k, str(v)) for k, v in e.items()))
+        for e in store.edge_table().to_pylist()
+        if p in e["src_id"] or p in e["dst_id"]
+    }
     return out
 
 
@@ -77,7 +86,9 @@ def test_bad_input_gives_the_same_report_quarantine_and_graph_on_both_stores(tmp
     finally:
         neo._driver.execute_query(  # test-only cleanup of exactly this test's rows
             "MATCH (n) WHERE coalesce(n.account_id, n.content_id, n.url, n.tag, '') CONTAINS $p DETACH DELETE n",
-            p=p, database_=neo4j_config.neo4j_database)
+            p=p,
+            database_=neo4j_config.neo4j_database,
+        )
         neo.close()
 
     # the report: same counts per table, rejects by rule, bare endpoints, ignored files, digest

@@ -84,8 +84,10 @@ def test_two_runs_byte_identical(two_runs: tuple[RunRecord, RunRecord]) -> None:
 
 
 def test_pathways_are_real_walks_in_the_store(two_runs: tuple[RunRecord, RunRecord], store: GraphStore) -> None:
-    stored = {(r["src_kind"], r["src_id"], r["type"], r["dst_kind"], r["dst_id"])
-              for r in store.edge_table().select(["src_kind", "src_id", "type", "dst_kind", "dst_id"]).to_pylist()}
+    stored = {
+        (r["src_kind"], r["src_id"], r["type"], r["dst_kind"], r["dst_id"])
+        for r in store.edge_table().select(["src_kind", "src_id", "type", "dst_kind", "dst_id"]).to_pylist()
+    }
     res = _results(two_runs[0])
     clusters = {c["cluster_id"]: c for c in res["clusters"]}
     for pw in res["pathways"]:
@@ -117,8 +119,9 @@ def test_bad_params_fail_before_running(store: GraphStore, tmp_path: Path) -> No
 
 
 def test_time_window_changes_digest(store: GraphStore, tmp_path: Path) -> None:
-    rec = run_detectors(store, params={"projection": {"since": "2025-06-01T00:00:00Z"}}, runs_dir=tmp_path,
-                        freeze_projection=False)
+    rec = run_detectors(
+        store, params={"projection": {"since": "2025-06-01T00:00:00Z"}}, runs_dir=tmp_path, freeze_projection=False
+    )
     full = run_detectors(store, runs_dir=tmp_path, freeze_projection=False)
     assert rec.snapshot_digest != full.snapshot_digest
     assert rec.counts["edges"] < full.counts["edges"]
@@ -126,8 +129,19 @@ def test_time_window_changes_digest(store: GraphStore, tmp_path: Path) -> None:
 
 def test_cli_run_prints_summary(snapshot: Path, tmp_path: Path) -> None:
     out = tmp_path / "results.json"
-    result = CliRunner().invoke(build_app(), ["run", str(snapshot), "--store", f"embedded:{tmp_path / 'c.duckdb'}",
-                                              "--runs-dir", str(tmp_path / "runs"), "--out", str(out)])
+    result = CliRunner().invoke(
+        build_app(),
+        [
+            "run",
+            str(snapshot),
+            "--store",
+            f"embedded:{tmp_path / 'c.duckdb'}",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "bridges" in result.output and " → " in result.output
     res = json.loads(out.read_text())
@@ -182,12 +196,17 @@ def test_neo4j_and_embedded_give_the_same_projection(neo4j_config: StoreConfig, 
             ours = {k: neo.node_table(k) for k in tables}
             ours = {k: t.filter(pc.starts_with(t.column(k.key), prefix)) for k, t in ours.items()}
             e = neo.edge_table()
-            e = e.filter(pc.and_(pc.starts_with(e.column("src_id"), prefix), pc.starts_with(e.column("dst_id"), prefix)))
+            e = e.filter(
+                pc.and_(pc.starts_with(e.column("src_id"), prefix), pc.starts_with(e.column("dst_id"), prefix))
+            )
             got = build_projection(ours, e)
     finally:
         with GraphDatabase.driver(neo4j_config.url, auth=(neo4j_config.neo4j_user, neo4j_config.neo4j_password)) as d:
             for kind in NodeKind:
-                d.execute_query(f"MATCH (n:{kind.label}) WHERE n.{kind.key} STARTS WITH $p DETACH DELETE n",
-                                p=prefix, database_=neo4j_config.neo4j_database)
+                d.execute_query(
+                    f"MATCH (n:{kind.label}) WHERE n.{kind.key} STARTS WITH $p DETACH DELETE n",
+                    p=prefix,
+                    database_=neo4j_config.neo4j_database,
+                )
     assert got.n_edges == expected.n_edges > 0
     assert got.digest == expected.digest

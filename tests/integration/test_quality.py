@@ -34,12 +34,19 @@ def scored(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         store.ensure_schema()
         load_snapshot(snap, store, quarantine_dir=work / "q")
         rec = run_detectors(store, runs_dir=work / "runs", freeze_projection=False)
-        edges = {(r["src_kind"], r["src_id"], r["type"], r["dst_kind"], r["dst_id"])
-                 for r in store.edge_table().select(["src_kind", "src_id", "type", "dst_kind", "dst_id"]).to_pylist()}
+        edges = {
+            (r["src_kind"], r["src_id"], r["type"], r["dst_kind"], r["dst_id"])
+            for r in store.edge_table().select(["src_kind", "src_id", "type", "dst_kind", "dst_id"]).to_pylist()
+        }
         proj = project(store)
     results = json.loads((Path(rec.run_dir) / "results.json").read_text())
-    return {"truth": truth, "results": results, "edges": edges, "method": score(results, truth, edges),
-            "baseline": score(baseline(proj), truth)}
+    return {
+        "truth": truth,
+        "results": results,
+        "edges": edges,
+        "method": score(results, truth, edges),
+        "baseline": score(baseline(proj), truth),
+    }
 
 
 def test_bridges_found_precisely(scored: dict[str, Any]) -> None:

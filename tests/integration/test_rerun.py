@@ -61,9 +61,25 @@ def test_rerun_after_the_live_graph_changed_is_still_identical(world: tuple[Embe
     newcomers = [f"zz-new-{i}" for i in range(5)]
     store.ensure_nodes(NodeKind.ACCOUNT, newcomers)
     t = datetime(2026, 6, 1, tzinfo=UTC)
-    store.upsert_edges(pa.Table.from_pylist(
-        [{"src_kind": "account", "src_id": n, "type": "FOLLOWS", "kind": "follow", "dst_kind": "account",
-          "dst_id": f, "created_at": t, "props": None} for n in newcomers for f in flagged], schema=EDGE_SCHEMA))
+    store.upsert_edges(
+        pa.Table.from_pylist(
+            [
+                {
+                    "src_kind": "account",
+                    "src_id": n,
+                    "type": "FOLLOWS",
+                    "kind": "follow",
+                    "dst_kind": "account",
+                    "dst_id": f,
+                    "created_at": t,
+                    "props": None,
+                }
+                for n in newcomers
+                for f in flagged
+            ],
+            schema=EDGE_SCHEMA,
+        )
+    )
     later = run_detectors(store, runs_dir=runs_dir)
     assert later.snapshot_digest != record.snapshot_digest
     report = rerun(Path(record.run_dir or ""))
@@ -71,7 +87,8 @@ def test_rerun_after_the_live_graph_changed_is_still_identical(world: tuple[Embe
 
 
 def test_a_new_detector_version_with_other_output_is_reported_exactly(
-        world: tuple[EmbeddedStore, RunRecord, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    world: tuple[EmbeddedStore, RunRecord, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, record, runs_dir = world
     det = _detector("pathways")
     original = det.run
@@ -88,8 +105,9 @@ def test_a_new_detector_version_with_other_output_is_reported_exactly(
     monkeypatch.setattr(det, "run", run_without_best)
     report = rerun(record.run_id, runs_dir=runs_dir)
     assert not report.identical and not report.reproduced
-    assert report.detector_changes == [{"name": "pathways", "recorded": record.detectors[1]["version"],
-                                        "current": "9.9.9"}]
+    assert report.detector_changes == [
+        {"name": "pathways", "recorded": record.detectors[1]["version"], "current": "9.9.9"}
+    ]
     assert report.diffs["pathways"].removed == dropped and not report.diffs["pathways"].added
     assert not report.diffs["pathways"].changed
     lines = report.summary()
@@ -99,8 +117,9 @@ def test_a_new_detector_version_with_other_output_is_reported_exactly(
     assert report.to_dict()["diffs"]["pathways"]["removed"] == dropped
 
 
-def test_a_version_bump_alone_is_not_a_reproduction(world: tuple[EmbeddedStore, RunRecord, Path],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_version_bump_alone_is_not_a_reproduction(
+    world: tuple[EmbeddedStore, RunRecord, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, record, runs_dir = world
     monkeypatch.setattr(type(_detector("clusters")), "version", "2.0.0")
     report = rerun(record.run_id, runs_dir=runs_dir)
@@ -108,8 +127,7 @@ def test_a_version_bump_alone_is_not_a_reproduction(world: tuple[EmbeddedStore, 
     assert [c["name"] for c in report.detector_changes] == ["clusters"]
 
 
-def test_a_tampered_frozen_projection_is_refused(world: tuple[EmbeddedStore, RunRecord, Path],
-                                                 tmp_path: Path) -> None:
+def test_a_tampered_frozen_projection_is_refused(world: tuple[EmbeddedStore, RunRecord, Path], tmp_path: Path) -> None:
     _, record, _ = world
     copy = tmp_path / record.run_id
     shutil.copytree(Path(record.run_dir or ""), copy)

@@ -13,7 +13,10 @@ def test_openapi_document_is_complete(tmp_path):
     ops = {(m.upper(), p): op for p, item in doc["paths"].items() for m, op in item.items()}
     assert set(ops) == set(PERMISSIONS) - {("GET", "/openapi.json")}
     assert doc["components"]["securitySchemes"]["apiKey"] == {
-        "type": "http", "scheme": "bearer", "description": "An API key from `crumbgraph users add`."}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key from `crumbgraph users add`.",
+    }
     for key, op in ops.items():
         assert op.get("summary"), key
         public = PERMISSIONS[key] is PUBLIC
@@ -28,5 +31,6 @@ def test_openapi_document_is_complete(tmp_path):
         if body:
             name = body["$ref"].rsplit("/", 1)[1]
             schema = doc["components"]["schemas"][name]
-            assert schema.get("examples") or all("examples" in f for f in schema["properties"].values()
-                                                 if not f.get("default", 1) is None), (key, name)
+            assert schema.get("examples") or all(
+                "examples" in f for f in schema["properties"].values() if f.get("default", 1) is not None
+            ), (key, name)

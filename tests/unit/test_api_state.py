@@ -8,7 +8,15 @@ import sqlite3
 import pytest
 
 from api.auth import (
-    PERMISSIONS, PUBLIC, AuthError, KeyVerifier, RateLimiter, RouteTable, allowed, create_user, pseudonym,
+    PERMISSIONS,
+    PUBLIC,
+    AuthError,
+    KeyVerifier,
+    RateLimiter,
+    RouteTable,
+    allowed,
+    create_user,
+    pseudonym,
     pseudonymise,
 )
 from api.results import RunIndex, decode_cursor, query_pathways
@@ -26,8 +34,16 @@ def state(tmp_path):
 
 def _fill_audit(state: StateDB, n: int) -> None:
     for i in range(n):
-        state.append_audit(user_name="alice", role="investigator", method="GET", route="/accounts/{account_id}",
-                           params={"path": {"account_id": f"a{i}"}}, status=200, result_count=1, duration_ms=1.0)
+        state.append_audit(
+            user_name="alice",
+            role="investigator",
+            method="GET",
+            route="/accounts/{account_id}",
+            params={"path": {"account_id": f"a{i}"}},
+            status=200,
+            result_count=1,
+            duration_ms=1.0,
+        )
 
 
 def _raw(tmp_path) -> sqlite3.Connection:
@@ -81,8 +97,11 @@ def test_inserted_entry_is_named_even_with_a_valid_own_hash(state, tmp_path):
     con.execute("UPDATE audit_log SET seq = -seq WHERE seq >= 4")
     con.execute("UPDATE audit_log SET seq = -seq + 1 WHERE seq < 0")
     forged["seq"] = 4
-    con.execute("INSERT INTO audit_log VALUES (:seq,:at,:user_name,:role,:method,:route,:params,:status,"
-                ":result_count,:duration_ms,:prev_hash,:hash)", forged)
+    con.execute(
+        "INSERT INTO audit_log VALUES (:seq,:at,:user_name,:role,:method,:route,:params,:status,"
+        ":result_count,:duration_ms,:prev_hash,:hash)",
+        forged,
+    )
     finding = state.verify_audit()
     assert (finding.ok, finding.problem, finding.seq) == (False, "inserted", 4)
 
@@ -113,7 +132,12 @@ def test_case_workflow_history_and_sharing(state):
     state.update_case(cid, actor="bob", note="confirmed by review", status="confirmed")
     history = state.case_history(cid)
     assert [(h["action"], h["actor"]) for h in history] == [
-        ("created", "alice"), ("status", "alice"), ("assignee", "alice"), ("shared", "alice"), ("status", "bob")]
+        ("created", "alice"),
+        ("status", "alice"),
+        ("assignee", "alice"),
+        ("shared", "alice"),
+        ("status", "bob"),
+    ]
     assert history[-1]["detail"] == {"from": "in_progress", "to": "confirmed"}
     assert [c["case_id"] for c in state.list_cases(viewer="officer")] == [cid]
     assert state.list_cases(viewer="officer2") == []
@@ -162,8 +186,11 @@ def test_rate_limiter_token_bucket():
 
 
 def test_pseudonyms_are_keyed_and_stable():
-    doc = {"account_id": "a1", "accounts": ["a1", "a2"], "nodes": [{"kind": "account", "id": "a1"},
-                                                                    {"kind": "content", "id": "c1"}]}
+    doc = {
+        "account_id": "a1",
+        "accounts": ["a1", "a2"],
+        "nodes": [{"kind": "account", "id": "a1"}, {"kind": "content", "id": "c1"}],
+    }
     out = pseudonymise(doc, b"s1")
     assert out["account_id"] == pseudonym(b"s1", "a1") == out["accounts"][0] == out["nodes"][0]["id"]
     assert out["nodes"][1]["id"] == "c1"

@@ -63,13 +63,17 @@ def test_api_service_is_built_configured_by_env_and_waits_for_neo4j(compose: dic
     assert all(key.startswith("CRUMBGRAPH_") for key in env)
     assert env["CRUMBGRAPH_STORE"] == "bolt://neo4j:7687"
     assert env["CRUMBGRAPH_NEO4J_PASSWORD"].startswith("${CRUMBGRAPH_NEO4J_PASSWORD:?")
-    assert set(compose["volumes"]) >= {v.split(":")[0] for s in compose["services"].values()
-                                       for v in s.get("volumes", [])}
+    assert set(compose["volumes"]) >= {
+        v.split(":")[0] for s in compose["services"].values() for v in s.get("volumes", [])
+    }
 
 
 def test_dockerfile_installs_the_package_and_runs_as_non_root() -> None:
-    lines = [ln.strip() for ln in (ROOT / "Dockerfile").read_text().splitlines()
-             if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [
+        ln.strip()
+        for ln in (ROOT / "Dockerfile").read_text().splitlines()
+        if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     instructions = [ln.split()[0] for ln in lines if ln.split()[0].isupper()]
 
     assert lines[0] == "FROM python:3.11-slim"

@@ -15,7 +15,7 @@ from detectors.navigation import NavigationParams, build_navigation
 from detectors.registry import DETECTORS
 from detectors.runner import resolve_params, run_projection
 from graph.errors import DetectorError
-from graph.model import (ACCOUNT_SCHEMA, CONTENT_SCHEMA, EDGE_SCHEMA, HASHTAG_SCHEMA, URL_SCHEMA, NodeKind)
+from graph.model import ACCOUNT_SCHEMA, CONTENT_SCHEMA, EDGE_SCHEMA, HASHTAG_SCHEMA, URL_SCHEMA, NodeKind
 from graph.projection import Projection, build_projection
 
 
@@ -23,7 +23,7 @@ from graph.projection import Projection, build_projection
 class ToyGraph:
     """A tiny graph in the model schemas, built by hand."""
 
-    accounts: dict[str, str] = field(default_factory=dict)          # id -> age band
+    accounts: dict[str, str] = field(default_factory=dict)  # id -> age band
     content: list[tuple[str, str, str, str | None, str, float]] = field(default_factory=list)
     edges: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     urls: set[str] = field(default_factory=set)
@@ -32,8 +32,16 @@ class ToyGraph:
     def account(self, aid: str, age: str = "adult") -> None:
         self.accounts[aid] = age
 
-    def post(self, cid: str, author: str, *, kind: str = "post", parent: str | None = None,
-             label: str = "none", conf: float = 1.0) -> None:
+    def post(
+        self,
+        cid: str,
+        author: str,
+        *,
+        kind: str = "post",
+        parent: str | None = None,
+        label: str = "none",
+        conf: float = 1.0,
+    ) -> None:
         self.content.append((cid, author, kind, parent, label, conf))
 
     def link(self, sk: str, sid: str, rel: str, dk: str, did: str) -> None:
@@ -47,22 +55,53 @@ class ToyGraph:
         self.link("account", a, "FOLLOWS", "account", b)
 
     def tables(self) -> tuple[dict[NodeKind, pa.Table], pa.Table]:
-        acc = pa.Table.from_pylist([{"account_id": a, "age_band": b, "status": "active", "bare": False}
-                                    for a, b in self.accounts.items()], schema=ACCOUNT_SCHEMA)
-        con = pa.Table.from_pylist([{"content_id": c, "account_id": a, "kind": k, "parent_id": p, "label": lab,
-                                     "label_confidence": conf, "bare": False}
-                                    for c, a, k, p, lab, conf in self.content], schema=CONTENT_SCHEMA)
-        url = pa.Table.from_pylist([{"url": u, "domain": u.split("/")[2]} for u in sorted(self.urls)],
-                                   schema=URL_SCHEMA)
+        acc = pa.Table.from_pylist(
+            [{"account_id": a, "age_band": b, "status": "active", "bare": False} for a, b in self.accounts.items()],
+            schema=ACCOUNT_SCHEMA,
+        )
+        con = pa.Table.from_pylist(
+            [
+                {
+                    "content_id": c,
+                    "account_id": a,
+                    "kind": k,
+                    "parent_id": p,
+                    "label": lab,
+                    "label_confidence": conf,
+                    "bare": False,
+                }
+                for c, a, k, p, lab, conf in self.content
+            ],
+            schema=CONTENT_SCHEMA,
+        )
+        url = pa.Table.from_pylist(
+            [{"url": u, "domain": u.split("/")[2]} for u in sorted(self.urls)], schema=URL_SCHEMA
+        )
         tag = pa.Table.from_pylist([{"tag": t} for t in sorted(self.tags)], schema=HASHTAG_SCHEMA)
-        rows = [{"src_kind": "account", "src_id": a, "type": "POSTED", "kind": "posted", "dst_kind": "content",
-                 "dst_id": c} for c, a, *_ in self.content]
-        rows += [{"src_kind": "content", "src_id": c, "type": "REPLY_TO", "kind": "parent", "dst_kind": "content",
-                  "dst_id": p} for c, _, _, p, *_ in self.content if p]
-        rows += [{"src_kind": sk, "src_id": s, "type": r, "kind": r.lower(), "dst_kind": dk, "dst_id": d}
-                 for sk, s, r, dk, d in self.edges]
-        return ({NodeKind.ACCOUNT: acc, NodeKind.CONTENT: con, NodeKind.URL: url, NodeKind.HASHTAG: tag},
-                pa.Table.from_pylist(rows, schema=EDGE_SCHEMA))
+        rows = [
+            {"src_kind": "account", "src_id": a, "type": "POSTED", "kind": "posted", "dst_kind": "content", "dst_id": c}
+            for c, a, *_ in self.content
+        ]
+        rows += [
+            {
+                "src_kind": "content",
+                "src_id": c,
+                "type": "REPLY_TO",
+                "kind": "parent",
+                "dst_kind": "content",
+                "dst_id": p,
+            }
+            for c, _, _, p, *_ in self.content
+            if p
+        ]
+        rows += [
+            {"src_kind": sk, "src_id": s, "type": r, "kind": r.lower(), "dst_kind": dk, "dst_id": d}
+            for sk, s, r, dk, d in self.edges
+        ]
+        return (
+            {NodeKind.ACCOUNT: acc, NodeKind.CONTENT: con, NodeKind.URL: url, NodeKind.HASHTAG: tag},
+            pa.Table.from_pylist(rows, schema=EDGE_SCHEMA),
+        )
 
     def projection(self) -> Projection:
         return build_projection(*self.tables())
@@ -209,13 +248,13 @@ def test_exposure_orders_sources() -> None:
     res = run_all(toy_graph())
     exp = {r["content_id"]: r["probability"] for r in res["exposure"]}
     assert set(exp) == {"cp1", "cp2"}
-    assert 0 < exp["cp2"] < exp["cp1"] <= 1   # cp1 has two bridges, cp2 one with a longer trail
+    assert 0 < exp["cp2"] < exp["cp1"] <= 1  # cp1 has two bridges, cp2 one with a longer trail
 
 
 def test_hop_limit_cuts_longer_trails() -> None:
     res = run_all(toy_graph(), {"pathways": {"max_hops": 2}})
     assert all(len(pw["edges"]) <= 2 for pw in res["pathways"])
-    assert not any("b_bio" in pw["bridges"] for pw in res["pathways"])   # the bio trail needs 3 hops
+    assert not any("b_bio" in pw["bridges"] for pw in res["pathways"])  # the bio trail needs 3 hops
 
 
 def test_hub_step_is_improbable() -> None:
@@ -223,7 +262,7 @@ def test_hub_step_is_improbable() -> None:
     proj = g.projection()
     nav = build_navigation(proj, NavigationParams())
     hub = proj.vid("account", "hub")
-    out = nav.prob[nav.indptr[hub]:nav.indptr[hub + 1]]
+    out = nav.prob[nav.indptr[hub] : nav.indptr[hub + 1]]
     assert out.size == 36 and np.allclose(out, 1 / 36)
     assert np.allclose(np.bincount(nav.src, weights=nav.prob, minlength=proj.n_nodes)[np.diff(nav.indptr) > 0], 1)
 

@@ -21,9 +21,18 @@ def random_nav(n: int, m: int, seed: int) -> Navigation:
     src, dst = src[order], dst[order]
     outdeg = np.bincount(src, minlength=n)
     prob = 1.0 / outdeg[src]
-    return Navigation(n=n, src=src, dst=dst, edge=np.arange(src.size), forward=np.ones(src.size, bool), prob=prob,
-                      cost=-np.log(prob), creator=np.full(src.size, -1, np.int32), credit=np.zeros(src.size, bool),
-                      indptr=indptr)
+    return Navigation(
+        n=n,
+        src=src,
+        dst=dst,
+        edge=np.arange(src.size),
+        forward=np.ones(src.size, bool),
+        prob=prob,
+        cost=-np.log(prob),
+        creator=np.full(src.size, -1, np.int32),
+        credit=np.zeros(src.size, bool),
+        indptr=indptr,
+    )
 
 
 def brute_costs(nav: Navigation, targets: set[int], hops: int) -> np.ndarray:
@@ -88,6 +97,7 @@ def test_exposure_matches_brute_force() -> None:
     nav = random_nav(12, 40, 5)
     targets = np.array([0, 1])
     x = exposure(nav, targets, 3)
+
     # brute force: sum over all walks of <= 3 steps that first hit a target
     def reach(v: int, k: int) -> float:
         if v in (0, 1):
@@ -96,6 +106,7 @@ def test_exposure_matches_brute_force() -> None:
             return 0.0
         lo, hi = nav.indptr[v], nav.indptr[v + 1]
         return sum(nav.prob[e] * reach(int(nav.dst[e]), k - 1) for e in range(lo, hi))
+
     assert np.allclose(x, [reach(v, 3) for v in range(nav.n)])
 
 

@@ -37,59 +37,141 @@ URL = "https://ex.test/x"
 
 
 def _edge(sk: str, s: str, t: str, dk: str, d: str) -> dict:
-    return {"src_kind": sk, "src_id": s, "type": t, "kind": t.lower(), "dst_kind": dk, "dst_id": d,
-            "created_at": T0, "props": None}
+    return {
+        "src_kind": sk,
+        "src_id": s,
+        "type": t,
+        "kind": t.lower(),
+        "dst_kind": dk,
+        "dst_id": d,
+        "created_at": T0,
+        "props": None,
+    }
 
 
 def make_run(runs_dir: Path, run_id: str = "run-test-1") -> Path:
     """A run folder (run.json, results.json, frozen projection) over a tiny synthetic graph:
     c3 (a comment by a2) replies to child-oriented c1 and shares hashtag t1 with abusive c2 of
     cluster k1 = {a3, a4, c2}; a5 follows a4 and a6 follows a5 (context one and two hops out)."""
-    accounts = pa.Table.from_pylist([{"account_id": a, "created_at": T0, "age_band": b, "status": "active",
-                                      "props": None, "bare": False}
-                                     for a, b in [("a1", "adult"), ("a2", "adult"), ("a3", "adult"),
-                                                  ("a4", "unknown"), ("a5", "minor"), ("a6", "adult"),
-                                                  ("a7", "adult")]], schema=ACCOUNT_SCHEMA)
-    content = pa.Table.from_pylist([
-        {"content_id": "c1", "account_id": "a1", "created_at": T0, "kind": "video", "parent_id": None,
-         "label": "child_oriented", "label_source": "classifier:v3", "label_confidence": 0.9, "props": None,
-         "bare": False},
-        {"content_id": "c2", "account_id": "a3", "created_at": T0, "kind": "post", "parent_id": None,
-         "label": "abusive", "label_source": "hashlist:test", "label_confidence": 1.0, "props": None,
-         "bare": False},
-        {"content_id": "c3", "account_id": "a2", "created_at": T0, "kind": "comment", "parent_id": "c1",
-         "label": "none", "label_source": None, "label_confidence": None, "props": None, "bare": False},
-    ], schema=CONTENT_SCHEMA)
+    accounts = pa.Table.from_pylist(
+        [
+            {"account_id": a, "created_at": T0, "age_band": b, "status": "active", "props": None, "bare": False}
+            for a, b in [
+                ("a1", "adult"),
+                ("a2", "adult"),
+                ("a3", "adult"),
+                ("a4", "unknown"),
+                ("a5", "minor"),
+                ("a6", "adult"),
+                ("a7", "adult"),
+            ]
+        ],
+        schema=ACCOUNT_SCHEMA,
+    )
+    content = pa.Table.from_pylist(
+        [
+            {
+                "content_id": "c1",
+                "account_id": "a1",
+                "created_at": T0,
+                "kind": "video",
+                "parent_id": None,
+                "label": "child_oriented",
+                "label_source": "classifier:v3",
+                "label_confidence": 0.9,
+                "props": None,
+                "bare": False,
+            },
+            {
+                "content_id": "c2",
+                "account_id": "a3",
+                "created_at": T0,
+                "kind": "post",
+                "parent_id": None,
+                "label": "abusive",
+                "label_source": "hashlist:test",
+                "label_confidence": 1.0,
+                "props": None,
+                "bare": False,
+            },
+            {
+                "content_id": "c3",
+                "account_id": "a2",
+                "created_at": T0,
+                "kind": "comment",
+                "parent_id": "c1",
+                "label": "none",
+                "label_source": None,
+                "label_confidence": None,
+                "props": None,
+                "bare": False,
+            },
+        ],
+        schema=CONTENT_SCHEMA,
+    )
     urls = pa.Table.from_pylist([{"url": URL, "domain": "ex.test"}], schema=URL_SCHEMA)
     tags = pa.Table.from_pylist([{"tag": "t1"}], schema=HASHTAG_SCHEMA)
-    edges = pa.Table.from_pylist([
-        _edge("account", "a1", "POSTED", "content", "c1"), _edge("account", "a2", "POSTED", "content", "c3"),
-        _edge("account", "a3", "POSTED", "content", "c2"), _edge("content", "c3", "REPLY_TO", "content", "c1"),
-        _edge("content", "c3", "TAGGED", "hashtag", "t1"), _edge("content", "c2", "TAGGED", "hashtag", "t1"),
-        _edge("content", "c1", "LINKS_TO", "url", URL), _edge("account", "a4", "FOLLOWS", "account", "a3"),
-        _edge("account", "a5", "FOLLOWS", "account", "a4"), _edge("account", "a6", "FOLLOWS", "account", "a5"),
-    ], schema=EDGE_SCHEMA)
-    proj = build_projection({NodeKind.ACCOUNT: accounts, NodeKind.CONTENT: content, NodeKind.URL: urls,
-                             NodeKind.HASHTAG: tags}, edges)
+    edges = pa.Table.from_pylist(
+        [
+            _edge("account", "a1", "POSTED", "content", "c1"),
+            _edge("account", "a2", "POSTED", "content", "c3"),
+            _edge("account", "a3", "POSTED", "content", "c2"),
+            _edge("content", "c3", "REPLY_TO", "content", "c1"),
+            _edge("content", "c3", "TAGGED", "hashtag", "t1"),
+            _edge("content", "c2", "TAGGED", "hashtag", "t1"),
+            _edge("content", "c1", "LINKS_TO", "url", URL),
+            _edge("account", "a4", "FOLLOWS", "account", "a3"),
+            _edge("account", "a5", "FOLLOWS", "account", "a4"),
+            _edge("account", "a6", "FOLLOWS", "account", "a5"),
+        ],
+        schema=EDGE_SCHEMA,
+    )
+    proj = build_projection(
+        {NodeKind.ACCOUNT: accounts, NodeKind.CONTENT: content, NodeKind.URL: urls, NodeKind.HASHTAG: tags}, edges
+    )
     run_dir = runs_dir / run_id
     proj.to_parquet(run_dir / "projection")
     results = {
-        "run_id": run_id, "results_format": 1, "snapshot_digest": proj.digest,
-        "detectors": [{"name": "clusters", "version": "1.0.0"}], "params": {},
+        "run_id": run_id,
+        "results_format": 1,
+        "snapshot_digest": proj.digest,
+        "detectors": [{"name": "clusters", "version": "1.0.0"}],
+        "params": {},
         "clusters": [{"cluster_id": "k1", "accounts": ["a3", "a4"], "content": ["c2"], "score": 0.9}],
-        "pathways": [{"pathway_id": "p1", "source": {"kind": "content", "id": "c1"}, "cluster_id": "k1",
-                      "nodes": [{"kind": "content", "id": "c1"}, {"kind": "content", "id": "c3"},
-                                {"kind": "hashtag", "id": "t1"}, {"kind": "content", "id": "c2"}],
-                      "edges": ["REPLY_TO", "TAGGED", "TAGGED"], "score": 0.5}],
-        "flagged_accounts": [{"account_id": "a2", "score": 0.7, "role": "bridge", "pathways": ["p1"]},
-                             {"account_id": "a3", "score": 0.6, "role": "cluster_member", "pathways": []}],
+        "pathways": [
+            {
+                "pathway_id": "p1",
+                "source": {"kind": "content", "id": "c1"},
+                "cluster_id": "k1",
+                "nodes": [
+                    {"kind": "content", "id": "c1"},
+                    {"kind": "content", "id": "c3"},
+                    {"kind": "hashtag", "id": "t1"},
+                    {"kind": "content", "id": "c2"},
+                ],
+                "edges": ["REPLY_TO", "TAGGED", "TAGGED"],
+                "score": 0.5,
+            }
+        ],
+        "flagged_accounts": [
+            {"account_id": "a2", "score": 0.7, "role": "bridge", "pathways": ["p1"]},
+            {"account_id": "a3", "score": 0.6, "role": "cluster_member", "pathways": []},
+        ],
         "exposure": [],
     }
     body = canonical_json(results)
     (run_dir / "results.json").write_bytes(body)
-    record = {"run_id": run_id, "snapshot_digest": proj.digest, "started_at": T0.isoformat(),
-              "finished_at": T0.isoformat(), "detectors": results["detectors"], "params": {},
-              "library_versions": {}, "counts": {}, "results_sha256": hashlib.sha256(body).hexdigest()}
+    record = {
+        "run_id": run_id,
+        "snapshot_digest": proj.digest,
+        "started_at": T0.isoformat(),
+        "finished_at": T0.isoformat(),
+        "detectors": results["detectors"],
+        "params": {},
+        "library_versions": {},
+        "counts": {},
+        "results_sha256": hashlib.sha256(body).hexdigest(),
+    }
     (run_dir / "run.json").write_bytes(canonical_json(record))
     return run_dir
 
@@ -106,8 +188,7 @@ def key() -> SigningKey:
 
 @pytest.fixture
 def package(run_dir: Path, key: SigningKey, tmp_path: Path) -> Path:
-    build_package(run_dir, tmp_path / "pkg", Selection(pathways=("p1",)), key, exported_by="tester",
-                  now=T0)
+    build_package(run_dir, tmp_path / "pkg", Selection(pathways=("p1",)), key, exported_by="tester", now=T0)
     return tmp_path / "pkg"
 
 
@@ -125,19 +206,25 @@ def test_pathway_alone_gives_its_nodes_and_the_edges_it_walks_in_either_directio
     sg = subgraph_of(run_dir, Selection(pathways=("p1",)), Limits(hops=0))
     assert node_set(sg) == {("content", "c1", 0), ("content", "c3", 0), ("hashtag", "t1", 0), ("content", "c2", 0)}
     assert {(e["src"], e["type"], e["dst"], e["on_pathway"]) for e in sg["edges"]} == {
-        ("content:c3", "REPLY_TO", "content:c1", True), ("content:c3", "TAGGED", "hashtag:t1", True),
-        ("content:c2", "TAGGED", "hashtag:t1", True)}
+        ("content:c3", "REPLY_TO", "content:c1", True),
+        ("content:c3", "TAGGED", "hashtag:t1", True),
+        ("content:c2", "TAGGED", "hashtag:t1", True),
+    }
     assert [p["pathway_id"] for p in sg["pathways"]] == ["p1"]
     assert [c["cluster_id"] for c in sg["clusters"]] == ["k1"]
     assert sg["clusters"][0]["accounts"] == [] and sg["clusters"][0]["n_accounts"] == 2  # minimised
-    assert sg["flagged_accounts"] == []          # no flagged account inside
+    assert sg["flagged_accounts"] == []  # no flagged account inside
     assert not sg["truncated"]
 
 
 def test_one_hop_of_context_adds_exactly_the_neighbours(run_dir: Path) -> None:
     sg = subgraph_of(run_dir, Selection(pathways=("p1",)), Limits(hops=1))
     assert node_set(sg) - node_set(subgraph_of(run_dir, Selection(pathways=("p1",)), Limits(hops=0))) == {
-        ("account", "a1", 1), ("account", "a2", 1), ("account", "a3", 1), ("url", URL, 1)}
+        ("account", "a1", 1),
+        ("account", "a2", 1),
+        ("account", "a3", 1),
+        ("url", URL, 1),
+    }
     roles = {n["id"]: n["role"] for n in sg["nodes"]}
     assert roles["c1"] == "pathway" and roles["a1"] == "context"
     a2 = next(n for n in sg["nodes"] if n["id"] == "a2")
@@ -149,20 +236,21 @@ def test_one_hop_of_context_adds_exactly_the_neighbours(run_dir: Path) -> None:
 
 def test_account_and_cluster_selection_pull_in_pathways_members_and_hops(run_dir: Path) -> None:
     by_account = subgraph_of(run_dir, Selection(accounts=("a2",)), Limits(hops=0))
-    assert [p["pathway_id"] for p in by_account["pathways"]] == ["p1"]   # a2's pathways as bridge
+    assert [p["pathway_id"] for p in by_account["pathways"]] == ["p1"]  # a2's pathways as bridge
     assert ("account", "a2", 0) in node_set(by_account)
     by_cluster = subgraph_of(run_dir, Selection(clusters=("k1",)), Limits(hops=2))
     ids = {(k, i): h for k, i, h in node_set(by_cluster)}
     assert ids[("account", "a3")] == ids[("account", "a4")] == ids[("content", "c2")] == 0
     assert ids[("account", "a5")] == 1 and ids[("account", "a6")] == 2
-    assert ("account", "a7") not in ids                                       # unconnected: never included
+    assert ("account", "a7") not in ids  # unconnected: never included
 
 
 def test_limits_cap_nodes_and_edges_keeping_the_pathway_first(run_dir: Path) -> None:
     sg = subgraph_of(run_dir, Selection(pathways=("p1",)), Limits(hops=2, max_nodes=5, max_edges=3))
     assert len(sg["nodes"]) == 5 and sg["truncated"]
-    assert {("content", "c1"), ("content", "c3"), ("hashtag", "t1"), ("content", "c2")} <= \
-        {(n["kind"], n["id"]) for n in sg["nodes"]}
+    assert {("content", "c1"), ("content", "c3"), ("hashtag", "t1"), ("content", "c2")} <= {
+        (n["kind"], n["id"]) for n in sg["nodes"]
+    }
     assert len(sg["edges"]) == 3 and all(e["on_pathway"] for e in sg["edges"])
 
 
@@ -184,8 +272,15 @@ def test_a_pathway_that_does_not_fit_is_left_out_whole(run_dir: Path, key: Signi
     assert all(o.get("core:object") for o in doc["@graph"] if o["@type"] == "core:Annotation")
 
 
-@pytest.mark.parametrize("selection", [Selection(pathways=("nope",)), Selection(clusters=("nope",)),
-                                       Selection(accounts=("nope",)), Selection(content=("nope",))])
+@pytest.mark.parametrize(
+    "selection",
+    [
+        Selection(pathways=("nope",)),
+        Selection(clusters=("nope",)),
+        Selection(accounts=("nope",)),
+        Selection(content=("nope",)),
+    ],
+)
 def test_unknown_ids_are_not_found(run_dir: Path, selection: Selection) -> None:
     with pytest.raises(NotFound, match="nope"):
         subgraph_of(run_dir, selection, Limits())
@@ -199,8 +294,15 @@ def test_empty_selection_is_refused(run_dir: Path) -> None:
 # -- packages and formats --------------------------------------------------------------------
 def test_package_holds_every_format_and_verifies(package: Path, key: SigningKey) -> None:
     names = {p.name for p in package.iterdir()}
-    assert names == {"subgraph.json", "subgraph.graphml", "nodes.csv", "edges.csv", "case.jsonld",
-                     "manifest.json", "manifest.sig"}
+    assert names == {
+        "subgraph.json",
+        "subgraph.graphml",
+        "nodes.csv",
+        "edges.csv",
+        "case.jsonld",
+        "manifest.json",
+        "manifest.sig",
+    }
     m = json.loads((package / "manifest.json").read_text())
     assert set(m["files"]) == names - {"manifest.json", "manifest.sig"}
     assert (m["run_id"], m["exported_by"], m["exported_at"]) == ("run-test-1", "tester", T0.isoformat())
@@ -250,7 +352,7 @@ def test_another_key_fails(package: Path, key: SigningKey, run_dir: Path, tmp_pa
     build_package(run_dir, tmp_path / "forged", Selection(pathways=("p1",)), other)
     v = verify_package(tmp_path / "forged", key.public)
     assert [p for p in v.problems if p.startswith("signature:")] and not v.ok
-    assert verify_package(tmp_path / "forged").ok   # only self-consistent: hence the trusted key
+    assert verify_package(tmp_path / "forged").ok  # only self-consistent: hence the trusted key
     # a re-signed manifest with a substituted file hash still fails against the trusted key
     m = json.loads((package / "manifest.json").read_text())
     (package / "nodes.csv").write_text("kind,id\n")
@@ -286,20 +388,20 @@ def test_csv_tables_match_the_json(package: Path) -> None:
         edges = list(csv.DictReader(fh))
     assert {(r["kind"], r["id"]) for r in nodes} == {(n["kind"], n["id"]) for n in sg["nodes"]}
     assert {(r["src_kind"], r["src_id"], r["type"], r["dst_kind"], r["dst_id"]) for r in edges} == {
-        (*e["src"].split(":", 1), e["type"], *e["dst"].split(":", 1)) for e in sg["edges"]}
+        (*e["src"].split(":", 1), e["type"], *e["dst"].split(":", 1)) for e in sg["edges"]
+    }
 
 
 def test_case_jsonld_passes_case_validate(package: Path) -> None:
     doc = json.loads((package / "case.jsonld").read_text())
     types = [o["@type"] for o in doc["@graph"]]
-    assert types.count("observable:DigitalAccount") == 3          # a1, a2, a3
+    assert types.count("observable:DigitalAccount") == 3  # a1, a2, a3
     assert types.count("observable:ObservableRelationship") == 7
     assert types.count("case-investigation:InvestigativeAction") == 1
     exe = Path(sys.executable).parent / "case_validate"
     # offline: the ontology ships with case-utils; no proxy or network is used
     env = {**os.environ, "NO_PROXY": "*", "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
-    out = subprocess.run([str(exe), str(package / "case.jsonld")], capture_output=True, text=True, env=env,
-                         timeout=300)
+    out = subprocess.run([str(exe), str(package / "case.jsonld")], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0 and "Conforms: True" in out.stdout, out.stdout + out.stderr
 
 
@@ -346,17 +448,27 @@ def test_graphml_and_csv_survive_awkward_ids(tmp_path: Path) -> None:
     from detectors.exporters.csv_exporter import CsvExporter
     from detectors.exporters.graphml import GraphMLExporter
 
-    ids = ["ünï-ç,\"q\"", "ctl\x01x", "<&>", "=1+1"]
-    sg = {"run_id": "r", "nodes": [{"key": f"account:{i}", "kind": "account", "id": i} for i in ids],
-          "edges": [{"src": f"account:{ids[0]}", "dst": f"account:{ids[1]}", "type": "FOLLOWS",
-                     "created_at": None, "on_pathway": False}]}
+    ids = ['ünï-ç,"q"', "ctl\x01x", "<&>", "=1+1"]
+    sg = {
+        "run_id": "r",
+        "nodes": [{"key": f"account:{i}", "kind": "account", "id": i} for i in ids],
+        "edges": [
+            {
+                "src": f"account:{ids[0]}",
+                "dst": f"account:{ids[1]}",
+                "type": "FOLLOWS",
+                "created_at": None,
+                "on_pathway": False,
+            }
+        ],
+    }
     GraphMLExporter().write(sg, tmp_path)
     CsvExporter().write(sg, tmp_path)
     g = nx.read_graphml(tmp_path / "subgraph.graphml")
     assert g.number_of_nodes() == 4 and g.number_of_edges() == 1
     assert {d["node_id"] for _, d in g.nodes(data=True)} == {ids[0], "ctl\ufffdx", "<&>", "=1+1"}
     with (tmp_path / "nodes.csv").open(newline="", encoding="utf-8") as fh:
-        assert [r["id"] for r in csv.DictReader(fh)] == ids   # CSV keeps every id exactly
+        assert [r["id"] for r in csv.DictReader(fh)] == ids  # CSV keeps every id exactly
 
 
 def test_a_run_id_is_never_read_as_a_path(run_dir: Path) -> None:
@@ -364,7 +476,7 @@ def test_a_run_id_is_never_read_as_a_path(run_dir: Path) -> None:
 
     runs_dir = run_dir.parent
     assert resolve_run_dir("run-test-1", runs_dir) == run_dir
-    assert resolve_run_dir(run_dir) == run_dir                   # a Path: the folder itself
+    assert resolve_run_dir(run_dir) == run_dir  # a Path: the folder itself
     for bad in (str(run_dir), "../runs/run-test-1", "..", "run-test-1/../run-test-1", "nope"):
         with pytest.raises(NotFound):
             resolve_run_dir(bad, runs_dir)

@@ -37,7 +37,7 @@ def test_keys_export_verify_and_tamper(env: Path) -> None:
     pub = out.strip().splitlines()[-1]
     code, out = invoke("keys", "show", "--json")
     assert code == 0 and json.loads(out)["public_key"] == pub
-    assert invoke("keys", "init")[0] == 2                        # never silently replaced
+    assert invoke("keys", "init")[0] == 2  # never silently replaced
 
     pkg = env / "pkg"
     code, out = invoke("export", "run-test-1", "--out", str(pkg), "--pathway", "p1", "--hops", "1", "--by", "officer-x")
@@ -65,8 +65,8 @@ def test_keys_export_verify_and_tamper(env: Path) -> None:
 
 def test_export_rejects_bad_input(env: Path) -> None:
     assert invoke("keys", "init")[0] == 0
-    assert invoke("export", "run-test-1", "--out", str(env / "a"))[0] == 2               # empty selection
+    assert invoke("export", "run-test-1", "--out", str(env / "a"))[0] == 2  # empty selection
     assert invoke("export", "run-test-1", "--out", str(env / "b"), "--pathway", "p1", "--hops", "9")[0] == 2
-    assert invoke("export", "run-nope", "--out", str(env / "c"), "--pathway", "p1")[0] == 1   # NotFound
+    assert invoke("export", "run-nope", "--out", str(env / "c"), "--pathway", "p1")[0] == 1  # NotFound
     code, out = invoke("export", "run-test-1", "--out", str(env / "d"), "--account", "zz")
     assert code == 1

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import json
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
@@ -73,19 +72,19 @@ def test_hashtag_vectorised_matches_python() -> None:
 
 
 def _utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 TS_CASES = [
     ("2026-03-01T12:00:00Z", _utc(2026, 3, 1, 12)),
     ("2026-03-01T12:00:00+02:00", _utc(2026, 3, 1, 10)),
-    ("2026-03-01 12:00:00", _utc(2026, 3, 1, 12)),            # no zone: UTC
+    ("2026-03-01 12:00:00", _utc(2026, 3, 1, 12)),  # no zone: UTC
     ("2026-03-01T12:00:00.250Z", _utc(2026, 3, 1, 12, 0, 0, 250000)),
     ("2026-03-01", _utc(2026, 3, 1)),
     ("2026-03-01T12:00:00.123456789Z", _utc(2026, 3, 1, 12, 0, 0, 123456)),
     ("2026-03-01T12:00:00+0200", _utc(2026, 3, 1, 10)),
     ("2026-03-01T12:00:00-02", _utc(2026, 3, 1, 14)),
-    ("1772366400", _utc(2026, 3, 1, 12)),                      # Unix seconds
+    ("1772366400", _utc(2026, 3, 1, 12)),  # Unix seconds
     ("1772366400.5", _utc(2026, 3, 1, 12, 0, 0, 500000)),
     (" 1772366400 ", _utc(2026, 3, 1, 12)),
     ("yesterday", None),
@@ -125,8 +124,11 @@ def test_parse_numbers() -> None:
 
 
 def test_json_props_equals_json_dumps() -> None:
-    cols = {"zeta": pa.array(["z", "", None, "tab\there"]), "Alpha": pa.array(['a"q\\', "", None, "x\ny"]),
-            "é": pa.array(["ü", None, None, "\u0001"])}
+    cols = {
+        "zeta": pa.array(["z", "", None, "tab\there"]),
+        "Alpha": pa.array(['a"q\\', "", None, "x\ny"]),
+        "é": pa.array(["ü", None, None, "\u0001"]),
+    }
     got = json_props(cols, 4).to_pylist()
     expected = []
     for i in range(4):

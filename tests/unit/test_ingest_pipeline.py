@@ -18,15 +18,25 @@ from ingest.pipeline import default_quarantine_dir, load_snapshot, read_snapshot
 
 SNAP1 = {
     "accounts.csv": "account_id,created_at,age_band,status\n"
-                    "kid1,2026-01-05T10:00:00Z,minor,active\nadult1,1767225600,adult,\n",
+    "kid1,2026-01-05T10:00:00Z,minor,active\nadult1,1767225600,adult,\n",
     "content.csv": "content_id,account_id,created_at,kind,parent_id,label,label_source,label_confidence\n"
-                   "v1,kid1,2026-02-01T09:00:00+01:00,video,,child_oriented,classifier:v3,0.9\n"
-                   "cm1,adult1,2026-02-01T09:30:00Z,comment,v1,,,\n",
+    "v1,kid1,2026-02-01T09:00:00+01:00,video,,child_oriented,classifier:v3,0.9\n"
+    "cm1,adult1,2026-02-01T09:30:00Z,comment,v1,,,\n",
     "follows.csv": "follower_id,followee_id,created_at\nadult1,kid1,2026-01-20\nadult1,hub9,\n",
-    "links.jsonl": json.dumps({"src_kind": "account", "src_id": "adult1", "dst_kind": "url",
-                               "dst_id": "HTTPS://Stash.Example:443/Drop?id=X#top", "kind": "bio"}) + "\n"
-                   + json.dumps({"src_kind": "content", "src_id": "v1", "dst_kind": "hashtag",
-                                 "dst_id": "#SummerVlog", "kind": "hashtag"}) + "\n",
+    "links.jsonl": json.dumps(
+        {
+            "src_kind": "account",
+            "src_id": "adult1",
+            "dst_kind": "url",
+            "dst_id": "HTTPS://Stash.Example:443/Drop?id=X#top",
+            "kind": "bio",
+        }
+    )
+    + "\n"
+    + json.dumps(
+        {"src_kind": "content", "src_id": "v1", "dst_kind": "hashtag", "dst_id": "#SummerVlog", "kind": "hashtag"}
+    )
+    + "\n",
 }
 
 SNAP2 = {
@@ -57,15 +67,25 @@ def test_load_snapshot_builds_the_graph(tmp_path: Path, store: EmbeddedStore) ->
     report = load_snapshot(_write(tmp_path / "s1", SNAP1), store, quarantine_dir=tmp_path / "q")
 
     assert report.status == "ok" and report.rejected == 0
-    assert {(r["account_id"], r["age_band"], r["status"], r["bare"]) for r in store.node_table(NodeKind.ACCOUNT).to_pylist()} == {
-        ("kid1", "minor", "active", False), ("adult1", "adult", "active", False), ("hub9", None, None, True)}
+    assert {
+        (r["account_id"], r["age_band"], r["status"], r["bare"]) for r in store.node_table(NodeKind.ACCOUNT).to_pylist()
+    } == {("kid1", "minor", "active", False), ("adult1", "adult", "active", False), ("hub9", None, None, True)}
     content = {r["content_id"]: r for r in store.node_table(NodeKind.CONTENT).to_pylist()}
     assert content["v1"]["created_at"].isoformat() == "2026-02-01T08:00:00+00:00"
     assert (content["v1"]["label"], content["v1"]["label_confidence"]) == ("child_oriented", 0.9)
-    assert (content["cm1"]["label"], content["cm1"]["label_confidence"], content["cm1"]["kind"]) == ("none", 1.0, "comment")
-    assert store.node_table(NodeKind.URL).to_pylist() == [{"url": "https://stash.example/Drop?id=X", "domain": "stash.example"}]
+    assert (content["cm1"]["label"], content["cm1"]["label_confidence"], content["cm1"]["kind"]) == (
+        "none",
+        1.0,
+        "comment",
+    )
+    assert store.node_table(NodeKind.URL).to_pylist() == [
+        {"url": "https://stash.example/Drop?id=X", "domain": "stash.example"}
+    ]
     assert store.node_table(NodeKind.HASHTAG).to_pylist() == [{"tag": "summervlog"}]
-    edges = {(e["src_kind"], e["src_id"], e["type"], e["kind"], e["dst_kind"], e["dst_id"]) for e in store.edge_table().to_pylist()}
+    edges = {
+        (e["src_kind"], e["src_id"], e["type"], e["kind"], e["dst_kind"], e["dst_id"])
+        for e in store.edge_table().to_pylist()
+    }
     assert edges == {
         ("account", "kid1", "POSTED", "posted", "content", "v1"),
         ("account", "adult1", "POSTED", "posted", "content", "cm1"),
@@ -88,7 +108,7 @@ def test_ingesting_twice_changes_nothing(tmp_path: Path, store: EmbeddedStore) -
     assert _graph(store) == graph and store.counts() == counts
     assert second.digest == first.digest
     assert [t.written for t in second.tables.values()] == [t.written for t in first.tables.values()]
-    assert second.tables["follows"].bare_created == {"account": 0}   # hub9 exists now
+    assert second.tables["follows"].bare_created == {"account": 0}  # hub9 exists now
 
 
 def test_a_later_snapshot_adds_and_updates(tmp_path: Path, store: EmbeddedStore) -> None:
@@ -97,14 +117,26 @@ def test_a_later_snapshot_adds_and_updates(tmp_path: Path, store: EmbeddedStore)
 
     load_snapshot(_write(tmp_path / "s1", SNAP1), store, quarantine_dir=tmp_path / "q1")
     snap2 = _write(tmp_path / "s2", {k: v for k, v in SNAP2.items() if v is not None})
-    pq.write_table(pa.table({"account_id": ["kid1", "hub9", "adult2"], "status": ["suspended", "active", "active"],
-                             "age_band": ["minor", "adult", "adult"]}), snap2 / "accounts.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "account_id": ["kid1", "hub9", "adult2"],
+                "status": ["suspended", "active", "active"],
+                "age_band": ["minor", "adult", "adult"],
+            }
+        ),
+        snap2 / "accounts.parquet",
+    )
     report = load_snapshot(snap2, store, quarantine_dir=tmp_path / "q2")
 
     assert report.tables["accounts"].written == 3 and report.tables["follows"].bare_endpoints == {}
     accounts = {(r["account_id"], r["status"], r["bare"]) for r in store.node_table(NodeKind.ACCOUNT).to_pylist()}
-    assert accounts == {("kid1", "suspended", False), ("adult1", "active", False),
-                        ("hub9", "active", False), ("adult2", "active", False)}
+    assert accounts == {
+        ("kid1", "suspended", False),
+        ("adult1", "active", False),
+        ("hub9", "active", False),
+        ("adult2", "active", False),
+    }
     follows = {(e["src_id"], e["dst_id"]) for e in store.edge_table(types=["FOLLOWS"]).to_pylist()}
     assert follows == {("adult1", "kid1"), ("adult1", "hub9"), ("adult2", "kid1")}
 
@@ -129,8 +161,13 @@ def test_default_quarantine_dir_is_beside_the_snapshot(tmp_path: Path) -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRUMBGRAPH_")}
-    return subprocess.run([sys.executable, "-c", "from api.cli import main; main()", "ingest", *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", "from api.cli import main; main()", "ingest", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_cli_ingest_json_and_exit_codes(tmp_path: Path) -> None:
@@ -158,22 +195,34 @@ def test_neo4j_gets_the_same_graph_as_embedded(tmp_path: Path, store: EmbeddedSt
     from graph.store import open_store
 
     prefix = f"t{uuid.uuid4().hex[:10]}-"
-    files = {name: text.replace("kid1", prefix + "kid1").replace("adult1", prefix + "adult1")
-             .replace("hub9", prefix + "hub9").replace("v1", prefix + "v1").replace("cm1", prefix + "cm1")
-             .replace("Stash.Example", prefix + "stash.example").replace("#SummerVlog", "#" + prefix + "SummerVlog")
-             for name, text in SNAP1.items()}
+    files = {
+        name: text.replace("kid1", prefix + "kid1")
+        .replace("adult1", prefix + "adult1")
+        .replace("hub9", prefix + "hub9")
+        .replace("v1", prefix + "v1")
+        .replace("cm1", prefix + "cm1")
+        .replace("Stash.Example", prefix + "stash.example")
+        .replace("#SummerVlog", "#" + prefix + "SummerVlog")
+        for name, text in SNAP1.items()
+    }
     snap = _write(tmp_path / "s1", files)
     expected = load_snapshot(snap, store, quarantine_dir=tmp_path / "qe")
-    want_nodes = {(k.value, r[k.key], r.get("bare")) for k in (NodeKind.ACCOUNT, NodeKind.CONTENT)
-                  for r in store.node_table(k).to_pylist()}
+    want_nodes = {
+        (k.value, r[k.key], r.get("bare"))
+        for k in (NodeKind.ACCOUNT, NodeKind.CONTENT)
+        for r in store.node_table(k).to_pylist()
+    }
     want_edges = {(e["type"], e["src_id"], e["dst_id"]) for e in store.edge_table().to_pylist()}
 
     driver = GraphDatabase.driver(neo4j_config.url, auth=(neo4j_config.neo4j_user, neo4j_config.neo4j_password))
     match = "coalesce(n.account_id, n.content_id, n.url, n.tag, '') CONTAINS $p"
 
     def key(v: str) -> str:
-        return (f"CASE WHEN {v}:Account THEN {v}.account_id WHEN {v}:Content THEN {v}.content_id "
-                f"WHEN {v}:Url THEN {v}.url ELSE {v}.tag END")
+        return (
+            f"CASE WHEN {v}:Account THEN {v}.account_id WHEN {v}:Content THEN {v}.content_id "
+            f"WHEN {v}:Url THEN {v}.url ELSE {v}.tag END"
+        )
+
     try:
         with open_store(neo4j_config) as neo:
             report = load_snapshot(snap, neo, quarantine_dir=tmp_path / "qn")
@@ -181,10 +230,12 @@ def test_neo4j_gets_the_same_graph_as_embedded(tmp_path: Path, store: EmbeddedSt
         recs, _, _ = driver.execute_query(
             f"MATCH (n) WHERE {match} AND (n:Account OR n:Content) "
             f"RETURN CASE WHEN n:Account THEN 'account' ELSE 'content' END AS k, {key('n')} AS id, n.bare AS bare",
-            p=prefix)
+            p=prefix,
+        )
         got_nodes = {(r["k"], r["id"], r["bare"]) for r in recs}
         recs, _, _ = driver.execute_query(
-            f"MATCH (n)-[r]->(m) WHERE {match} RETURN type(r) AS t, {key('n')} AS s, {key('m')} AS d", p=prefix)
+            f"MATCH (n)-[r]->(m) WHERE {match} RETURN type(r) AS t, {key('n')} AS s, {key('m')} AS d", p=prefix
+        )
         got_edges = {(r["t"], r["s"], r["d"]) for r in recs}
     finally:
         driver.execute_query(f"MATCH (n) WHERE {match} DETACH DELETE n", p=prefix)

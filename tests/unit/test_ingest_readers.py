@@ -4,7 +4,7 @@ All data here is synthetic, written by hand."""
 from __future__ import annotations
 
 import gzip
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,9 +22,20 @@ def _touch(root: Path, rel: str, text: str = "account_id\nx\n") -> None:
 
 
 def test_discover_assigns_tables_and_reports_the_rest(tmp_path: Path) -> None:
-    for rel in ["accounts.csv", "links-0001.parquet", "links/part-7.jsonl", "links/2026/x.ndjson",
-                "content_b.json", "Follows.CSV", "notes.txt", "users.csv", "misc/links.csv",
-                ".hidden.csv", "accounts.csv.bak", "links/.DS_Store"]:
+    for rel in [
+        "accounts.csv",
+        "links-0001.parquet",
+        "links/part-7.jsonl",
+        "links/2026/x.ndjson",
+        "content_b.json",
+        "Follows.CSV",
+        "notes.txt",
+        "users.csv",
+        "misc/links.csv",
+        ".hidden.csv",
+        "accounts.csv.bak",
+        "links/.DS_Store",
+    ]:
         _touch(tmp_path, rel)
     (tmp_path / "content-2.csv.gz").write_bytes(gzip.compress(b"content_id,account_id\n"))
 
@@ -70,12 +81,14 @@ def test_csv_reads_every_column_as_text(tmp_path: Path) -> None:
 
 
 def test_parquet_typed_columns_become_text(tmp_path: Path) -> None:
-    table = pa.table({
-        "account_id": pa.array([7, 8, 9], pa.int64()),
-        "created_at": pa.array([datetime(2026, 3, 1, 12, tzinfo=timezone.utc)] * 3, pa.timestamp("ms", "UTC")),
-        "flag": pa.array([True, None, False]),
-        "tags": pa.array([["a"], [], None], pa.list_(pa.string())),
-    })
+    table = pa.table(
+        {
+            "account_id": pa.array([7, 8, 9], pa.int64()),
+            "created_at": pa.array([datetime(2026, 3, 1, 12, tzinfo=UTC)] * 3, pa.timestamp("ms", "UTC")),
+            "flag": pa.array([True, None, False]),
+            "tags": pa.array([["a"], [], None], pa.list_(pa.string())),
+        }
+    )
     pq.write_table(table, tmp_path / "accounts.parquet")
     rows = _read_all(tmp_path, "accounts")
     assert [r for r, _ in rows] == [

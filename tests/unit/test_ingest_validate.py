@@ -58,9 +58,11 @@ def _empty(store: EmbeddedStore) -> bool:
 
 # -- table-stopping errors: nothing of the snapshot is written ---------------------------------
 
+
 def test_missing_required_column_stops_before_writing(tmp_path: Path, store: EmbeddedStore) -> None:
-    snap = _snapshot(tmp_path, {"accounts.csv": GOOD_ACCOUNTS,
-                                "follows.csv": "follower_id,created_at\na1,2026-03-01\n"})
+    snap = _snapshot(
+        tmp_path, {"accounts.csv": GOOD_ACCOUNTS, "follows.csv": "follower_id,created_at\na1,2026-03-01\n"}
+    )
     with pytest.raises(IngestError, match=r"follows\.csv: missing required column 'followee_id'") as err:
         load_snapshot(snap, store, quarantine_dir=tmp_path / "q")
     assert (err.value.file, err.value.field) == ("follows.csv", "followee_id")
@@ -77,8 +79,9 @@ def test_missing_required_key_in_every_jsonl_row(tmp_path: Path) -> None:
 
 
 def test_non_utf8_bytes_stop_the_table(tmp_path: Path, store: EmbeddedStore) -> None:
-    snap = _snapshot(tmp_path, {"accounts.csv": GOOD_ACCOUNTS,
-                                "content.csv": b"content_id,account_id\nc1,a1\nc\xe92,a2\n"})
+    snap = _snapshot(
+        tmp_path, {"accounts.csv": GOOD_ACCOUNTS, "content.csv": b"content_id,account_id\nc1,a1\nc\xe92,a2\n"}
+    )
     with pytest.raises(IngestError, match=r"content\.csv: not valid UTF-8 at line 3") as err:
         load_snapshot(snap, store, quarantine_dir=tmp_path / "q")
     assert (err.value.file, err.value.row) == ("content.csv", 3)
@@ -100,44 +103,76 @@ def test_no_table_files_at_all(tmp_path: Path) -> None:
 
 # -- row-level problems: quarantined, counted ---------------------------------------------
 
+
 def test_bad_enum_is_quarantined(tmp_path: Path) -> None:
     report = _run(tmp_path, {"accounts.csv": "account_id,age_band,status\na1,Minor,\na2,teen,\na3,,gone\n"})
     assert _counts(report, "accounts") == (3, 1, 2, 0, 1)
     assert report.tables["accounts"].rejected_by_rule == {"enum": 2}
     assert _quarantine(tmp_path) == [
-        {"table": "accounts", "file": "accounts.csv", "row": 2, "field": "age_band", "rule": "enum",
-         "reason": "age_band: not one of minor, adult, unknown", "value": "teen",
-         "data": {"account_id": "a2", "age_band": "teen", "status": ""}},
-        {"table": "accounts", "file": "accounts.csv", "row": 3, "field": "status", "rule": "enum",
-         "reason": "status: not one of active, suspended, deleted", "value": "gone",
-         "data": {"account_id": "a3", "age_band": "", "status": "gone"}},
+        {
+            "table": "accounts",
+            "file": "accounts.csv",
+            "row": 2,
+            "field": "age_band",
+            "rule": "enum",
+            "reason": "age_band: not one of minor, adult, unknown",
+            "value": "teen",
+            "data": {"account_id": "a2", "age_band": "teen", "status": ""},
+        },
+        {
+            "table": "accounts",
+            "file": "accounts.csv",
+            "row": 3,
+            "field": "status",
+            "rule": "enum",
+            "reason": "status: not one of active, suspended, deleted",
+            "value": "gone",
+            "data": {"account_id": "a3", "age_band": "", "status": "gone"},
+        },
     ]
 
 
 def test_bad_link_kinds_are_quarantined(tmp_path: Path) -> None:
-    report = _run(tmp_path, {"links.csv": "src_kind,src_id,dst_kind,dst_id\n"
-                                          "url,u1,account,a1\naccount,a1,group,g1\nACCOUNT,a1,Hashtag,#ok\n"})
+    report = _run(
+        tmp_path,
+        {
+            "links.csv": "src_kind,src_id,dst_kind,dst_id\n"
+            "url,u1,account,a1\naccount,a1,group,g1\nACCOUNT,a1,Hashtag,#ok\n"
+        },
+    )
     assert _counts(report, "links") == (3, 1, 2, 0, 1)
     assert [(q["row"], q["field"], q["rule"]) for q in _quarantine(tmp_path)] == [
-        (1, "src_kind", "enum"), (2, "dst_kind", "enum")]
+        (1, "src_kind", "enum"),
+        (2, "dst_kind", "enum"),
+    ]
 
 
 def test_bad_timestamps_are_quarantined(tmp_path: Path) -> None:
-    report = _run(tmp_path, {"follows.csv": "follower_id,followee_id,created_at\n"
-                                            "a1,a2,yesterday\na1,a3,1772366400000\na1,a4,1772366400\n"
-                                            "a1,a5,2026-02-30T00:00:00Z\n"})
+    report = _run(
+        tmp_path,
+        {
+            "follows.csv": "follower_id,followee_id,created_at\n"
+            "a1,a2,yesterday\na1,a3,1772366400000\na1,a4,1772366400\n"
+            "a1,a5,2026-02-30T00:00:00Z\n"
+        },
+    )
     assert _counts(report, "follows") == (4, 1, 3, 0, 1)
     assert [(q["row"], q["field"], q["rule"], q["value"]) for q in _quarantine(tmp_path)] == [
         (1, "created_at", "timestamp", "yesterday"),
-        (2, "created_at", "timestamp_range", "1772366400000"),   # milliseconds, not seconds
+        (2, "created_at", "timestamp_range", "1772366400000"),  # milliseconds, not seconds
         (4, "created_at", "timestamp", "2026-02-30T00:00:00Z"),
     ]
 
 
 def test_empty_required_fields_and_confidence(tmp_path: Path) -> None:
-    report = _run(tmp_path, {"content.csv": "content_id,account_id,label,label_confidence\n"
-                                            "c1,,none,\n ,a1,none,\nc3,a1,abusive,1.2\nc4,a1,abusive,high\n"
-                                            "c5,a1,abusive,0.75\n"})
+    report = _run(
+        tmp_path,
+        {
+            "content.csv": "content_id,account_id,label,label_confidence\n"
+            "c1,,none,\n ,a1,none,\nc3,a1,abusive,1.2\nc4,a1,abusive,high\n"
+            "c5,a1,abusive,0.75\n"
+        },
+    )
     assert _counts(report, "content") == (5, 1, 4, 0, 1)
     assert [(q["row"], q["field"], q["rule"], q["reason"]) for q in _quarantine(tmp_path)] == [
         (1, "account_id", "required", "account_id: required field is empty"),
@@ -148,14 +183,25 @@ def test_empty_required_fields_and_confidence(tmp_path: Path) -> None:
 
 
 def test_bad_url_and_empty_hashtag(tmp_path: Path) -> None:
-    report = _run(tmp_path, {"links.jsonl": "\n".join(json.dumps(r) for r in [
-        {"src_kind": "account", "src_id": "a1", "dst_kind": "url", "dst_id": "www.example.com/x"},
-        {"src_kind": "account", "src_id": "a1", "dst_kind": "hashtag", "dst_id": " # "},
-        {"src_kind": "account", "src_id": "a1", "dst_kind": "url", "dst_id": "https://Example.com/x"},
-    ]) + "\n"})
+    report = _run(
+        tmp_path,
+        {
+            "links.jsonl": "\n".join(
+                json.dumps(r)
+                for r in [
+                    {"src_kind": "account", "src_id": "a1", "dst_kind": "url", "dst_id": "www.example.com/x"},
+                    {"src_kind": "account", "src_id": "a1", "dst_kind": "hashtag", "dst_id": " # "},
+                    {"src_kind": "account", "src_id": "a1", "dst_kind": "url", "dst_id": "https://Example.com/x"},
+                ]
+            )
+            + "\n"
+        },
+    )
     assert _counts(report, "links") == (3, 1, 2, 0, 1)
     assert [(q["row"], q["rule"], q["value"]) for q in _quarantine(tmp_path)] == [
-        (1, "url", "www.example.com/x"), (2, "hashtag", " # ")]
+        (1, "url", "www.example.com/x"),
+        (2, "hashtag", " # "),
+    ]
 
 
 def test_oversized_fields_are_quarantined(tmp_path: Path) -> None:
@@ -167,7 +213,7 @@ def test_oversized_fields_are_quarantined(tmp_path: Path) -> None:
         (1, "account_id", "too_long", "account_id: longer than 4096 characters"),
         (2, "bio", "too_long", "bio: longer than 4096 characters"),
     ]
-    assert q[0]["value"] == "x" * 256 + "…"          # the value is cut, the row is whole
+    assert q[0]["value"] == "x" * 256 + "…"  # the value is cut, the row is whole
     assert q[0]["data"]["account_id"] == long_id
 
 
@@ -178,12 +224,16 @@ def test_field_limit_is_configurable(tmp_path: Path) -> None:
 
 # -- duplicates, dangling ids, empty files, unknown files ----------------------------------
 
+
 def test_duplicate_ids_last_row_wins(tmp_path: Path, store: EmbeddedStore) -> None:
-    snap = _snapshot(tmp_path, {
-        "accounts-1.csv": "account_id,age_band,nick\na1,minor,first\na2,adult,x\na1,adult,second\n",
-        "accounts-2.jsonl": '{"account_id": "a1", "age_band": "unknown", "nick": "third"}\n',
-        "follows.csv": "follower_id,followee_id,created_at\na1,a2,1772366400\na1,a2,1772366401\n",
-    })
+    snap = _snapshot(
+        tmp_path,
+        {
+            "accounts-1.csv": "account_id,age_band,nick\na1,minor,first\na2,adult,x\na1,adult,second\n",
+            "accounts-2.jsonl": '{"account_id": "a1", "age_band": "unknown", "nick": "third"}\n',
+            "follows.csv": "follower_id,followee_id,created_at\na1,a2,1772366400\na1,a2,1772366401\n",
+        },
+    )
     report = load_snapshot(snap, store, quarantine_dir=tmp_path / "q")
     assert _counts(report, "accounts") == (4, 4, 0, 2, 2)
     assert _counts(report, "follows") == (2, 2, 0, 1, 1)
@@ -194,21 +244,24 @@ def test_duplicate_ids_last_row_wins(tmp_path: Path, store: EmbeddedStore) -> No
 
 
 def test_dangling_ids_become_counted_bare_nodes(tmp_path: Path, store: EmbeddedStore) -> None:
-    snap = _snapshot(tmp_path, {
-        "accounts.csv": GOOD_ACCOUNTS,
-        "content.csv": "content_id,account_id,parent_id\nc1,a1,\nc2,ghost1,c1\nc3,a2,c404\n",
-        "follows.csv": "follower_id,followee_id\na1,ghost1\nghost2,a1\n",
-        "links.csv": "src_kind,src_id,dst_kind,dst_id,kind\naccount,ghost3,content,c1,share\n"
-                     "content,c1,account,ghost1,mention\ncontent,c2,content,c999,reply\n",
-    })
+    snap = _snapshot(
+        tmp_path,
+        {
+            "accounts.csv": GOOD_ACCOUNTS,
+            "content.csv": "content_id,account_id,parent_id\nc1,a1,\nc2,ghost1,c1\nc3,a2,c404\n",
+            "follows.csv": "follower_id,followee_id\na1,ghost1\nghost2,a1\n",
+            "links.csv": "src_kind,src_id,dst_kind,dst_id,kind\naccount,ghost3,content,c1,share\n"
+            "content,c1,account,ghost1,mention\ncontent,c2,content,c999,reply\n",
+        },
+    )
     report = load_snapshot(snap, store, quarantine_dir=tmp_path / "q")
 
     bare = {t: (r.bare_endpoints, r.bare_created) for t, r in report.tables.items()}
     assert bare == {
         "accounts": ({}, {}),
-        "content": ({"account": 1, "content": 1}, {"account": 1, "content": 1}),   # ghost1, c404
-        "follows": ({"account": 2}, {"account": 1}),                             # ghost1 (exists by now), ghost2
-        "links": ({"account": 2, "content": 1}, {"account": 1, "content": 1}),   # ghost3, ghost1; c999
+        "content": ({"account": 1, "content": 1}, {"account": 1, "content": 1}),  # ghost1, c404
+        "follows": ({"account": 2}, {"account": 1}),  # ghost1 (exists by now), ghost2
+        "links": ({"account": 2, "content": 1}, {"account": 1, "content": 1}),  # ghost3, ghost1; c999
     }
     accounts = {(r["account_id"], r["bare"]) for r in store.node_table(NodeKind.ACCOUNT).to_pylist()}
     assert accounts == {("a1", False), ("a2", False), ("ghost1", True), ("ghost2", True), ("ghost3", True)}
@@ -216,16 +269,29 @@ def test_dangling_ids_become_counted_bare_nodes(tmp_path: Path, store: EmbeddedS
     assert content == {("c1", False), ("c2", False), ("c3", False), ("c404", True), ("c999", True)}
     edges = {(e["src_id"], e["type"], e["dst_id"]) for e in store.edge_table().to_pylist()}
     assert edges == {
-        ("a1", "POSTED", "c1"), ("ghost1", "POSTED", "c2"), ("a2", "POSTED", "c3"),
-        ("c2", "REPLY_TO", "c1"), ("c3", "REPLY_TO", "c404"),
-        ("a1", "FOLLOWS", "ghost1"), ("ghost2", "FOLLOWS", "a1"),
-        ("ghost3", "SHARES", "c1"), ("c1", "MENTIONS", "ghost1"), ("c2", "REPLIES", "c999"),
+        ("a1", "POSTED", "c1"),
+        ("ghost1", "POSTED", "c2"),
+        ("a2", "POSTED", "c3"),
+        ("c2", "REPLY_TO", "c1"),
+        ("c3", "REPLY_TO", "c404"),
+        ("a1", "FOLLOWS", "ghost1"),
+        ("ghost2", "FOLLOWS", "a1"),
+        ("ghost3", "SHARES", "c1"),
+        ("c1", "MENTIONS", "ghost1"),
+        ("c2", "REPLIES", "c999"),
     }
 
 
 def test_empty_files(tmp_path: Path) -> None:
-    report = _run(tmp_path, {"accounts.csv": "", "accounts-2.csv": "account_id,age_band\n",
-                             "follows.jsonl": "\n\n", "content.csv": "content_id,account_id\nc1,a1\n"})
+    report = _run(
+        tmp_path,
+        {
+            "accounts.csv": "",
+            "accounts-2.csv": "account_id,age_band\n",
+            "follows.jsonl": "\n\n",
+            "content.csv": "content_id,account_id\nc1,a1\n",
+        },
+    )
     assert _counts(report, "accounts") == (0, 0, 0, 0, 0)
     assert _counts(report, "follows") == (0, 0, 0, 0, 0)
     assert _counts(report, "content") == (1, 1, 0, 0, 1)
@@ -235,13 +301,27 @@ def test_empty_files(tmp_path: Path) -> None:
 
 
 def test_unknown_file_names_are_reported_not_read(tmp_path: Path) -> None:
-    report = _run(tmp_path, {"accounts.csv": GOOD_ACCOUNTS, "users.csv": "account_id\nzz\n",
-                             "truth.json": "{}", "extra/links.csv": "x\n", "README": "synthetic"})
+    report = _run(
+        tmp_path,
+        {
+            "accounts.csv": GOOD_ACCOUNTS,
+            "users.csv": "account_id\nzz\n",
+            "truth.json": "{}",
+            "extra/links.csv": "x\n",
+            "README": "synthetic",
+        },
+    )
     assert report.ignored_files == [
         {"file": "README", "reason": report.ignored_files[0]["reason"]},
         {"file": "extra/links.csv", "reason": "folder 'extra' is not a table (accounts, content, follows, links)"},
-        {"file": "truth.json", "reason": "file name does not start with a table name (accounts, content, follows, links)"},
-        {"file": "users.csv", "reason": "file name does not start with a table name (accounts, content, follows, links)"},
+        {
+            "file": "truth.json",
+            "reason": "file name does not start with a table name (accounts, content, follows, links)",
+        },
+        {
+            "file": "users.csv",
+            "reason": "file name does not start with a table name (accounts, content, follows, links)",
+        },
     ]
     assert report.ignored_files[0]["reason"].startswith("unknown file type")
     assert _counts(report, "accounts") == (2, 2, 0, 0, 2)
@@ -250,7 +330,7 @@ def test_unknown_file_names_are_reported_not_read(tmp_path: Path) -> None:
 
 
 def test_extra_columns_become_sorted_props(tmp_path: Path, store: EmbeddedStore) -> None:
-    snap = _snapshot(tmp_path, {"accounts.csv": "Account_ID,zeta,alpha,AGE_BAND\na1,z,\"a\"\"q\",MINOR\na2,,,\n"})
+    snap = _snapshot(tmp_path, {"accounts.csv": 'Account_ID,zeta,alpha,AGE_BAND\na1,z,"a""q",MINOR\na2,,,\n'})
     load_snapshot(snap, store, quarantine_dir=tmp_path / "q")
     rows = {(r["account_id"], r["age_band"], r["props"]) for r in store.node_table(NodeKind.ACCOUNT).to_pylist()}
     assert rows == {("a1", "minor", '{"alpha":"a\\"q","zeta":"z"}'), ("a2", "unknown", None)}

@@ -12,8 +12,8 @@ import pytest
 from pydantic import SecretStr
 
 from api.settings import Settings
-from graph.errors import ConfigError, StoreUnavailable
 from graph import neo4j_server as ns
+from graph.errors import ConfigError, StoreUnavailable
 
 
 def _conf_dict(text: str) -> dict[str, list[str]]:
@@ -27,8 +27,9 @@ def _conf_dict(text: str) -> dict[str, list[str]]:
 
 @pytest.fixture
 def cfg(tmp_path: Path) -> ns.ServerConfig:
-    return ns.ServerConfig(home=tmp_path / "n4j", bolt_port=17687, password="s3cret-pass",
-                           heap="768m", pagecache="256m")
+    return ns.ServerConfig(
+        home=tmp_path / "n4j", bolt_port=17687, password="s3cret-pass", heap="768m", pagecache="256m"
+    )
 
 
 def test_conf_binds_localhost_bolt_port_auth_and_memory(cfg: ns.ServerConfig) -> None:
@@ -61,8 +62,8 @@ def test_jvm_command_runs_entry_point_with_heap_and_add_opens(cfg: ns.ServerConf
     assert "--add-opens=java.base/java.nio=ALL-UNNAMED" in cmd
     assert "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED" in cmd
     main = cmd.index(ns.ENTRY_POINT)
-    assert cmd[main - 2:main] == ["-cp", f"{cfg.home / 'lib'}/*"]
-    assert cmd[main + 1:] == [f"--home-dir={cfg.home}", f"--config-dir={cfg.home / 'conf'}"]
+    assert cmd[main - 2 : main] == ["-cp", f"{cfg.home / 'lib'}/*"]
+    assert cmd[main + 1 :] == [f"--home-dir={cfg.home}", f"--config-dir={cfg.home / 'conf'}"]
     assert cfg.password not in " ".join(cmd)
 
 
@@ -74,8 +75,9 @@ def test_home_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_from_settings_uses_settings_and_port_zero_picks_a_free_port(tmp_path: Path) -> None:
-    settings = Settings(neo4j_home=tmp_path, neo4j_bolt_port=7999, neo4j_heap="2g",
-                        neo4j_password=SecretStr("pw-from-settings"))
+    settings = Settings(
+        neo4j_home=tmp_path, neo4j_bolt_port=7999, neo4j_heap="2g", neo4j_password=SecretStr("pw-from-settings")
+    )
 
     cfg = ns.ServerConfig.from_settings(settings)
     assert (cfg.home, cfg.bolt_port, cfg.heap, cfg.password) == (tmp_path, 7999, "2g", "pw-from-settings")
@@ -94,13 +96,16 @@ def test_port_in_use_sees_a_listener() -> None:
     assert not ns.port_in_use(port)
 
 
-@pytest.mark.parametrize(("field", "value", "needle"), [
-    ("heap", "1 GB", "neo4j_heap"),
-    ("pagecache", "0m", "neo4j_pagecache"),
-    ("bolt_port", 70000, "neo4j_bolt_port"),
-    ("user", "alice", "neo4j_user"),
-    ("password", "short", "8 characters"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("heap", "1 GB", "neo4j_heap"),
+        ("pagecache", "0m", "neo4j_pagecache"),
+        ("bolt_port", 70000, "neo4j_bolt_port"),
+        ("user", "alice", "neo4j_user"),
+        ("password", "short", "8 characters"),
+    ],
+)
 def test_validate_rejects_bad_settings(cfg: ns.ServerConfig, field: str, value: object, needle: str) -> None:
     bad = replace(cfg, **{field: value})
     with pytest.raises(ConfigError, match=needle):
@@ -111,8 +116,7 @@ def test_start_refuses_a_busy_port_before_touching_maven(tmp_path: Path) -> None
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
-        cfg = ns.ServerConfig(home=tmp_path, bolt_port=sock.getsockname()[1], password="p" * 8,
-                              mvn="/nonexistent/mvn")
+        cfg = ns.ServerConfig(home=tmp_path, bolt_port=sock.getsockname()[1], password="p" * 8, mvn="/nonexistent/mvn")
         with pytest.raises(ConfigError, match=f"port {cfg.bolt_port} .* in use"):
             ns.start(cfg)
     assert not (tmp_path / "lib").exists()
@@ -134,8 +138,10 @@ def test_pom_pins_the_version_the_launcher_names() -> None:
     pom = ET.parse(ns.POM).getroot()
     nsmap = {"m": "http://maven.apache.org/POM/4.0.0"}
     assert pom.findtext("m:properties/m:neo4j.version", namespaces=nsmap) == ns.NEO4J_VERSION
-    artifacts = {(d.findtext("m:groupId", namespaces=nsmap), d.findtext("m:artifactId", namespaces=nsmap))
-                 for d in pom.iterfind("m:dependencies/m:dependency", nsmap)}
+    artifacts = {
+        (d.findtext("m:groupId", namespaces=nsmap), d.findtext("m:artifactId", namespaces=nsmap))
+        for d in pom.iterfind("m:dependencies/m:dependency", nsmap)
+    }
     assert {("org.neo4j", "neo4j"), ("org.neo4j.app", "neo4j-server")} <= artifacts
 
 

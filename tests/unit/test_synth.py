@@ -83,8 +83,14 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_does_not(tmp_path
     write_snapshot(generate_snapshot(SynthParams(accounts=N, seed=SEED + 1)), tmp_path / "c", "parquet")
     a, b, c = (_files(tmp_path / x) for x in "abc")
     assert a == b
-    assert sorted(a) == ["README.txt", "accounts.parquet", "content.parquet", "follows.parquet",
-                         "links.parquet", "truth.json"]
+    assert sorted(a) == [
+        "README.txt",
+        "accounts.parquet",
+        "content.parquet",
+        "follows.parquet",
+        "links.parquet",
+        "truth.json",
+    ]
     assert a["links.parquet"] != c["links.parquet"]
 
 
@@ -96,8 +102,16 @@ def test_truth_header_says_synthetic(truth, written):
 
 def test_tables_have_the_ingest_columns_and_unique_ids(rows):
     assert list(rows["accounts"]) == ["account_id", "created_at", "age_band", "status"]
-    assert list(rows["content"]) == ["content_id", "account_id", "created_at", "kind", "parent_id", "label",
-                                     "label_source", "label_confidence"]
+    assert list(rows["content"]) == [
+        "content_id",
+        "account_id",
+        "created_at",
+        "kind",
+        "parent_id",
+        "label",
+        "label_source",
+        "label_confidence",
+    ]
     assert list(rows["follows"]) == ["follower_id", "followee_id", "created_at"]
     assert list(rows["links"]) == ["src_kind", "src_id", "dst_kind", "dst_id", "kind", "created_at"]
     assert len(set(rows["accounts"]["account_id"])) == N
@@ -117,11 +131,18 @@ def test_realism_minors_timestamps_and_heavy_tailed_in_degree(rows):
     assert min(activity) >= "2019-01-01" and max(activity) < "2026-01-01"
     assert sum(t.startswith("2025") for t in activity) / len(activity) > 0.95
     indeg = np.array(sorted(Counter(rows["follows"]["followee_id"]).values()))
-    assert indeg[-1] > 20 * np.median(indeg)               # hubs and popular accounts: a heavy tail
+    assert indeg[-1] > 20 * np.median(indeg)  # hubs and popular accounts: a heavy tail
     kinds = Counter(rows["content"]["kind"])
     assert {"post", "video", "image", "comment", "group"} <= set(kinds)
-    assert Counter(rows["links"]["kind"]).keys() >= {"mention", "url", "bio", "hashtag", "share", "reply",
-                                                      "recommendation"}
+    assert Counter(rows["links"]["kind"]).keys() >= {
+        "mention",
+        "url",
+        "bio",
+        "hashtag",
+        "share",
+        "reply",
+        "recommendation",
+    }
     labels = Counter(zip(rows["content"]["label"], rows["content"]["label_source"]))
     assert labels[("child_oriented", "classifier:v3")] > 0 and labels[("child_oriented", "human_review")] > 0
 
@@ -139,7 +160,7 @@ def test_every_truth_entity_is_in_the_rows(rows, truth, author):
         assert all(author[c] in cl["accounts"] for c in cl["content"])
         assert set(cl["urls"]) <= urls and set(cl["hashtags"]) <= tags
         abusive = [c for c in cl["content"] if labels[c] == "abusive"]
-        assert len(abusive) > len(cl["content"]) / 4      # comments between members are unlabelled
+        assert len(abusive) > len(cl["content"]) / 4  # comments between members are unlabelled
     members = {a for cl in truth["clusters"] for a in cl["accounts"]}
     for br in truth["bridges"]:
         assert accounts[br["account_id"]] == "adult" and br["account_id"] not in members
@@ -179,9 +200,15 @@ def test_each_trail_is_a_real_walk_laid_by_its_bridge_into_its_cluster(rows, tru
 def test_only_members_and_their_bridges_reference_a_cluster(rows, truth, edges, author):
     """No background edge enters a cluster: every path into one goes through a planted bridge."""
     for cl in truth["clusters"]:
-        owned = ({("account", a) for a in cl["accounts"]} | {("content", c) for c in cl["content"]}
-                 | {("url", u) for u in cl["urls"]} | {("hashtag", h) for h in cl["hashtags"]})
-        allowed = set(cl["accounts"]) | {b["account_id"] for b in truth["bridges"] if b["cluster_id"] == cl["cluster_id"]}
+        owned = (
+            {("account", a) for a in cl["accounts"]}
+            | {("content", c) for c in cl["content"]}
+            | {("url", u) for u in cl["urls"]}
+            | {("hashtag", h) for h in cl["hashtags"]}
+        )
+        allowed = set(cl["accounts"]) | {
+            b["account_id"] for b in truth["bridges"] if b["cluster_id"] == cl["cluster_id"]
+        }
         into = [e for e in edges if (e[3], e[4]) in owned and (e[0], e[1]) not in owned]
         assert into
         for sk, s, rel, _, _ in into:
@@ -215,13 +242,18 @@ def test_decoys_look_like_what_a_naive_detector_falls_for(rows, truth, edges, au
     non_comment = sum(k not in ("comment", "group") for k in c["kind"])
     lk = rows["links"]
     for d in by["mega_hashtag"]:
-        carriers = [s for s, dk, di in zip(lk["src_id"], lk["dst_kind"], lk["dst_id"]) if dk == "hashtag" and di == d["hashtag"]]
+        carriers = [
+            s for s, dk, di in zip(lk["src_id"], lk["dst_kind"], lk["dst_id"]) if dk == "hashtag" and di == d["hashtag"]
+        ]
         assert len(carriers) > 0.1 * non_comment
         assert any(labels[s] == "abusive" for s in carriers)
     owned = {a for cl in truth["clusters"] for a in cl["accounts"] + cl["content"] + cl["urls"] + cl["hashtags"]}
     for d in by["benign_commenter"]:
-        comments = [cid for cid, a, p in zip(c["content_id"], c["account_id"], c["parent_id"])
-                    if a == d["account_id"] and p is not None and labels[p] == "child_oriented"]
+        comments = [
+            cid
+            for cid, a, p in zip(c["content_id"], c["account_id"], c["parent_id"])
+            if a == d["account_id"] and p is not None and labels[p] == "child_oriented"
+        ]
         assert len(comments) >= 30
         mine = {cid for cid, a in zip(c["content_id"], c["account_id"]) if a == d["account_id"]} | {d["account_id"]}
         assert not [e for e in edges if e[1] in mine and e[4] in owned]
@@ -247,10 +279,13 @@ def test_csv_and_jsonl_hold_the_same_rows_as_parquet(tmp_path, snap, written):
     for t in TABLES:
         want = pq.read_table(written / f"{t}.parquet")
         types = {f.name: f.type for f in want.schema}
-        got_csv = pacsv.read_csv(tmp_path / "csv" / f"{t}.csv", convert_options=pacsv.ConvertOptions(
-            column_types=types, strings_can_be_null=True))
-        got_json = pajson.read_json(tmp_path / "jsonl" / f"{t}.jsonl",
-                                    parse_options=pajson.ParseOptions(explicit_schema=want.schema))
+        got_csv = pacsv.read_csv(
+            tmp_path / "csv" / f"{t}.csv",
+            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
+        )
+        got_json = pajson.read_json(
+            tmp_path / "jsonl" / f"{t}.jsonl", parse_options=pajson.ParseOptions(explicit_schema=want.schema)
+        )
         assert got_csv.column_names == got_json.column_names == want.column_names
         assert _sorted_rows(got_csv) == _sorted_rows(want) == _sorted_rows(got_json), t
 
@@ -268,21 +303,28 @@ def test_refuses_a_directory_with_a_snapshot_unless_forced(tmp_path, snap):
     with pytest.raises(ConfigError, match="--force"):
         write_snapshot(snap, tmp_path, "parquet")
     write_snapshot(snap, tmp_path, "parquet", force=True)
-    assert not list(tmp_path.glob("*.csv"))                # no stale table of another format is left
+    assert not list(tmp_path.glob("*.csv"))  # no stale table of another format is left
     with pytest.raises(ConfigError, match="at least 1000"):
         SynthParams(accounts=10)
 
 
 def test_cli_synth_writes_a_snapshot(tmp_path):
-    result = CliRunner().invoke(build_app(), ["synth", "--accounts", "1500", "--seed", "3", "--out",
-                                              str(tmp_path / "o"), "--format", "csv"])
+    result = CliRunner().invoke(
+        build_app(), ["synth", "--accounts", "1500", "--seed", "3", "--out", str(tmp_path / "o"), "--format", "csv"]
+    )
     assert result.exit_code == 0, result.output
     assert "planted" in result.output
     assert json.loads((tmp_path / "o" / "truth.json").read_text())["accounts"] == 1500
-    assert {p.name for p in (tmp_path / "o").iterdir()} == {"accounts.csv", "content.csv", "follows.csv",
-                                                          "links.csv", "truth.json", "README.txt"}
+    assert {p.name for p in (tmp_path / "o").iterdir()} == {
+        "accounts.csv",
+        "content.csv",
+        "follows.csv",
+        "links.csv",
+        "truth.json",
+        "README.txt",
+    }
     bad = CliRunner().invoke(build_app(), ["synth", "--accounts", "1500", "--out", str(tmp_path / "o")])
-    assert bad.exit_code != 0 and isinstance(bad.exception, ConfigError)     # --out already holds one
+    assert bad.exit_code != 0 and isinstance(bad.exception, ConfigError)  # --out already holds one
 
 
 # --------------------------------------------------------------------------- background mix
@@ -300,8 +342,13 @@ def mix(mix_snap):
     """rows, truth, edges and content authors of the background-mix snapshot (same seed as `snap`)."""
     rows = {t: mix_snap.tables[t].to_pydict() for t in TABLES}
     c = rows["content"]
-    return {"rows": rows, "truth": mix_snap.truth, "edges": _edges(rows),
-            "author": dict(zip(c["content_id"], c["account_id"])), "label": dict(zip(c["content_id"], c["label"]))}
+    return {
+        "rows": rows,
+        "truth": mix_snap.truth,
+        "edges": _edges(rows),
+        "author": dict(zip(c["content_id"], c["account_id"])),
+        "label": dict(zip(c["content_id"], c["label"])),
+    }
 
 
 def _owned(truth):
@@ -321,8 +368,9 @@ def test_background_mix_off_by_default_and_same_planted_structures(snap, truth, 
     for key in ("bridges", "groomers"):
         assert [x["account_id"] for x in t[key]] == [x["account_id"] for x in truth[key]]
     assert [cl["accounts"] for cl in t["clusters"]] == [cl["accounts"] for cl in truth["clusters"]]
-    assert [(tr["shape"], tr["bridge_account_id"]) for tr in t["trails"]] == \
-        [(tr["shape"], tr["bridge_account_id"]) for tr in truth["trails"]]
+    assert [(tr["shape"], tr["bridge_account_id"]) for tr in t["trails"]] == [
+        (tr["shape"], tr["bridge_account_id"]) for tr in truth["trails"]
+    ]
     decoys = [[(d["decoy"], d["account_id"]) for d in x["decoys"]] for x in (t, truth)]
     assert decoys[0] == decoys[1]
     with pytest.raises(ConfigError, match="background-mix"):
@@ -354,8 +402,9 @@ def test_background_mix_gives_members_background_edges_both_ways(mix):
     t, edges, author, label = mix["truth"], mix["edges"], mix["author"], mix["label"]
     rows = mix["rows"]
     members = {a for cl in t["clusters"] for a in cl["accounts"]}
-    special = (members | {b["account_id"] for b in t["bridges"]}
-               | {d["account_id"] for d in t["decoys"] if d["account_id"]})
+    special = (
+        members | {b["account_id"] for b in t["bridges"]} | {d["account_id"] for d in t["decoys"] if d["account_id"]}
+    )
     parent = dict(zip(rows["content"]["content_id"], rows["content"]["parent_id"]))
     # followed by unsuspecting ordinary accounts, exactly those truth lists as incidental
     in_follows = {(e[1], e[4]) for e in edges if e[2] == "FOLLOWS" and e[4] in members and e[1] not in special}
@@ -396,8 +445,9 @@ def test_background_mix_lays_no_trail_without_a_bridge(mix):
     for sk, s, rel, dk, d in edges:
         if rel == "BIO_LINK":
             bios.setdefault(s, set()).add(d)
-    first_hop = {(s, d) for _, s, rel, _, d in edges
-                 if rel in ("REPLY_TO", "SHARES") and label.get(d) == "child_oriented"}
+    first_hop = {
+        (s, d) for _, s, rel, _, d in edges if rel in ("REPLY_TO", "SHARES") and label.get(d) == "child_oriented"
+    }
     bridge_ids = {b for b, _ in bridges}
     refs_of = {}
     for _, s, rel, dk, d in edges:
@@ -405,10 +455,12 @@ def test_background_mix_lays_no_trail_without_a_bridge(mix):
             refs_of.setdefault(s, []).append((rel, dk, d))
     assert first_hop
     crumbs = set()
-    for item, child in first_hop:          # a comment or share of a child-oriented item, and its references
+    for item, child in first_hop:  # a comment or share of a child-oriented item, and its references
         refs = [r for r in refs_of.get(item, []) if r[2] != child]
-        if any((r[1], r[2]) in owned or (r[0] == "MENTIONS" and any(("url", u) in owned for u in bios.get(r[2], ())))
-               for r in refs):
+        if any(
+            (r[1], r[2]) in owned or (r[0] == "MENTIONS" and any(("url", u) in owned for u in bios.get(r[2], ())))
+            for r in refs
+        ):
             crumbs.add(item)
     # exactly the planted trails' first items lead on into a cluster, and they are the bridges'
     assert crumbs == {tr["nodes"][1]["id"] for tr in t["trails"]}
@@ -416,8 +468,21 @@ def test_background_mix_lays_no_trail_without_a_bridge(mix):
 
 
 def test_cli_synth_background_mix(tmp_path):
-    result = CliRunner().invoke(build_app(), ["synth", "--accounts", "1500", "--seed", "3", "--out",
-                                              str(tmp_path / "m"), "--background-mix", "0.5", "--quiet"])
+    result = CliRunner().invoke(
+        build_app(),
+        [
+            "synth",
+            "--accounts",
+            "1500",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path / "m"),
+            "--background-mix",
+            "0.5",
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     truth = json.loads((tmp_path / "m" / "truth.json").read_text())
     assert truth["background_mix"] == 0.5 and truth["incidental"]
