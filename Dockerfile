@@ -13,6 +13,7 @@ COPY ingest ./ingest
 COPY graph ./graph
 COPY detectors ./detectors
 COPY api ./api
+COPY ops ./ops
 RUN pip install . && rm -rf /src
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin crumbgraph \

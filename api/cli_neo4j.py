@@ -1,4 +1,4 @@
-"""CLI commands: `crumbgraph neo4j start|stop|status` over graph.neo4j_server (parse, call, print)."""
+"""CLI commands: `crumbgraph neo4j start|stop|status` over ops.neo4j_server (parse, call, print)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,17 @@ from pathlib import Path
 
 import typer
 
-from graph.neo4j_server import NEO4J_VERSION
+from ops.neo4j_server import NEO4J_VERSION, ServerConfig
 
 
 def _dev_password() -> str:
     from api.settings import Settings
 
-    return Settings.model_fields["neo4j_password"].default.get_secret_value()
+    return str(Settings.model_fields["neo4j_password"].default.get_secret_value())
 
 
-def _config(home: Path | None, port: int | None):
+def _config(home: Path | None, port: int | None) -> ServerConfig:
     from api.settings import Settings
-    from graph.neo4j_server import ServerConfig
 
     return ServerConfig.from_settings(Settings(), home=home, bolt_port=port)
 
@@ -36,7 +35,7 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(180.0, help="Seconds to wait for Bolt"),
     ) -> None:
         """Start Neo4j and wait until Bolt answers; prints `export` lines for the shell on stdout."""
-        from graph.neo4j_server import start
+        from ops.neo4j_server import start
 
         cfg = _config(home, port)
         result = start(cfg, timeout=timeout)
@@ -61,7 +60,7 @@ def register(app: typer.Typer) -> None:
         home: Path | None = home_opt, timeout: float = typer.Option(60.0, help="Seconds to wait before SIGKILL")
     ) -> None:
         """Stop the Neo4j of this home (SIGTERM, then SIGKILL after --timeout)."""
-        from graph.neo4j_server import stop
+        from ops.neo4j_server import stop
 
         pid = stop(_config(home, None), timeout=timeout)
         typer.echo(f"Neo4j (pid {pid}) stopped" if pid else "Neo4j was not running")
@@ -69,7 +68,7 @@ def register(app: typer.Typer) -> None:
     @group.command("status")
     def status_cmd(home: Path | None = home_opt) -> None:
         """Say whether Neo4j runs and answers Bolt; exit code 3 if it does not."""
-        from graph.neo4j_server import status
+        from ops.neo4j_server import status
 
         st = status(_config(home, None))
         if st.running:

@@ -14,8 +14,8 @@ from neo4j import Driver, GraphDatabase, RoutingControl
 from neo4j.exceptions import ConstraintError
 
 from graph.errors import StoreUnavailable
-from graph.neo4j_server import check_bolt
 from graph.store import StoreConfig, open_store
+from ops.neo4j_server import check_bolt
 
 pytestmark = pytest.mark.neo4j
 

@@ -83,5 +83,5 @@ def test_dockerfile_installs_the_package_and_runs_as_non_root() -> None:
     # the non-root user is in force for the command
     assert instructions.index("USER") < instructions.index("CMD")
     assert lines[-1] == 'CMD ["crumbgraph", "serve"]'
-    for package in ("ingest", "graph", "detectors", "api"):
+    for package in ("ingest", "graph", "detectors", "api", "ops"):
         assert f"COPY {package} ./{package}" in lines

@@ -1,4 +1,4 @@
-"""Unit tests of graph.neo4j_server without a JVM: conf, command line, ports, pid files, errors."""
+"""Unit tests of ops.neo4j_server without a JVM: conf, command line, ports, pid files, errors."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from pydantic import SecretStr
 
 from api.settings import Settings
-from graph import neo4j_server as ns
 from graph.errors import ConfigError, StoreUnavailable
+from ops import neo4j_server as ns
 
 
 def _conf_dict(text: str) -> dict[str, list[str]]:
