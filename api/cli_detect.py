@@ -7,7 +7,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,27 +16,30 @@ from rich.table import Table
 
 from graph.errors import ConfigError
 
+if TYPE_CHECKING:  # the CLI imports the library lazily: `crumbgraph --help` stays fast
+    from detectors.results import Cluster, FlaggedAccount, Pathway, Results
+
 ARROW = " → "
 
 
-def draw_pathway(pw: dict[str, Any]) -> str:
+def draw_pathway(pw: Pathway) -> str:
     """`video c1 → comment c9 → @a7 → url https://…` for a pathway of results.json."""
+    from graph.model import NodeKind
+
     parts = []
-    for n in pw["nodes"]:
-        if n["kind"] == "account":
-            parts.append(f"@{n['id']}")
-        elif n["kind"] == "hashtag":
-            parts.append(f"#{n['id']}")
-        elif n["kind"] == "url":
-            parts.append(f"url {n['id']}")
+    for n in pw.nodes:
+        if n.kind == NodeKind.ACCOUNT:
+            parts.append(f"@{n.id}")
+        elif n.kind == NodeKind.HASHTAG:
+            parts.append(f"#{n.id}")
+        elif n.kind == NodeKind.URL:
+            parts.append(f"url {n.id}")
         else:
-            parts.append(f"{n.get('content_kind') or 'content'} {n['id']}")
+            parts.append(f"{n.content_kind or 'content'} {n.id}")
     return ARROW.join(parts)
 
 
-def render_summary(results: dict[str, Any], console: Console, top: int = 10) -> None:
-    """Print clusters, top bridges, suspicious contacts and top pathways."""
-    clusters = results["clusters"]
+def _cluster_table(clusters: list[Cluster], top: int) -> Table:
     t = Table(title=f"abusive clusters ({len(clusters)})")
     for col, just in (
         ("cluster", "left"),
@@ -49,51 +52,63 @@ def render_summary(results: dict[str, Any], console: Console, top: int = 10) -> 
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for c in clusters[:top]:
         t.add_row(
-            c["cluster_id"],
-            str(len(c["accounts"])),
-            str(len(c["content"])),
-            str(len(c.get("urls", []))),
-            ", ".join("#" + h for h in c.get("hashtags", [])[:4]),
-            f"{c['score']:.3g}",
+            c.cluster_id,
+            str(len(c.accounts)),
+            str(len(c.content)),
+            str(len(c.urls or [])),
+            ", ".join("#" + h for h in (c.hashtags or [])[:4]),
+            f"{c.score:.3g}",
         )
-    console.print(t)
-    by_role: dict[str, list[dict[str, Any]]] = {}
-    for r in results["flagged_accounts"]:
-        by_role.setdefault(r["role"], []).append(r)
-    bridges = by_role.get("bridge", [])
+    return t
+
+
+def _bridge_table(bridges: list[FlaggedAccount], top: int) -> Table:
     t = Table(title=f"bridges: accounts laying breadcrumbs ({len(bridges)})")
     t.add_column("account")
     t.add_column("probability mass", justify="right")
     t.add_column("pathways", justify="right")
     for r in bridges[:top]:
-        t.add_row(r["account_id"], f"{r['score']:.3g}", str(len(r["pathways"])))
-    console.print(t)
-    sus = by_role.get("suspicious_contact", [])
-    if sus:
-        t = Table(title=f"grooming-like contact ({len(sus)})")
-        for col in ("account", "minors", "largest connected share", "score"):
-            t.add_column(col, justify="left" if col == "account" else "right")
-        for r in sus[:top]:
-            t.add_row(
-                r["account_id"],
-                str(r.get("minors", "")),
-                f"{r.get('largest_connected_share', 0):.2f}",
-                f"{r['score']:.3g}",
-            )
-        console.print(t)
-    pws = results["pathways"]
+        t.add_row(r.account_id, f"{r.score:.3g}", str(len(r.pathways)))
+    return t
+
+
+def _contact_table(contacts: list[FlaggedAccount], top: int) -> Table:
+    t = Table(title=f"grooming-like contact ({len(contacts)})")
+    for col in ("account", "minors", "largest connected share", "score"):
+        t.add_column(col, justify="left" if col == "account" else "right")
+    for r in contacts[:top]:
+        t.add_row(
+            r.account_id,
+            str(r.minors if r.minors is not None else ""),
+            f"{r.largest_connected_share or 0:.2f}",
+            f"{r.score:.3g}",
+        )
+    return t
+
+
+def render_summary(results: Results, console: Console, top: int = 10) -> None:
+    """Print clusters, top bridges, suspicious contacts, top pathways and the most exposed items."""
+    from detectors.results import Role
+
+    console.print(_cluster_table(results.clusters, top))
+    by_role: dict[Role, list[FlaggedAccount]] = {}
+    for r in results.flagged_accounts:
+        by_role.setdefault(r.role, []).append(r)
+    console.print(_bridge_table(by_role.get(Role.BRIDGE, []), top))
+    if by_role.get(Role.SUSPICIOUS_CONTACT):
+        console.print(_contact_table(by_role[Role.SUSPICIOUS_CONTACT], top))
+    pws = results.pathways
     console.print(f"[bold]top pathways[/] ({len(pws)} in all; probability of a uniform click-walk)")
     for pw in pws[:top]:
         console.print(
-            f"  {pw['score']:.2e}  {draw_pathway(pw)}  [dim]→ {pw['cluster_id']}"
-            f"{' by ' + ', '.join(pw['bridges']) if pw.get('bridges') else ''}[/]",
+            f"  {pw.score:.2e}  {draw_pathway(pw)}  [dim]→ {pw.cluster_id}"
+            f"{' by ' + ', '.join(pw.bridges) if pw.bridges else ''}[/]",
             highlight=False,
         )
-    exp = results.get("exposure", [])
-    if exp:
+    if results.exposure:
         console.print(
             "[bold]most exposed child-oriented items[/] (clean these comment sections first): "
-            + ", ".join(f"{e['content_id']} ({e['probability']:.2g})" for e in exp[:5]),
+            + ", ".join(f"{e.content_id} ({e.probability:.2g})" for e in results.exposure[:5]),
             highlight=False,
         )
 
@@ -102,7 +117,8 @@ def _load_params(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        return json.loads(path.read_text())
+        params: dict[str, Any] = json.loads(path.read_text())
+        return params
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"--params {path}: {exc}") from exc
 
@@ -145,8 +161,9 @@ def _detect(
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(results_path, out)
     if not quiet:
-        results = json.loads(results_path.read_text())
-        render_summary(results, Console(), top=top)
+        from detectors.results import Results
+
+        render_summary(Results.model_validate_json(results_path.read_bytes()), Console(), top=top)
         typer.echo(f"run {record.run_id}: {results_path}" + (f" (copied to {out})" if out else ""))
 
 

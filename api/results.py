@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import base64
 import bisect
-import json
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
 from api.state import InvalidRequest
+from detectors.results import PAGED_SECTIONS, Cluster, FlaggedAccount, Pathway, ResultModel, Results, Section
 from graph.errors import CrumbgraphError, NotFound
 from graph.model import NodeKind
 from graph.store import GraphStore
@@ -25,10 +25,7 @@ from graph.store import GraphStore
 log = logging.getLogger(__name__)
 
 LATEST = "latest"
-
-
-def _score_key(item: dict[str, Any], id_field: str) -> tuple[float, str]:
-    return (-float(item.get("score") or 0.0), str(item.get(id_field, "")))
+T = TypeVar("T")
 
 
 @dataclass
@@ -38,9 +35,9 @@ class RunIndex:
 
     run_id: str
     snapshot_digest: str | None
-    pathways: list[dict[str, Any]]
-    clusters: list[dict[str, Any]]
-    flagged: list[dict[str, Any]]
+    pathways: list[Pathway]
+    clusters: list[Cluster]
+    flagged: list[FlaggedAccount]
     pathway_pos: dict[str, int] = field(default_factory=dict)
     cluster_pos: dict[str, int] = field(default_factory=dict)
     flagged_pos: dict[str, int] = field(default_factory=dict)
@@ -50,44 +47,43 @@ class RunIndex:
     clusters_of_account: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, run_id: str, results: dict[str, Any]) -> RunIndex:
-        pathways = sorted(results.get("pathways") or [], key=lambda p: _score_key(p, "pathway_id"))
-        clusters = sorted(results.get("clusters") or [], key=lambda c: _score_key(c, "cluster_id"))
-        flagged = sorted(results.get("flagged_accounts") or [], key=lambda a: _score_key(a, "account_id"))
+    def build(cls, run_id: str, results: Results | dict[str, Any]) -> RunIndex:
+        res = results if isinstance(results, Results) else Results.model_validate(results)
         idx = cls(
-            run_id=str(results.get("run_id") or run_id),
-            snapshot_digest=results.get("snapshot_digest"),
-            pathways=pathways,
-            clusters=clusters,
-            flagged=flagged,
+            run_id=res.run_id or run_id,
+            snapshot_digest=res.snapshot_digest,
+            pathways=sorted(res.pathways, key=lambda p: (-p.score, p.pathway_id)),
+            clusters=sorted(res.clusters, key=lambda c: (-c.score, c.cluster_id)),
+            flagged=sorted(res.flagged_accounts, key=lambda a: (-a.score, a.account_id)),
         )
-        for pos, p in enumerate(pathways):
-            idx.pathway_pos[str(p.get("pathway_id"))] = pos
-            src = p.get("source") or {}
-            idx.by_source.setdefault(str(src.get("id")), []).append(pos)
-            idx.by_cluster.setdefault(str(p.get("cluster_id")), []).append(pos)
-            seen: set[str] = set()
-            for node in p.get("nodes") or []:
-                if node.get("kind") == NodeKind.ACCOUNT.value and node.get("id") not in seen:
-                    seen.add(node["id"])
-                    idx.by_account.setdefault(str(node["id"]), []).append(pos)
-        for pos, c in enumerate(clusters):
-            idx.cluster_pos[str(c.get("cluster_id"))] = pos
-            for a in c.get("accounts") or []:
-                idx.clusters_of_account.setdefault(str(a), []).append(str(c.get("cluster_id")))
-        for pos, a in enumerate(flagged):
-            idx.flagged_pos[str(a.get("account_id"))] = pos
+        for pos, p in enumerate(idx.pathways):
+            idx.pathway_pos[p.pathway_id] = pos
+            idx.by_source.setdefault(p.source.id, []).append(pos)
+            idx.by_cluster.setdefault(p.cluster_id, []).append(pos)
+            for account in dict.fromkeys(n.id for n in p.nodes if n.kind == NodeKind.ACCOUNT):
+                idx.by_account.setdefault(account, []).append(pos)
+        for pos, c in enumerate(idx.clusters):
+            idx.cluster_pos[c.cluster_id] = pos
+            for a in c.accounts:
+                idx.clusters_of_account.setdefault(a, []).append(c.cluster_id)
+        for pos, flag in enumerate(idx.flagged):
+            idx.flagged_pos[flag.account_id] = pos
         return idx
+
+    def section(self, section: Section) -> Sequence[ResultModel]:
+        """The items of one paged section, in score order."""
+        items: dict[Section, Sequence[ResultModel]] = {
+            Section.PATHWAYS: self.pathways,
+            Section.CLUSTERS: self.clusters,
+            Section.FLAGGED_ACCOUNTS: self.flagged,
+        }
+        return items[section]
 
     def summary(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "snapshot_digest": self.snapshot_digest,
-            "counts": {
-                "pathways": len(self.pathways),
-                "clusters": len(self.clusters),
-                "flagged_accounts": len(self.flagged),
-            },
+            "counts": {section.value: len(self.section(section)) for section in PAGED_SECTIONS},
         }
 
 
@@ -122,9 +118,9 @@ class ResultsCache:
                     return self._items[run_id]
             raw = store.get_results(run_id)
             try:
-                parsed = json.loads(raw)
-            except ValueError as exc:
-                raise NotFound(f"run {run_id}: results.json is not valid JSON ({exc})") from exc
+                parsed = Results.model_validate_json(raw)
+            except ValueError as exc:  # not JSON, or not the results format
+                raise NotFound(f"run {run_id}: results.json is not valid results JSON ({exc})") from exc
             index = RunIndex.build(run_id, parsed)
             with self._lock:
                 self._items[run_id] = index
@@ -185,15 +181,16 @@ def decode_cursor(cursor: str | None) -> int:
 
 
 @dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
+class Page(Generic[T]):
+    items: list[T]
     next_cursor: str | None
     total: int
 
 
-def page(items: Sequence[dict[str, Any]], positions: Sequence[int] | None, cursor: str | None, limit: int) -> Page:
+def page(items: Sequence[T], positions: Sequence[int] | None, cursor: str | None, limit: int) -> Page[T]:
     """A page of `items` restricted to ascending `positions` (None: all), after the cursor."""
     after = decode_cursor(cursor)
+    chosen: Sequence[int]
     if positions is None:
         start = after + 1
         chosen = range(start, min(len(items), start + limit))
@@ -225,7 +222,7 @@ def query_pathways(
     account_id: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
-) -> Page:
+) -> Page[Pathway]:
     """Pathways of a run, highest score first, optionally by source content, cluster or account."""
     filters = []
     if source_id is not None:
@@ -238,30 +235,34 @@ def query_pathways(
     return page(index.pathways, positions, cursor, limit)
 
 
-def get_pathway(index: RunIndex, pathway_id: str) -> dict[str, Any]:
+def get_pathway(index: RunIndex, pathway_id: str) -> Pathway:
     pos = index.pathway_pos.get(pathway_id)
     if pos is None:
         raise NotFound(f"run {index.run_id}: no pathway {pathway_id!r}")
     return index.pathways[pos]
 
 
-def get_cluster(index: RunIndex, cluster_id: str) -> dict[str, Any]:
+def get_cluster(index: RunIndex, cluster_id: str) -> tuple[Cluster, int]:
+    """A cluster and how many pathways of the run reach it."""
     pos = index.cluster_pos.get(cluster_id)
     if pos is None:
         raise NotFound(f"run {index.run_id}: no cluster {cluster_id!r}")
-    cluster = dict(index.clusters[pos])
-    cluster["entry_pathways"] = len(index.by_cluster.get(cluster_id, []))
-    return cluster
+    return index.clusters[pos], len(index.by_cluster.get(cluster_id, []))
 
 
-def query_flagged(index: RunIndex, *, role: str | None = None, cursor: str | None = None, limit: int = 50) -> Page:
-    positions = None if role is None else [i for i, a in enumerate(index.flagged) if a.get("role") == role]
+def query_clusters(index: RunIndex, *, cursor: str | None = None, limit: int = 50) -> Page[Cluster]:
+    return page(index.clusters, None, cursor, limit)
+
+
+def query_flagged(
+    index: RunIndex, *, role: str | None = None, cursor: str | None = None, limit: int = 50
+) -> Page[FlaggedAccount]:
+    positions = None if role is None else [i for i, a in enumerate(index.flagged) if a.role == role]
     return page(index.flagged, positions, cursor, limit)
 
 
-def results_section(index: RunIndex, section: str, cursor: str | None, limit: int) -> Page:
-    items = {"pathways": index.pathways, "clusters": index.clusters, "flagged_accounts": index.flagged}[section]
-    return page(items, None, cursor, limit)
+def results_section(index: RunIndex, section: Section, cursor: str | None, limit: int) -> Page[ResultModel]:
+    return page(index.section(section), None, cursor, limit)
 
 
 def describe_account(store: GraphStore, cache: ResultsCache, account_id: str, run_id: str) -> dict[str, Any]:
@@ -274,7 +275,7 @@ def describe_account(store: GraphStore, cache: ResultsCache, account_id: str, ru
         if run_id != LATEST:
             raise
         index = None
-    flag = None
+    flag: FlaggedAccount | None = None
     if index is not None and account_id in index.flagged_pos:
         flag = index.flagged[index.flagged_pos[account_id]]
     return {
@@ -289,7 +290,7 @@ def describe_account(store: GraphStore, cache: ResultsCache, account_id: str, ru
 
 def account_pathways(
     store: GraphStore, cache: ResultsCache, account_id: str, run_id: str, cursor: str | None, limit: int
-) -> tuple[RunIndex, Page]:
+) -> tuple[RunIndex, Page[Pathway]]:
     store.get_node(NodeKind.ACCOUNT, account_id)  # NotFound for an unknown account
     index = cache.get(store, run_id)
     return index, query_pathways(index, account_id=account_id, cursor=cursor, limit=limit)

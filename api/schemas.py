@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from detectors.results import (
+    CLUSTER_EXAMPLE,
+    FLAGGED_ACCOUNT_EXAMPLES,
+    PAGED_SECTIONS,
+    Cluster,
+    FlaggedAccount,
+    Pathway,
+)
 
 Role = Literal["investigator", "law_enforcement", "auditor", "admin"]
 CaseStatus = Literal["open", "in_progress", "confirmed", "dismissed"]
 ItemKind = Literal["account", "content", "pathway", "cluster"]
 NodeKindName = Literal["account", "content", "url", "hashtag"]
-Section = Literal["pathways", "clusters", "flagged_accounts"]
+#: the result sections the API pages through (detectors.results.PAGED_SECTIONS, as a query type)
+ResultsSection = Literal["pathways", "clusters", "flagged_accounts"]
+assert set(get_args(ResultsSection)) == {s.value for s in PAGED_SECTIONS}, "ResultsSection drifted from PAGED_SECTIONS"
 
 MAX_PAGE = 500
 MAX_HOPS = 3
@@ -131,69 +142,9 @@ class RunList(BaseModel):
     items: list[RunRecord]
 
 
-class NodeRef(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    kind: str = Field(examples=["content"])
-    id: str = Field(examples=["c-1001"])
-
-
-class Pathway(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        json_schema_extra={
-            "examples": [
-                {
-                    "pathway_id": "p-0001",
-                    "source": {"kind": "content", "id": "c-1001"},
-                    "cluster_id": "k-01",
-                    "nodes": [
-                        {"kind": "content", "id": "c-1001"},
-                        {"kind": "content", "id": "c-2002"},
-                        {"kind": "account", "id": "a-77"},
-                        {"kind": "url", "id": "https://invite.example/x"},
-                    ],
-                    "edges": ["REPLY_TO", "MENTIONS", "BIO_LINK"],
-                    "score": 0.93,
-                }
-            ]
-        },
-    )
-    pathway_id: str
-    source: NodeRef
-    cluster_id: str | None = None
-    nodes: list[NodeRef]
-    edges: list[str]
-    score: float
-
-
-class Cluster(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        json_schema_extra={
-            "examples": [{"cluster_id": "k-01", "accounts": ["a-77", "a-78"], "content": ["c-9001"], "score": 0.88}]
-        },
-    )
-    cluster_id: str
-    accounts: list[str] = []
-    content: list[str] = []
-    score: float
-
-
 class ClusterDetail(Cluster):
+    model_config = ConfigDict(json_schema_extra={"examples": [{**CLUSTER_EXAMPLE, "entry_pathways": 12}]})
     entry_pathways: int = Field(description="How many pathways of the run reach this cluster.")
-
-
-class FlaggedAccount(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        json_schema_extra={
-            "examples": [{"account_id": "a-77", "score": 0.91, "role": "bridge", "pathways": ["p-0001"]}]
-        },
-    )
-    account_id: str
-    score: float
-    role: str
-    pathways: list[str] = []
 
 
 class PageInfo(BaseModel):
@@ -206,13 +157,13 @@ class ResultsPage(PageInfo):
         json_schema_extra={
             "examples": [
                 {
-                    "run_id": "20260301T120000Z-5d1c",
-                    "snapshot_digest": "sha256:9b1c...",
-                    "counts": {"pathways": 120, "clusters": 3, "flagged_accounts": 41},
+                    "run_id": "run-20260301T120000Z-5d1c0a2e",
+                    "snapshot_digest": "3e3130f4dd4ca0cdb723c05f0a853029d4dcbb678681057aedc3224c6158b8b8",
+                    "counts": {"pathways": 811, "clusters": 2, "flagged_accounts": 60},
                     "section": "flagged_accounts",
-                    "items": [{"account_id": "a-77", "score": 0.91, "role": "bridge", "pathways": ["p-0001"]}],
+                    "items": [FLAGGED_ACCOUNT_EXAMPLES[0]],
                     "next_cursor": "YWZ0ZXI6MA",
-                    "total": 41,
+                    "total": 60,
                 }
             ]
         }
@@ -220,8 +171,8 @@ class ResultsPage(PageInfo):
     run_id: str
     snapshot_digest: str | None
     counts: dict[str, int]
-    section: Section
-    items: list[dict[str, Any]]
+    section: ResultsSection
+    items: list[Pathway] | list[Cluster] | list[FlaggedAccount] = Field(description="Items of `section`, by score.")
 
 
 class PathwayPage(PageInfo):
@@ -245,12 +196,12 @@ class Account(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "account_id": "a-77",
-                    "properties": {"account_id": "a-77", "age_band": "adult", "status": "active"},
-                    "run_id": "20260301T120000Z-5d1c",
-                    "flag": {"account_id": "a-77", "score": 0.91, "role": "bridge", "pathways": ["p-0001"]},
+                    "account_id": "a0018555",
+                    "properties": {"account_id": "a0018555", "age_band": "adult", "status": "active"},
+                    "run_id": "run-20260301T120000Z-5d1c0a2e",
+                    "flag": FLAGGED_ACCOUNT_EXAMPLES[0],
                     "clusters": [],
-                    "pathway_count": 1,
+                    "pathway_count": 2,
                 }
             ]
         }

@@ -7,11 +7,12 @@ import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from detectors.navigation import Navigation
+from detectors.results import Sections
 from graph.projection import Projection
 
 #: significant digits of every float written to results.json (byte-identical reruns)
@@ -46,23 +47,27 @@ class DetectorContext:
 
 @dataclass
 class DetectorOutput:
-    """`sections`: result lists merged into results.json (clusters, pathways, flagged_accounts,
-    exposure, ...); `state`: in-memory values for later detectors (never written)."""
+    """`sections`: typed result lists merged into results.json (detectors/results.py); `state`:
+    in-memory values for later detectors (never written); `counts`: what it found, for run.json."""
 
-    sections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    sections: Sections = field(default_factory=Sections)
     state: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
 
 
-class Detector:
-    """A detector. Subclasses set `name` (stable, never renamed once released), `version`
-    (bumped when output for the same input can change), `Params` (a DetectorParams subclass)
-    and `requires` (names of detectors whose output it reads), and implement `run` with no I/O."""
+P = TypeVar("P", bound=DetectorParams)
+
+
+class Detector(Generic[P]):
+    """A detector. Subclasses (`Detector[TheirParams]`) set `name` (stable, never renamed once
+    released), `version` (bumped when output for the same input can change), `Params` (their
+    DetectorParams subclass) and `requires` (names of detectors whose output it reads), and
+    implement `run` with no I/O."""
 
     name: ClassVar[str]
     version: ClassVar[str]
-    Params: ClassVar[type[DetectorParams]]
+    Params: type[P]
     requires: ClassVar[tuple[str, ...]] = ()
 
-    def run(self, projection: Projection, params: DetectorParams, context: DetectorContext) -> DetectorOutput:
+    def run(self, projection: Projection, params: P, context: DetectorContext) -> DetectorOutput:
         raise NotImplementedError

@@ -3,8 +3,9 @@ post abusive-labelled content, scored by confidence-weighted abusive-label mass.
 
 from __future__ import annotations
 
+import logging
 import random
-from typing import Any
+from dataclasses import dataclass, field
 
 import igraph
 import numpy as np
@@ -13,8 +14,11 @@ from pydantic import Field
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd, short_hash
 from detectors.navigation import group_order
+from detectors.results import Cluster
 from graph.model import ContentLabel, RelType
 from graph.projection import KIND_CODE, REL_CODE, Projection, in_codes, unique_ints
+
+logger = logging.getLogger(__name__)
 
 ABUSIVE = ContentLabel.ABUSIVE.code
 #: stored relationships that count as an interaction between the accounts owning both ends
@@ -133,7 +137,183 @@ def _leiden(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, p: 
     return np.asarray(part.membership, dtype=np.int64)
 
 
-class ClusterDetector(Detector):
+@dataclass
+class FoundCluster:
+    """A cluster as later detectors read it (detector state, never written): member vids, score,
+    sorted-by-vid member ids, its id, and every node it owns (the targets of pathways)."""
+
+    members: np.ndarray
+    score: float
+    ids: list[str] = field(default_factory=list)
+    cluster_id: str = ""
+    target_vids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+
+def abusive_mass(proj: Projection) -> np.ndarray:
+    """Per account vid: the summed label confidence of its abusive-labelled content."""
+    n_acc = proj.offsets[1]
+    cvids = np.arange(proj.offsets[1], proj.offsets[2])
+    abusive = cvids[proj.label[cvids] == ABUSIVE]
+    authors = proj.author[abusive]
+    ok = authors >= 0
+    mass = np.bincount(authors[ok], weights=proj.label_confidence[abusive][ok], minlength=n_acc)[:n_acc]
+    return np.asarray(mass, np.float64)
+
+
+def expand_region(m: sp.csr_matrix, seeds: np.ndarray, p: ClusterParams) -> np.ndarray:
+    """Boolean mask of the seeds plus `hops` interaction hops around them, never expanding
+    through or adding hubs (more than `max_degree` distinct partners)."""
+    degree = np.diff(m.indptr)
+    region = np.zeros(m.shape[0], bool)
+    region[seeds] = True
+    frontier = seeds
+    for _ in range(p.hops):
+        expand = frontier[degree[frontier] <= p.max_degree] if frontier.size else frontier
+        nbrs = unique_ints(m[expand].indices) if expand.size else np.zeros(0, np.int64)
+        nbrs = nbrs[~region[nbrs] & (degree[nbrs] <= p.max_degree)]
+        region[nbrs] = True
+        frontier = nbrs
+    return region
+
+
+def vouched_members(members: np.ndarray, directed: sp.csr_matrix, indeg: np.ndarray, p: ClusterParams) -> np.ndarray:
+    """The members the others vouch for. Labelled or not, a member needs at least
+    min_member_in_links other members following/mentioning/replying to it, and at least
+    min_member_share of what all accounts direct at it coming from them (what it does itself,
+    e.g. following or commenting on ordinary accounts, does not count against it). Repeated
+    against the kept members until stable, so dropped accounts vouch for nobody: an isolated
+    (false-positive) label that Leiden attached to a cluster does not join."""
+    while members.size:
+        inner = directed[members][:, members]
+        w_in = np.asarray(inner.sum(axis=0)).ravel()
+        share = np.divide(w_in, indeg[members], out=np.zeros(members.size), where=indeg[members] > 0)
+        in_links = np.asarray((inner > 0).sum(axis=0)).ravel()
+        keep = (share >= p.min_member_share) & (in_links >= p.min_member_in_links)
+        if keep.all():
+            break
+        members = members[keep]
+    return members
+
+
+def readmitted(
+    members: np.ndarray, directed: sp.csr_matrix, indeg: np.ndarray, candidates: np.ndarray, p: ClusterParams
+) -> np.ndarray:
+    """One re-admission pass: `candidates` (region accounts Leiden put elsewhere and no cluster
+    took; it can split a small dense group) that meet the vouching test against the kept members."""
+    w_all = np.asarray(directed[members].sum(axis=0)).ravel()
+    in_all = np.asarray((directed[members] > 0).sum(axis=0)).ravel()
+    share_all = np.divide(w_all, indeg, out=np.zeros(indeg.size), where=indeg > 0)
+    return np.flatnonzero(candidates & (share_all >= p.min_member_share) & (in_all >= p.min_member_in_links))
+
+
+def find_clusters(
+    directed: sp.csr_matrix, m: sp.csr_matrix, region: np.ndarray, mass: np.ndarray, p: ClusterParams
+) -> list[FoundCluster]:
+    """Leiden over the region of the undirected interaction graph `m`, then the cluster test on
+    each community (see docs/detectors.md#abusive-clusters), in community order."""
+    rv = np.flatnonzero(region)
+    sub = m[rv][:, rv].tocoo()
+    upper = sub.row < sub.col
+    membership = _leiden(rv.size, sub.row[upper], sub.col[upper], sub.data[upper], p)
+    indeg = np.asarray(directed.sum(axis=0)).ravel()  # interaction weight directed at each account
+    clusters: list[FoundCluster] = []
+    assigned = np.zeros(region.size, bool)
+    for comm in unique_ints(membership).tolist():
+        members = rv[membership == comm]
+        if np.count_nonzero(mass[members] > 0) < p.min_labelled_members:
+            continue
+        members = vouched_members(members, directed, indeg, p)
+        if members.size == 0:
+            continue
+        extra = readmitted(members, directed, indeg, region & ~assigned, p)
+        members = unique_ints(np.concatenate([members, extra]))
+        if members.size < p.min_members or np.count_nonzero(mass[members] > 0) < p.min_labelled_members:
+            continue
+        assigned[members] = True
+        clusters.append(FoundCluster(members=members, score=float(mass[members].sum())))
+    return clusters
+
+
+def name_clusters(proj: Projection, clusters: list[FoundCluster]) -> list[FoundCluster]:
+    """Give each cluster its member ids and stable id; return them in score order."""
+    for c in clusters:
+        c.ids = proj.id_list(c.members)
+        c.cluster_id = "cluster-" + short_hash(*c.ids)
+    return sorted(clusters, key=lambda c: (-c.score, c.cluster_id))
+
+
+def token_owner(proj: Projection, member_cluster: np.ndarray, n_clusters: int, p: ClusterParams) -> np.ndarray:
+    """Per vid, the cluster owning a url/hashtag (-1: none): the cluster whose members are at
+    least min_owned_share of the distinct accounts using it (highest share, then lowest cluster)."""
+    use = in_codes(proj.etype, [REL_CODE[r.value] for r in CO_USE_RELS])
+    users = account_owner(proj, proj.src[use])
+    tokens = proj.dst[use].astype(np.int64)
+    ok = users >= 0
+    owner = np.full(proj.n_nodes, -1, np.int32)
+    if not ok.any() or n_clusters == 0:
+        return owner
+    tok, usr = unique_pairs(tokens[ok], users[ok], proj.n_nodes)
+    n_users = np.bincount(tok, minlength=proj.n_nodes)
+    cl = member_cluster[usr].astype(np.int64)
+    mine = cl >= 0
+    # members of each cluster using each token, as one (token, cluster) key count
+    key = tok[mine] * n_clusters + cl[mine]
+    key.sort()
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    cnt = np.diff(np.r_[starts, key.size])
+    t_, c_ = key[starts] // n_clusters, key[starts] % n_clusters
+    share = cnt / n_users[t_]
+    keep = share >= p.min_owned_share
+    t_, c_, share = t_[keep], c_[keep], share[keep]
+    best = np.lexsort((c_, -share, t_))  # per token: highest share, then lowest cluster
+    t_, c_ = t_[best], c_[best]
+    first = np.r_[True, t_[1:] != t_[:-1]] if t_.size else np.zeros(0, bool)
+    owner[t_[first]] = c_[first]
+    return owner
+
+
+def ownership(proj: Projection, clusters: list[FoundCluster], p: ClusterParams) -> tuple[np.ndarray, np.ndarray]:
+    """(member_cluster, owner) per vid, as an index into `clusters` (-1: none): a cluster owns
+    its members, their content, and the urls/hashtags used mostly by its members."""
+    member_cluster = np.full(proj.n_nodes, -1, np.int32)
+    for i, c in enumerate(clusters):
+        member_cluster[c.members] = i
+    cvids = np.arange(proj.offsets[1], proj.offsets[2])
+    content_owner = np.full(proj.n_nodes, -1, np.int32)
+    auth = proj.author[cvids]
+    has = auth >= 0
+    content_owner[cvids[has]] = member_cluster[auth[has]]
+    tokens = token_owner(proj, member_cluster, len(clusters), p)
+    owner = np.where(member_cluster >= 0, member_cluster, np.where(content_owner >= 0, content_owner, tokens))
+    return member_cluster, owner
+
+
+def cluster_rows(proj: Projection, clusters: list[FoundCluster], owner: np.ndarray, mass: np.ndarray) -> list[Cluster]:
+    """The clusters section, in `clusters` order; sets each cluster's `target_vids` (all it owns)."""
+    rows = []
+    owned = np.flatnonzero(owner >= 0)
+    by_cluster, ptr = group_order(owner[owned].astype(np.int64), max(len(clusters), 1))
+    for i, c in enumerate(clusters):
+        nodes = owned[by_cluster[ptr[i] : ptr[i + 1]]]
+        kinds = proj.kind[nodes]
+        labelled = int(np.count_nonzero(mass[c.members] > 0))
+        c.target_vids = nodes
+        rows.append(
+            Cluster(
+                cluster_id=c.cluster_id,
+                accounts=sorted(c.ids),
+                content=sorted(proj.id_list(nodes[kinds == KIND_CODE["content"]])),
+                urls=sorted(proj.id_list(nodes[kinds == KIND_CODE["url"]])),
+                hashtags=sorted(proj.id_list(nodes[kinds == KIND_CODE["hashtag"]])),
+                score=rnd(c.score),
+                labelled_accounts=labelled,
+                unlabelled_accounts=int(c.members.size - labelled),
+            )
+        )
+    return rows
+
+
+class ClusterDetector(Detector[ClusterParams]):
     """Finds abusive clusters; see docs/detectors.md#abusive-clusters."""
 
     name = "clusters"
@@ -142,136 +322,25 @@ class ClusterDetector(Detector):
 
     def run(self, projection: Projection, params: ClusterParams, context: DetectorContext) -> DetectorOutput:
         proj, p = projection, params
-        n_acc = proj.offsets[1]
-        # abusive-label mass per account
-        cvids = np.arange(proj.offsets[1], proj.offsets[2])
-        abusive = cvids[proj.label[cvids] == ABUSIVE]
-        authors = proj.author[abusive]
-        okc = authors >= 0
-        mass = np.bincount(authors[okc], weights=proj.label_confidence[abusive][okc], minlength=n_acc)[:n_acc]
+        mass = abusive_mass(proj)
         seeds = np.flatnonzero(mass > 0)
         out = DetectorOutput()
-        if seeds.size == 0 or n_acc == 0:
+        if seeds.size == 0 or proj.offsets[1] == 0:
             out.state.update(clusters=[], member_cluster=np.full(proj.n_nodes, -1, np.int32), mass=mass)
-            out.sections["clusters"] = []
             out.counts["clusters"] = 0
             return out
         directed = interaction_matrix(proj, p.max_co_use, p.co_use)
         m = (directed + directed.T).tocsr()
-        degree = np.diff(m.indptr)
-        region = np.zeros(n_acc, bool)
-        region[seeds] = True
-        frontier = seeds
-        for _ in range(p.hops):
-            expand = frontier[degree[frontier] <= p.max_degree] if frontier.size else frontier
-            nbrs = unique_ints(m[expand].indices) if expand.size else np.zeros(0, np.int64)
-            nbrs = nbrs[~region[nbrs] & (degree[nbrs] <= p.max_degree)]
-            region[nbrs] = True
-            frontier = nbrs
-        rv = np.flatnonzero(region)
-        sub = m[rv][:, rv].tocoo()
-        upper = sub.row < sub.col
-        membership = _leiden(rv.size, sub.row[upper], sub.col[upper], sub.data[upper], p)
-        indeg = np.asarray(directed.sum(axis=0)).ravel()  # interaction weight directed at each account
-        clusters: list[dict[str, Any]] = []
-        assigned = np.zeros(n_acc, bool)
-        for comm in unique_ints(membership).tolist():
-            members = rv[membership == comm]
-            if np.count_nonzero(mass[members] > 0) < p.min_labelled_members:
-                continue
-            # labelled or not, a member must be vouched for by the other members: at least
-            # min_member_in_links of them follow/mention/reply to it, and at least min_member_share
-            # of what all accounts direct at it comes from them (what it does itself, e.g. following
-            # or commenting on ordinary accounts, does not count against it). Repeated against the
-            # kept members until stable, so dropped accounts vouch for nobody. An isolated
-            # (false-positive) label that Leiden attached to a cluster does not join.
-            while members.size:
-                inner = directed[members][:, members]
-                w_in = np.asarray(inner.sum(axis=0)).ravel()
-                share = np.divide(w_in, indeg[members], out=np.zeros(members.size), where=indeg[members] > 0)
-                in_links = np.asarray((inner > 0).sum(axis=0)).ravel()
-                keep = (share >= p.min_member_share) & (in_links >= p.min_member_in_links)
-                if keep.all():
-                    break
-                members = members[keep]
-            if members.size == 0:
-                continue
-            # one re-admission pass: region accounts Leiden put elsewhere (it can split a small
-            # dense group) that meet the same test against the kept members join too
-            w_all = np.asarray(directed[members].sum(axis=0)).ravel()
-            in_all = np.asarray((directed[members] > 0).sum(axis=0)).ravel()
-            share_all = np.divide(w_all, indeg, out=np.zeros(n_acc), where=indeg > 0)
-            extra = np.flatnonzero(
-                region & ~assigned & (share_all >= p.min_member_share) & (in_all >= p.min_member_in_links)
-            )
-            members = unique_ints(np.concatenate([members, extra]))
-            if members.size < p.min_members or np.count_nonzero(mass[members] > 0) < p.min_labelled_members:
-                continue
-            assigned[members] = True
-            clusters.append({"members": members, "score": float(mass[members].sum())})
-        # ownership: content of members, and urls/hashtags used mostly by members
-        member_cluster = np.full(proj.n_nodes, -1, np.int32)
-        ids_sorted = []
-        for c in clusters:
-            c["ids"] = proj.id_list(c["members"])
-            c["cluster_id"] = "cluster-" + short_hash(*c["ids"])
-            ids_sorted.append(c)
-        clusters = sorted(ids_sorted, key=lambda c: (-c["score"], c["cluster_id"]))
-        for i, c in enumerate(clusters):
-            member_cluster[c["members"]] = i
-        content_owner = np.full(proj.n_nodes, -1, np.int32)
-        auth = proj.author[cvids]
-        has = auth >= 0
-        content_owner[cvids[has]] = member_cluster[auth[has]]
-        use = in_codes(proj.etype, [REL_CODE[r.value] for r in CO_USE_RELS])
-        users = account_owner(proj, proj.src[use])
-        tokens = proj.dst[use].astype(np.int64)
-        ok = users >= 0
-        token_owner = np.full(proj.n_nodes, -1, np.int32)
-        if ok.any() and clusters:
-            tok, usr = unique_pairs(tokens[ok], users[ok], proj.n_nodes)
-            n_users = np.bincount(tok, minlength=proj.n_nodes)
-            cl = member_cluster[usr].astype(np.int64)
-            mine = cl >= 0
-            # members of each cluster using each token, as one (token, cluster) key count
-            n_cl = len(clusters)
-            key = tok[mine] * n_cl + cl[mine]
-            key.sort()
-            starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-            cnt = np.diff(np.r_[starts, key.size])
-            t_, c_ = key[starts] // n_cl, key[starts] % n_cl
-            share = cnt / n_users[t_]
-            keep = share >= p.min_owned_share
-            t_, c_, share = t_[keep], c_[keep], share[keep]
-            best = np.lexsort((c_, -share, t_))  # per token: highest share, then lowest cluster
-            t_, c_ = t_[best], c_[best]
-            first = np.r_[True, t_[1:] != t_[:-1]] if t_.size else np.zeros(0, bool)
-            token_owner[t_[first]] = c_[first]
-        owner = np.where(member_cluster >= 0, member_cluster, np.where(content_owner >= 0, content_owner, token_owner))
-        section = []
-        owned = np.flatnonzero(owner >= 0)
-        by_cluster, ptr = group_order(owner[owned].astype(np.int64), max(len(clusters), 1))
-        for i, c in enumerate(clusters):
-            nodes = owned[by_cluster[ptr[i] : ptr[i + 1]]]
-            kinds = proj.kind[nodes]
-            content = nodes[kinds == KIND_CODE["content"]]
-            urls = nodes[kinds == KIND_CODE["url"]]
-            tags = nodes[kinds == KIND_CODE["hashtag"]]
-            labelled = int(np.count_nonzero(mass[c["members"]] > 0))
-            c.update(content_vids=content, url_vids=urls, tag_vids=tags, target_vids=nodes)
-            section.append(
-                {
-                    "cluster_id": c["cluster_id"],
-                    "accounts": sorted(c["ids"]),
-                    "content": sorted(proj.id_list(content)),
-                    "urls": sorted(proj.id_list(urls)),
-                    "hashtags": sorted(proj.id_list(tags)),
-                    "score": rnd(c["score"]),
-                    "labelled_accounts": labelled,
-                    "unlabelled_accounts": int(c["members"].size - labelled),
-                }
-            )
-        out.sections["clusters"] = section
+        region = expand_region(m, seeds, p)
+        clusters = name_clusters(proj, find_clusters(directed, m, region, mass, p))
+        member_cluster, owner = ownership(proj, clusters, p)
+        out.sections.clusters = cluster_rows(proj, clusters, owner, mass)
         out.state.update(clusters=clusters, member_cluster=member_cluster, owner=owner, mass=mass)
-        out.counts.update(clusters=len(clusters), cluster_region_accounts=int(rv.size))
+        out.counts.update(clusters=len(clusters), cluster_region_accounts=int(np.count_nonzero(region)))
+        logger.info(
+            "clusters: %d labelled accounts, %d in the region, %d clusters",
+            seeds.size,
+            int(np.count_nonzero(region)),
+            len(clusters),
+        )
         return out

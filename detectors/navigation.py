@@ -4,16 +4,13 @@ with what probability (uniform among the steps in front of them, so hubs are nea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph.model import RelType
+from graph.model import Direction, RelType
 from graph.projection import KIND_CODE, REL_CODE, Projection
-
-Direction = Literal["forward", "backward"]
 
 
 class StepRule(BaseModel):
@@ -35,29 +32,29 @@ class StepRule(BaseModel):
     def credits_creator(self) -> bool:
         if self.lays_crumb is not None:
             return self.lays_crumb
-        return self.direction == "forward" and self.rel != RelType.POSTED
+        return self.direction == Direction.FORWARD and self.rel != RelType.POSTED
 
 
 #: The default model; see docs/detectors.md ("Navigation model").
 DEFAULT_STEPS: tuple[StepRule, ...] = (
-    StepRule(rel=RelType.POSTED, direction="forward"),  # account -> its posts and comments
-    StepRule(rel=RelType.POSTED, direction="backward"),  # content -> its author
-    StepRule(rel=RelType.REPLY_TO, direction="backward"),  # post -> comments / items under it
-    StepRule(rel=RelType.REPLY_TO, direction="forward"),  # comment -> what it is under
-    StepRule(rel=RelType.MENTIONS, direction="forward"),  # comment/bio -> mentioned account
-    StepRule(rel=RelType.TAGGED, direction="forward"),  # content -> hashtag
-    StepRule(rel=RelType.TAGGED, direction="backward"),  # hashtag -> content carrying it
-    StepRule(rel=RelType.LINKS_TO, direction="forward"),  # content -> URL
-    StepRule(rel=RelType.LINKS_TO, direction="backward"),  # URL -> content posting it
-    StepRule(rel=RelType.BIO_LINK, direction="forward"),  # account -> URL in its bio
-    StepRule(rel=RelType.BIO_LINK, direction="backward"),  # URL -> accounts with it in their bio
-    StepRule(rel=RelType.FOLLOWS, direction="forward"),  # account -> whom it follows
-    StepRule(rel=RelType.FOLLOWS, direction="backward"),  # account -> its followers
-    StepRule(rel=RelType.SHARES, direction="forward"),  # share -> what it shares
-    StepRule(rel=RelType.SHARES, direction="backward"),  # content -> shares of it
-    StepRule(rel=RelType.REPLIES, direction="forward"),
-    StepRule(rel=RelType.RECOMMENDS, direction="forward"),  # platform recommendation
-    StepRule(rel=RelType.REFERENCES, direction="forward"),
+    StepRule(rel=RelType.POSTED, direction=Direction.FORWARD),  # account -> its posts and comments
+    StepRule(rel=RelType.POSTED, direction=Direction.BACKWARD),  # content -> its author
+    StepRule(rel=RelType.REPLY_TO, direction=Direction.BACKWARD),  # post -> comments / items under it
+    StepRule(rel=RelType.REPLY_TO, direction=Direction.FORWARD),  # comment -> what it is under
+    StepRule(rel=RelType.MENTIONS, direction=Direction.FORWARD),  # comment/bio -> mentioned account
+    StepRule(rel=RelType.TAGGED, direction=Direction.FORWARD),  # content -> hashtag
+    StepRule(rel=RelType.TAGGED, direction=Direction.BACKWARD),  # hashtag -> content carrying it
+    StepRule(rel=RelType.LINKS_TO, direction=Direction.FORWARD),  # content -> URL
+    StepRule(rel=RelType.LINKS_TO, direction=Direction.BACKWARD),  # URL -> content posting it
+    StepRule(rel=RelType.BIO_LINK, direction=Direction.FORWARD),  # account -> URL in its bio
+    StepRule(rel=RelType.BIO_LINK, direction=Direction.BACKWARD),  # URL -> accounts with it in their bio
+    StepRule(rel=RelType.FOLLOWS, direction=Direction.FORWARD),  # account -> whom it follows
+    StepRule(rel=RelType.FOLLOWS, direction=Direction.BACKWARD),  # account -> its followers
+    StepRule(rel=RelType.SHARES, direction=Direction.FORWARD),  # share -> what it shares
+    StepRule(rel=RelType.SHARES, direction=Direction.BACKWARD),  # content -> shares of it
+    StepRule(rel=RelType.REPLIES, direction=Direction.FORWARD),
+    StepRule(rel=RelType.RECOMMENDS, direction=Direction.FORWARD),  # platform recommendation
+    StepRule(rel=RelType.REFERENCES, direction=Direction.FORWARD),
 )
 
 #: Relationship types laid by the platform, not by an account (no creator to blame).
@@ -151,7 +148,7 @@ def build_navigation(proj: Projection, params: NavigationParams) -> Navigation:
         parts_r.append(np.full(e.size, i, np.int16))
     edge = np.concatenate(parts_e) if parts_e else np.zeros(0, np.int64)
     rule = np.concatenate(parts_r) if parts_r else np.zeros(0, np.int16)
-    fwd_of = np.array([r.direction == "forward" for r in rules] or [True], bool)
+    fwd_of = np.array([r.direction == Direction.FORWARD for r in rules] or [True], bool)
     fwd = fwd_of[rule]
     src = np.where(fwd, proj.src[edge], proj.dst[edge]).astype(np.int32)
     # CSR by src; a stable sort keeps rule order, then the canonical edge order, within a src

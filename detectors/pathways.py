@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd, short_hash
+from detectors.clusters import FoundCluster
 from detectors.navigation import Navigation
-from graph.model import ContentLabel, NodeKind
+from detectors.results import ExposureEntry, NodeRef, Pathway
+from graph.model import ContentLabel, Direction, NodeKind, RelType
 from graph.projection import KIND_CODE, KINDS, NO_TIME, REL_TYPES, Projection, unique_ints
 
 CHILD_ORIENTED = ContentLabel.CHILD_ORIENTED.code
@@ -28,6 +30,18 @@ class PathwayParams(DetectorParams):
         3, ge=1, description="walks per (source, cluster), each with a different first step"
     )
     min_exposure: float = Field(1e-6, ge=0, description="exposure entries below this are left out of results")
+
+
+class _Hop(NamedTuple):
+    """What a pathway records of one navigation step."""
+
+    rel: RelType
+    direction: Direction
+    prob: float
+    created_at: str | None  # ISO-8601 UTC of the stored relationship
+    created_by: str | None  # id of the account that created the reference
+    credits: bool  # the step lays a crumb and its creator is no cluster member
+    creator: int  # vid of that account (-1: none)
 
 
 @dataclass
@@ -80,7 +94,7 @@ def hop_limited_costs(
     log: list[tuple[np.ndarray, np.ndarray]] = []
     last_old = np.zeros(0)
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
-    for k in range(hops):
+    for _ in range(hops):
         if frontier.size == 0:
             log.append(empty)
             last_old = np.zeros(0)
@@ -179,7 +193,7 @@ def exposure(nav: Navigation, targets: np.ndarray, hops: int) -> np.ndarray:
     return x
 
 
-class PathwayDetector(Detector):
+class PathwayDetector(Detector[PathwayParams]):
     """Breadcrumb pathways and per-item exposure; see docs/detectors.md#breadcrumb-pathways."""
 
     name = "pathways"
@@ -200,7 +214,7 @@ class PathwayDetector(Detector):
         d_buf = np.full(proj.n_nodes, np.inf)  # shared by the per-cluster searches
         is_t = np.zeros(proj.n_nodes, bool)
         for ci, c in enumerate(clusters):
-            targets = c["target_vids"]
+            targets = c.target_vids
             is_t[targets] = True
             search = hop_limited_costs(nav, rev, targets, p.max_hops, max_cost, d=d_buf)
             log = search.log
@@ -245,13 +259,13 @@ class PathwayDetector(Detector):
         exp_sources = sources[owner[sources] < 0] if owner is not None else sources
         shown = exp_sources[x[exp_sources] >= max(p.min_exposure, 1e-300)]
         exp_rows = [
-            {"content_id": cid, "probability": rnd(float(pr))}
+            ExposureEntry(content_id=cid, probability=rnd(float(pr)))
             for cid, pr in zip(proj.id_list(shown), x[shown].tolist())
         ]
-        exp_rows.sort(key=lambda r: (-r["probability"], r["content_id"]))
-        pathways.sort(key=lambda r: (-r["score"], r["pathway_id"]))
-        out.sections["pathways"] = pathways
-        out.sections["exposure"] = exp_rows
+        exp_rows.sort(key=lambda r: (-r.probability, r.content_id))
+        pathways.sort(key=lambda r: (-r.score, r.pathway_id))
+        out.sections.pathways = pathways
+        out.sections.exposure = exp_rows
         out.state.update(pathways=pathways, walk_vids=walk_vids, reach=x)
         out.counts.update(pathways=len(pathways), exposed_items=len(exp_rows), child_oriented_items=int(sources.size))
         return out
@@ -260,10 +274,10 @@ class PathwayDetector(Detector):
     def _records(
         proj: Projection,
         nav: Navigation,
-        clusters: list[dict[str, Any]],
+        clusters: list[FoundCluster],
         raw: list[tuple[int, list[int], list[int]]],
         owner: np.ndarray | None,
-    ) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
+    ) -> tuple[list[Pathway], dict[str, list[int]]]:
         """Pathway records for raw walks; every id, kind, time and probability is looked up once
         per distinct node or step (vectorised), not per pathway."""
         if not raw:
@@ -279,10 +293,10 @@ class PathwayDetector(Detector):
         member_of = owner if owner is not None else np.full(proj.n_nodes, -1)
         ts = proj.created_at[nav.edge[all_steps]]
         iso = np.datetime_as_string(np.where(ts == NO_TIME, 0, ts).astype("datetime64[us]"), unit="s")
-        step_info = {
-            e: (
-                REL_TYPES[t].value,
-                "forward" if f else "backward",
+        hops = {
+            e: _Hop(
+                REL_TYPES[t],
+                Direction.FORWARD if f else Direction.BACKWARD,
                 pr,
                 None if raw_ts == NO_TIME else f"{i}Z",
                 names[c] if c >= 0 else None,
@@ -300,35 +314,37 @@ class PathwayDetector(Detector):
                 nav.credit[all_steps].tolist(),
             )
         }
-        pathways: list[dict[str, Any]] = []
+        refs = {v: _node_ref(kinds[v], names[v], ckinds.get(v)) for v in all_nodes.tolist()}
+        pathways: list[Pathway] = []
         walk_vids: dict[str, list[int]] = {}
         for ci, steps, nodes in raw:
-            info = [step_info[e] for e in steps]
-            refs: list[dict[str, str]] = []
-            for v in nodes:
-                ref = {"kind": kinds[v], "id": names[v]}
-                if ref["kind"] == "content":
-                    ref["content_kind"] = ckinds.get(v) or "content"
-                refs.append(ref)
+            info = [hops[e] for e in steps]
             source_owner = int(proj.author[nodes[0]])
-            bridges = sorted({i[4] for i in info if i[5] and i[6] != source_owner})
-            prob = math.prod(i[2] for i in info)
-            cid = clusters[ci]["cluster_id"]
-            pid = "pw-" + short_hash(cid, "|".join(f"{r['kind']}:{r['id']}" for r in refs), n=16)
+            cid = clusters[ci].cluster_id
+            pid = "pw-" + short_hash(cid, "|".join(f"{kinds[v]}:{names[v]}" for v in nodes), n=16)
             pathways.append(
-                {
-                    "pathway_id": pid,
-                    "source": {"kind": "content", "id": refs[0]["id"]},
-                    "cluster_id": cid,
-                    "nodes": refs,
-                    "edges": [i[0] for i in info],
-                    "directions": [i[1] for i in info],
-                    "hop_probabilities": [rnd(i[2]) for i in info],
-                    "created_at": [i[3] for i in info],
-                    "created_by": [i[4] for i in info],
-                    "bridges": bridges,
-                    "score": rnd(prob),
-                }
+                Pathway(
+                    pathway_id=pid,
+                    source=NodeRef(kind=NodeKind.CONTENT, id=names[nodes[0]]),
+                    cluster_id=cid,
+                    nodes=[refs[v] for v in nodes],
+                    edges=[h.rel for h in info],
+                    directions=[h.direction for h in info],
+                    hop_probabilities=[rnd(h.prob) for h in info],
+                    created_at=[h.created_at for h in info],
+                    created_by=[h.created_by for h in info],
+                    bridges=sorted(
+                        {h.created_by for h in info if h.created_by and h.credits and h.creator != source_owner}
+                    ),
+                    score=rnd(math.prod(h.prob for h in info)),
+                )
             )
             walk_vids[pid] = nodes
         return pathways, walk_vids
+
+
+def _node_ref(kind: str, node_id: str, content_kind: str | None) -> NodeRef:
+    """A pathway node (shared by every pathway through it: the models are immutable)."""
+    if kind == NodeKind.CONTENT:
+        return NodeRef(kind=NodeKind.CONTENT, id=node_id, content_kind=content_kind or "content")
+    return NodeRef(kind=NodeKind(kind), id=node_id)

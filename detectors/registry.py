@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from detectors.accounts import BridgeDetector
 from detectors.base import Detector
 from detectors.clusters import ClusterDetector
 from detectors.grooming import GroomingDetector
 from detectors.pathways import PathwayDetector
 
-DETECTORS: tuple[Detector, ...] = (ClusterDetector(), PathwayDetector(), BridgeDetector(), GroomingDetector())
+DETECTORS: tuple[Detector[Any], ...] = (ClusterDetector(), PathwayDetector(), BridgeDetector(), GroomingDetector())
 
 
-def _check(detectors: tuple[Detector, ...]) -> None:
+def _check(detectors: tuple[Detector[Any], ...]) -> None:
     names = [d.name for d in detectors]
     assert len(names) == len(set(names)), f"duplicate detector names: {names}"
     for i, d in enumerate(detectors):

@@ -130,7 +130,7 @@ def rerun(run: str | Path, *, runs_dir: Path | None = None) -> RerunReport:
     recorded_params = rec.get("params") or {}
     param_changes = sorted(k for k in params if recorded_params.get(k) != params[k])
     sections, _ = run_projection(proj, params)
-    current = build_results(rec["run_id"], proj, params, sections)
+    current = build_results(rec["run_id"], proj, params, sections).model_dump(mode="json")
     recorded_versions = {d["name"]: d["version"] for d in rec.get("detectors", [])}
     current_versions = {d.name: d.version for d in DETECTORS}
     changes = [

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from detectors.base import DetectorContext, DetectorOutput
 from detectors.navigation import NavigationParams, build_navigation
 from detectors.registry import DETECTORS
+from detectors.results import RESULTS_FORMAT, DetectorRef, Results, Sections
 from graph.errors import DetectorError
 from graph.model import RelType
 from graph.projection import Projection, project
@@ -26,7 +27,6 @@ from graph.projection import Projection, project
 if TYPE_CHECKING:
     from graph.store import GraphStore
 
-RESULTS_FORMAT = 1
 Progress = Callable[[str, float], None]
 
 
@@ -99,15 +99,16 @@ def run_projection(
     *,
     on_progress: Progress | None = None,
     timings: dict[str, float] | None = None,
-) -> tuple[dict[str, Any], dict[str, int]]:
+) -> tuple[Sections, dict[str, int]]:
     """Run every detector on a projection (pure: no I/O). `params` must be resolved. Returns the
-    result sections (clusters, pathways, flagged_accounts, exposure) and counts."""
+    merged result sections, in their canonical order, and counts."""
     timings = timings if timings is not None else {}
     t = time.perf_counter()
     nav = build_navigation(proj, NavigationParams.model_validate(params["navigation"]))
     timings["navigation"] = time.perf_counter() - t
     outputs: dict[str, DetectorOutput] = {}
     counts: dict[str, int] = {"nodes": proj.n_nodes, "edges": proj.n_edges, "navigation_steps": int(nav.src.size)}
+    merged = Sections()
     for i, det in enumerate(DETECTORS):
         if on_progress:
             on_progress(f"detector {det.name}", 0.2 + 0.7 * i / len(DETECTORS))
@@ -117,29 +118,24 @@ def run_projection(
         )
         timings[det.name] = time.perf_counter() - t
         counts.update(outputs[det.name].counts)
-    merged: dict[str, list[dict[str, Any]]] = {"clusters": [], "pathways": [], "flagged_accounts": [], "exposure": []}
-    for o in outputs.values():
-        for key, rows in o.sections.items():
-            merged.setdefault(key, []).extend(rows)
-    merged["clusters"].sort(key=lambda r: (-r["score"], r["cluster_id"]))
-    merged["pathways"].sort(key=lambda r: (-r["score"], r["pathway_id"]))
-    merged["flagged_accounts"].sort(key=lambda r: (-r["score"], r["account_id"], r["role"]))
-    counts["flagged_accounts"] = len(merged["flagged_accounts"])
+        merged.extend(outputs[det.name].sections)
+    merged.sort()
+    counts["flagged_accounts"] = len(merged.flagged_accounts)
     return merged, counts
 
 
-def build_results(run_id: str, proj: Projection, params: dict[str, Any], sections: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "results_format": RESULTS_FORMAT,
-        "snapshot_digest": proj.digest,
-        "detectors": [{"name": d.name, "version": d.version} for d in DETECTORS],
-        "params": params,
-        "clusters": sections["clusters"],
-        "pathways": sections["pathways"],
-        "flagged_accounts": sections["flagged_accounts"],
-        "exposure": sections["exposure"],
-    }
+def build_results(run_id: str, proj: Projection, params: dict[str, Any], sections: Sections) -> Results:
+    return Results(
+        run_id=run_id,
+        results_format=RESULTS_FORMAT,
+        snapshot_digest=proj.digest,
+        detectors=[DetectorRef(name=d.name, version=d.version) for d in DETECTORS],
+        params=params,
+        clusters=sections.clusters,
+        pathways=sections.pathways,
+        flagged_accounts=sections.flagged_accounts,
+        exposure=sections.exposure,
+    )
 
 
 def new_run_id() -> str:
@@ -178,7 +174,7 @@ def run_detectors(
     sections, counts = run_projection(proj, resolved, on_progress=on_progress, timings=timings)
     if on_progress:
         on_progress("writing results", 0.95)
-    results = canonical_json(build_results(run_id, proj, resolved, sections))
+    results = canonical_json(build_results(run_id, proj, resolved, sections).model_dump(mode="json"))
     (run_dir / "results.json").write_bytes(results)
     record = RunRecord(
         run_id=run_id,

@@ -42,6 +42,13 @@ class RelType(StrEnum):
     REFERENCES = "REFERENCES"  # links of any other kind (the kind is kept on the edge)
 
 
+class Direction(StrEnum):
+    """Which way a walk follows a stored relationship (navigation steps, pathway hops)."""
+
+    FORWARD = "forward"  # src -> dst, the stored direction
+    BACKWARD = "backward"  # dst -> src
+
+
 #: links.kind -> relationship type; anything else maps to REFERENCES.
 LINK_KIND_TO_REL: dict[str, RelType] = {
     "mention": RelType.MENTIONS,

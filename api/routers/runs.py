@@ -3,7 +3,7 @@ pathways (by source content, cluster or account), clusters and flagged accounts.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
@@ -16,14 +16,14 @@ from api.schemas import (
     ClusterPage,
     FlaggedPage,
     Job,
-    Pathway,
     PathwayPage,
     ResultsPage,
+    ResultsSection,
     RunList,
     RunRecord,
     RunStart,
-    Section,
 )
+from detectors.results import Pathway, Section
 
 router = APIRouter(tags=["runs"])
 
@@ -76,15 +76,15 @@ async def get_results(
     store: StoreDep,
     services: ServicesDep,
     principal: PrincipalDep,
-    section: Section = "flagged_accounts",
+    section: ResultsSection = "flagged_accounts",
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> ResultsPage:
     index = await services.results.aget(store, run_id)
-    pg = R.results_section(index, section, cursor, limit)
-    items = pg.items
+    pg = R.results_section(index, Section(section), cursor, limit)
+    items: list[Any] = pg.items
     if principal.role == AUDITOR:
-        items = pseudonymise(items, services.pseudonym_secret)
+        items = pseudonymise([item.model_dump(mode="json") for item in items], services.pseudonym_secret)
     counted(request, len(items))
     return ResultsPage(section=section, items=items, next_cursor=pg.next_cursor, total=pg.total, **index.summary())
 
@@ -115,7 +115,7 @@ async def list_pathways(
 
 @router.get("/runs/{run_id}/pathways/{pathway_id}", response_model=Pathway, summary="One pathway")
 async def get_pathway(run_id: str, pathway_id: str, store: StoreDep, services: ServicesDep) -> Pathway:
-    return Pathway.model_validate(R.get_pathway(await services.results.aget(store, run_id), pathway_id))
+    return R.get_pathway(await services.results.aget(store, run_id), pathway_id)
 
 
 @router.get("/runs/{run_id}/clusters", response_model=ClusterPage, summary="Clusters of a run by score")
@@ -123,14 +123,15 @@ async def list_clusters(
     request: Request, run_id: str, store: StoreDep, services: ServicesDep, cursor: Cursor = None, limit: Limit = 50
 ) -> ClusterPage:
     index = await services.results.aget(store, run_id)
-    pg = R.results_section(index, "clusters", cursor, limit)
+    pg = R.query_clusters(index, cursor=cursor, limit=limit)
     counted(request, len(pg.items))
     return ClusterPage(run_id=index.run_id, items=pg.items, next_cursor=pg.next_cursor, total=pg.total)
 
 
 @router.get("/runs/{run_id}/clusters/{cluster_id}", response_model=ClusterDetail, summary="One cluster")
 async def get_cluster(run_id: str, cluster_id: str, store: StoreDep, services: ServicesDep) -> ClusterDetail:
-    return ClusterDetail.model_validate(R.get_cluster(await services.results.aget(store, run_id), cluster_id))
+    cluster, entry_pathways = R.get_cluster(await services.results.aget(store, run_id), cluster_id)
+    return ClusterDetail.model_validate({**cluster.model_dump(), "entry_pathways": entry_pathways})
 
 
 @router.get(

@@ -106,7 +106,7 @@ def test_frozen_projection_reproduces_results(two_runs: tuple[RunRecord, RunReco
     rec = two_runs[0]
     proj = Projection.from_parquet(Path(rec.run_dir) / "projection")
     assert proj.digest == rec.snapshot_digest
-    sections, _ = run_projection(proj, rec.params)
+    sections = run_projection(proj, rec.params)[0].model_dump(mode="json")
     res = _results(rec)
     for key in ("clusters", "pathways", "flagged_accounts"):
         assert json.dumps(sections[key]) == json.dumps(res[key])

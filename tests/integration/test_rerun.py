@@ -96,9 +96,9 @@ def test_a_new_detector_version_with_other_output_is_reported_exactly(
 
     def run_without_best(projection: Any, params: Any, context: Any) -> DetectorOutput:
         out = original(projection, params, context)
-        best = max(out.sections["pathways"], key=lambda r: (r["score"], r["pathway_id"]))
-        dropped.append(best["pathway_id"])
-        out.sections["pathways"] = [r for r in out.sections["pathways"] if r is not best]
+        best = max(out.sections.pathways, key=lambda r: (r.score, r.pathway_id))
+        dropped.append(best.pathway_id)
+        out.sections.pathways = [r for r in out.sections.pathways if r is not best]
         return out
 
     monkeypatch.setattr(type(det), "version", "9.9.9")

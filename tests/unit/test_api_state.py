@@ -1,5 +1,5 @@
 """API state and auth as libraries: cases workflow, audit chain tampering, keys, rate limits,
-pseudonyms, result paging. No server, no graph store."""
+pseudonyms. No server, no graph store."""
 
 from __future__ import annotations
 
@@ -19,10 +19,9 @@ from api.auth import (
     pseudonym,
     pseudonymise,
 )
-from api.results import RunIndex, decode_cursor, query_pathways
 from api.state import STATE_FILE, InvalidRequest, StateDB, StateError
 from graph.errors import NotFound
-from tests.api_support import FAST_HASHER, results_doc
+from tests.api_support import FAST_HASHER
 
 
 @pytest.fixture
@@ -204,17 +203,3 @@ def test_permission_table_denies_by_default():
     assert allowed(None, "GET", "/health") and PERMISSIONS[("GET", "/health")] is PUBLIC
     assert RouteTable().match("GET", "/runs/r1/pathways") == ("/runs/{run_id}/pathways", {"run_id": "r1"})
     assert RouteTable().match("PUT", "/runs/r1") == (None, {})
-
-
-# -- results paging --------------------------------------------------------------------
-def test_pathway_pages_follow_score_order_and_filters():
-    index = RunIndex.build("r", results_doc("x", "r"))
-    first = query_pathways(index, limit=2)
-    assert [p["pathway_id"] for p in first.items] == ["xp1", "xp2"] and first.total == 3
-    rest = query_pathways(index, limit=2, cursor=first.next_cursor)
-    assert [p["pathway_id"] for p in rest.items] == ["xp3"] and rest.next_cursor is None
-    assert [p["pathway_id"] for p in query_pathways(index, source_id="xc1").items] == ["xp1", "xp2"]
-    assert [p["pathway_id"] for p in query_pathways(index, account_id="xa4").items] == ["xp3"]
-    assert query_pathways(index, source_id="xc1", account_id="xa4").items == []
-    with pytest.raises(InvalidRequest):
-        decode_cursor("not-a-cursor")

@@ -187,7 +187,7 @@ def toy_graph() -> ToyGraph:
 
 def run_all(g: ToyGraph, params: dict[str, Any] | None = None) -> dict[str, Any]:
     sections, _ = run_projection(g.projection(), resolve_params(params))
-    return sections
+    return sections.model_dump(mode="json")
 
 
 def test_cluster_found_with_unlabelled_member_and_no_cluster_of_one() -> None:
@@ -294,5 +294,5 @@ def test_detector_without_abusive_labels_returns_nothing() -> None:
     outputs: dict = {}
     for det in DETECTORS:
         outputs[det.name] = det.run(proj, det.Params(), DetectorContext(navigation=nav, outputs=outputs))
-    assert outputs["clusters"].sections["clusters"] == []
-    assert outputs["pathways"].sections["pathways"] == []
+    assert outputs["clusters"].sections.clusters == []
+    assert outputs["pathways"].sections.pathways == []
