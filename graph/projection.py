@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     import igraph
 
     from graph.store import GraphStore
+
+logger = logging.getLogger(__name__)
 
 #: canonical kind order of vids; index = kind code
 KINDS: tuple[NodeKind, ...] = tuple(NodeKind)
@@ -388,96 +391,153 @@ def build_projection(
     """Build a Projection from node tables (graph.model schemas) and an edge table (EDGE_SCHEMA).
     The result does not depend on the row order of either input: node blocks are sorted by id and
     edges by (src, dst, type, created_at); edges equal in all four are indistinguishable."""
-    options = options or ProjectionOptions()
-    blocks: list[pa.Array] = []
-    sorted_tables: dict[NodeKind, pa.Table] = {}
-    for k in KINDS:
-        t = tables.get(k)
-        key = k.key
-        if t is None or t.num_rows == 0:
-            blocks.append(pa.array([], pa.large_string()))
-            sorted_tables[k] = None  # type: ignore[assignment]
-            continue
-        ids = _plain(t.column(key))
-        if len(ids) > 1 and pc.any(pc.less(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py():
-            t = t.take(pc.sort_indices(t, sort_keys=[(key, "ascending")]))  # stores return it sorted already
-            ids = _plain(t.column(key))
-        if pc.count_distinct(ids).as_py() != len(ids):
-            raise DetectorError(f"projection: duplicate {k.value} ids in the store's node table")
-        sorted_tables[k] = t
-        blocks.append(ids)
-    sizes = [len(b) for b in blocks]
-    offsets = (0, sizes[0], sizes[0] + sizes[1], sum(sizes[:3]), sum(sizes))
-    n = offsets[4]
-    ids = pa.concat_arrays(blocks) if n else pa.array([], pa.large_string())
-    kind = np.repeat(np.arange(4, dtype=np.int8), sizes)
-
-    age = np.zeros(n, np.int8)
-    status = np.zeros(n, np.int8)
-    label = np.zeros(n, np.int8)
-    conf = np.zeros(n, np.float64)
-    author = np.full(n, -1, np.int32)
-    parent = np.full(n, -1, np.int32)
-    acc = sorted_tables[NodeKind.ACCOUNT]
-    if acc is not None:
-        age[offsets[0] : offsets[1]] = _codes(acc.column("age_band"), AgeBand.code_table())
-        status[offsets[0] : offsets[1]] = _codes(acc.column("status"), AccountStatus.code_table())
-    con = sorted_tables[NodeKind.CONTENT]
-    if con is not None:
-        lab = _codes(con.column("label"), ContentLabel.code_table())
-        label[offsets[1] : offsets[2]] = lab
-        c = np.asarray(pc.fill_null(con.column("label_confidence").cast(pa.float64()), 1.0).to_numpy(), np.float64)
-        conf[offsets[1] : offsets[2]] = np.where(lab > 0, np.clip(c, 0.0, 1.0), 0.0)
-        a = _lookup(_plain(con.column("account_id")), blocks[0])
-        author[offsets[1] : offsets[2]] = np.where(a >= 0, a + offsets[0], -1)
-        p = _lookup(_plain(con.column("parent_id")), blocks[1])
-        parent[offsets[1] : offsets[2]] = np.where(p >= 0, p + offsets[1], -1)
-        content_kind = _plain(con.column("kind"))
-    else:
-        content_kind = pa.array([], pa.large_string())
-    url = sorted_tables[NodeKind.URL]
-    domain = _plain(url.column("domain")) if url is not None else pa.array([], pa.large_string())
-
-    # edges: map (kind, id) endpoints to vids, one vectorised lookup per kind
-    m = edges.num_rows
-    ends = {}
-    for side in ("src", "dst"):
-        kcodes = (
-            _exact_codes(edges.column(f"{side}_kind"), tuple(k.value for k in KINDS)) if m else np.zeros(0, np.int8)
-        )
-        vid = np.full(m, -1, np.int64)
-        side_ids = _plain(edges.column(f"{side}_id")) if m else pa.array([], pa.large_string())
-        for kc in range(4):
-            sel = np.flatnonzero(kcodes == kc)
-            if sel.size and sizes[kc]:
-                pos = _lookup(side_ids.take(pa.array(sel)), blocks[kc])
-                vid[sel] = np.where(pos >= 0, pos + offsets[kc], -1)
-        ends[side] = vid
-    etype = _exact_codes(edges.column("type"), tuple(t.value for t in REL_TYPES)) if m else np.zeros(0, np.int8)
-    created = _ts_to_int(edges.column("created_at")) if m else np.zeros(0, np.int64)
-    ok = (ends["src"] >= 0) & (ends["dst"] >= 0) & (etype >= 0)
-    src = ends["src"][ok].astype(np.int32)
-    dst = ends["dst"][ok].astype(np.int32)
-    etype = etype[ok]
-    created = created[ok]
-    order = _edge_order(src, dst, etype, created, n)
+    nodes = _node_blocks(tables)
+    attrs = _node_attributes(nodes)
+    src, dst, etype, created = _edge_arrays(edges, nodes)
+    order = _edge_order(src, dst, etype, created, nodes.n)
     proj = Projection(
-        offsets=offsets,
-        ids=ids,
-        kind=kind,
-        age_band=age,
-        status=status,
-        label=label,  # type: ignore[arg-type]
-        label_confidence=conf,
-        author=author,
-        parent=parent,
-        content_kind=content_kind,
-        domain=domain,
+        offsets=nodes.offsets,
+        ids=pa.concat_arrays(nodes.blocks) if nodes.n else pa.array([], pa.large_string()),
+        kind=np.repeat(np.arange(4, dtype=np.int8), nodes.sizes),
+        age_band=attrs.age_band,
+        status=attrs.status,
+        label=attrs.label,
+        label_confidence=attrs.label_confidence,
+        author=attrs.author,
+        parent=attrs.parent,
+        content_kind=attrs.content_kind,
+        domain=attrs.domain,
         src=src[order],
         dst=dst[order],
         etype=etype[order],
         created_at=created[order],
-        options=options,
-        dropped_edges=int(m - ok.sum()),
+        options=options or ProjectionOptions(),
+        dropped_edges=int(edges.num_rows - src.size),
+    ).with_digest()
+    logger.info(
+        "projection: %d nodes (%s), %d edges, %d dropped",
+        nodes.n,
+        ", ".join(f"{k.value} {size}" for k, size in zip(KINDS, nodes.sizes)),
+        proj.n_edges,
+        proj.dropped_edges,
     )
-    return proj.with_digest()
+    return proj
+
+
+@dataclass(frozen=True)
+class _NodeBlocks:
+    """The node tables sorted by id (None for an empty kind) and their id blocks, in KINDS order."""
+
+    tables: dict[NodeKind, pa.Table | None]
+    blocks: list[pa.Array]
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(b) for b in self.blocks]
+
+    @property
+    def offsets(self) -> tuple[int, int, int, int, int]:
+        s = self.sizes
+        return (0, s[0], s[0] + s[1], sum(s[:3]), sum(s))
+
+    @property
+    def n(self) -> int:
+        return sum(self.sizes)
+
+
+def _node_blocks(tables: dict[NodeKind, pa.Table]) -> _NodeBlocks:
+    """Sort each kind's table by its key (stores return them sorted already: checked first) and
+    refuse duplicate ids."""
+    blocks: list[pa.Array] = []
+    sorted_tables: dict[NodeKind, pa.Table | None] = {}
+    for k in KINDS:
+        t = tables.get(k)
+        if t is None or t.num_rows == 0:
+            blocks.append(pa.array([], pa.large_string()))
+            sorted_tables[k] = None
+            continue
+        ids = _plain(t.column(k.key))
+        if len(ids) > 1 and pc.any(pc.less(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py():
+            t = t.take(pc.sort_indices(t, sort_keys=[(k.key, "ascending")]))
+            ids = _plain(t.column(k.key))
+        if pc.count_distinct(ids).as_py() != len(ids):
+            raise DetectorError(f"projection: duplicate {k.value} ids in the store's node table")
+        sorted_tables[k] = t
+        blocks.append(ids)
+    return _NodeBlocks(sorted_tables, blocks)
+
+
+@dataclass
+class _NodeAttributes:
+    """Attribute columns by vid (neutral values outside their kind) and the per-kind strings."""
+
+    age_band: np.ndarray
+    status: np.ndarray
+    label: np.ndarray
+    label_confidence: np.ndarray
+    author: np.ndarray
+    parent: np.ndarray
+    content_kind: pa.Array
+    domain: pa.Array
+
+
+def _node_attributes(nodes: _NodeBlocks) -> _NodeAttributes:
+    """Code and look up the attributes of accounts (age band, status), content (label and its
+    confidence, author and parent vids, kind) and urls (domain)."""
+    n, off = nodes.n, nodes.offsets
+    out = _NodeAttributes(
+        age_band=np.zeros(n, np.int8),
+        status=np.zeros(n, np.int8),
+        label=np.zeros(n, np.int8),
+        label_confidence=np.zeros(n, np.float64),
+        author=np.full(n, -1, np.int32),
+        parent=np.full(n, -1, np.int32),
+        content_kind=pa.array([], pa.large_string()),
+        domain=pa.array([], pa.large_string()),
+    )
+    acc = nodes.tables[NodeKind.ACCOUNT]
+    if acc is not None:
+        out.age_band[off[0] : off[1]] = _codes(acc.column("age_band"), AgeBand.code_table())
+        out.status[off[0] : off[1]] = _codes(acc.column("status"), AccountStatus.code_table())
+    con = nodes.tables[NodeKind.CONTENT]
+    if con is not None:
+        lab = _codes(con.column("label"), ContentLabel.code_table())
+        out.label[off[1] : off[2]] = lab
+        c = np.asarray(pc.fill_null(con.column("label_confidence").cast(pa.float64()), 1.0).to_numpy(), np.float64)
+        out.label_confidence[off[1] : off[2]] = np.where(lab > 0, np.clip(c, 0.0, 1.0), 0.0)
+        a = _lookup(_plain(con.column("account_id")), nodes.blocks[0])
+        out.author[off[1] : off[2]] = np.where(a >= 0, a + off[0], -1)
+        p = _lookup(_plain(con.column("parent_id")), nodes.blocks[1])
+        out.parent[off[1] : off[2]] = np.where(p >= 0, p + off[1], -1)
+        out.content_kind = _plain(con.column("kind"))
+    url = nodes.tables[NodeKind.URL]
+    if url is not None:
+        out.domain = _plain(url.column("domain"))
+    return out
+
+
+def _edge_arrays(edges: pa.Table, nodes: _NodeBlocks) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(src, dst, etype, created_at) of the edges whose two endpoints are nodes and whose type is
+    known: endpoints mapped to vids with one vectorised lookup per node kind."""
+    m = edges.num_rows
+    if m == 0:
+        empty = np.zeros(0, np.int32)
+        return empty, empty, np.zeros(0, np.int8), np.zeros(0, np.int64)
+    ends = {side: _endpoint_vids(edges, side, nodes) for side in ("src", "dst")}
+    etype = _exact_codes(edges.column("type"), tuple(t.value for t in REL_TYPES))
+    created = _ts_to_int(edges.column("created_at"))
+    ok = (ends["src"] >= 0) & (ends["dst"] >= 0) & (etype >= 0)
+    return ends["src"][ok].astype(np.int32), ends["dst"][ok].astype(np.int32), etype[ok], created[ok]
+
+
+def _endpoint_vids(edges: pa.Table, side: str, nodes: _NodeBlocks) -> np.ndarray:
+    """vid of each edge's `side` endpoint (-1 where it is not a node)."""
+    kcodes = _exact_codes(edges.column(f"{side}_kind"), tuple(k.value for k in KINDS))
+    vid = np.full(edges.num_rows, -1, np.int64)
+    side_ids = _plain(edges.column(f"{side}_id"))
+    for kc, (block, start) in enumerate(zip(nodes.blocks, nodes.offsets)):
+        sel = np.flatnonzero(kcodes == kc)
+        if sel.size and len(block):
+            pos = _lookup(side_ids.take(pa.array(sel)), block)
+            vid[sel] = np.where(pos >= 0, pos + start, -1)
+    return vid

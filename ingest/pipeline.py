@@ -336,84 +336,97 @@ class _Ingest:
         yield from self.con.sql(sql).to_arrow_reader(self.batch_rows)
 
     def _write(self) -> None:
-        store, rep, con = self.store, self.report, self.con
+        """Digest every table in key order and, with a store, write it: nodes, bare endpoints,
+        url and hashtag nodes, the edges derived from content, then follows and links."""
+        store, rep = self.store, self.report
         digests = {t: TableDigest(t, DIGEST_COLUMNS[t]) for t in TABLES}
         if store is not None:
             store.ensure_schema()
         total = sum(t.written for t in rep.tables.values())
         task = self.bar.task("write" if store is not None else "digest", total)
-
-        def ordered(table: str, extra: str = "") -> Iterator[pa.RecordBatch]:
-            cols = ", ".join(sql_ident(c) for c in STAGED[table].names)
-            return self._stream(f"SELECT {cols}{extra} FROM final_{table} ORDER BY {', '.join(KEYS[table])}")
-
-        # full nodes
         for table, kind in (("accounts", NodeKind.ACCOUNT), ("content", NodeKind.CONTENT)):
-            for batch in ordered(table, ", false AS bare"):
+            for batch in self._ordered(table, ", false AS bare"):
                 digests[table].update(batch)
                 if store is not None:
                     store.upsert_nodes(kind, pa.Table.from_batches([batch]).select(NODE_SCHEMAS[kind].names))
                 self.bar.advance(task, batch.num_rows)
         if store is not None:
-            # bare endpoints, table by table, so that each table's count says what it created
-            for table in ("content", "follows", "links"):
-                for kind in (NodeKind.ACCOUNT, NodeKind.CONTENT):
-                    created = 0
-                    for batch in self._stream(f"SELECT id FROM bare WHERE tbl = '{table}' AND kind = '{kind.value}'"):
-                        created += store.ensure_nodes(kind, batch.column(0))
-                    if rep.tables[table].bare_endpoints.get(kind.value):
-                        rep.tables[table].bare_created[kind.value] = created
-            # url and hashtag nodes, from links
-            n_url = n_tag = 0
-            for batch in self._stream(
-                "SELECT dst_id AS url, min(domain) AS domain FROM final_links WHERE dst_kind = 'url' GROUP BY dst_id"
-            ):
-                n_url += store.upsert_nodes(NodeKind.URL, pa.Table.from_batches([batch]))
-            for batch in self._stream("SELECT DISTINCT dst_id AS tag FROM final_links WHERE dst_kind = 'hashtag'"):
-                n_tag += store.upsert_nodes(NodeKind.HASHTAG, pa.Table.from_batches([batch]))
-            rep.nodes = {"url": n_url, "hashtag": n_tag}
-            # edges derived from content: who posted it, what it replies to
-            posted, reply = RelType.POSTED, RelType.REPLY_TO
-            for batch in self._stream(f"""
-                    SELECT 'account' AS src_kind, account_id AS src_id, '{posted.value}' AS type,
-                           '{STRUCTURAL_KIND[posted]}' AS kind, 'content' AS dst_kind, content_id AS dst_id,
-                           created_at, CAST(NULL AS VARCHAR) AS props FROM final_content
-                    UNION ALL
-                    SELECT 'content', content_id, '{reply.value}', '{STRUCTURAL_KIND[reply]}', 'content', parent_id,
-                           created_at, NULL FROM final_content WHERE parent_id IS NOT NULL"""):
-                store.upsert_edges(pa.Table.from_batches([batch]))
-        # follows and links: digest and edges in one pass
-        for batch in ordered("follows"):
-            digests["follows"].update(batch)
-            if store is not None:
-                n = batch.num_rows
-                follows = RelType.FOLLOWS
-                store.upsert_edges(
-                    pa.Table.from_arrays(
-                        [
-                            pa.repeat("account", n),
-                            batch.column("follower_id"),
-                            pa.repeat(follows.value, n),
-                            pa.repeat(STRUCTURAL_KIND[follows], n),
-                            pa.repeat("account", n),
-                            batch.column("followee_id"),
-                            batch.column("created_at"),
-                            batch.column("props"),
-                        ],
-                        schema=EDGE_SCHEMA,
-                    )
-                )
-            self.bar.advance(task, batch.num_rows)
-        for batch in ordered("links"):
-            digests["links"].update(batch)
-            if store is not None:
-                store.upsert_edges(pa.Table.from_batches([batch]).select(EDGE_SCHEMA.names))
-            self.bar.advance(task, batch.num_rows)
-
+            self._write_bare_nodes(store)
+            self._write_link_nodes(store)
+            self._write_content_edges(store)
+        for table, to_edges in (("follows", _follow_edges), ("links", _link_edges)):
+            for batch in self._ordered(table):
+                digests[table].update(batch)
+                if store is not None:
+                    store.upsert_edges(to_edges(batch))
+                self.bar.advance(task, batch.num_rows)
         self.bar.finish(task, total)
         for table in TABLES:
             rep.tables[table].digest = digests[table].hexdigest()
         rep.digest = snapshot_digest({t: rep.tables[t].digest for t in TABLES})
+
+    def _ordered(self, table: str, extra: str = "") -> Iterator[pa.RecordBatch]:
+        """The deduplicated rows of `table` in key order (the digest's order)."""
+        cols = ", ".join(sql_ident(c) for c in STAGED[table].names)
+        return self._stream(f"SELECT {cols}{extra} FROM final_{table} ORDER BY {', '.join(KEYS[table])}")
+
+    def _write_bare_nodes(self, store: GraphStore) -> None:
+        """Bare endpoints, table by table, so that each table's count says what it created."""
+        rep = self.report
+        for table in ("content", "follows", "links"):
+            for kind in (NodeKind.ACCOUNT, NodeKind.CONTENT):
+                created = 0
+                for batch in self._stream(f"SELECT id FROM bare WHERE tbl = '{table}' AND kind = '{kind.value}'"):
+                    created += store.ensure_nodes(kind, batch.column(0))
+                if rep.tables[table].bare_endpoints.get(kind.value):
+                    rep.tables[table].bare_created[kind.value] = created
+
+    def _write_link_nodes(self, store: GraphStore) -> None:
+        """Url and hashtag nodes, from links."""
+        n_url = n_tag = 0
+        for batch in self._stream(
+            "SELECT dst_id AS url, min(domain) AS domain FROM final_links WHERE dst_kind = 'url' GROUP BY dst_id"
+        ):
+            n_url += store.upsert_nodes(NodeKind.URL, pa.Table.from_batches([batch]))
+        for batch in self._stream("SELECT DISTINCT dst_id AS tag FROM final_links WHERE dst_kind = 'hashtag'"):
+            n_tag += store.upsert_nodes(NodeKind.HASHTAG, pa.Table.from_batches([batch]))
+        self.report.nodes = {"url": n_url, "hashtag": n_tag}
+
+    def _write_content_edges(self, store: GraphStore) -> None:
+        """The edges content implies: who posted it, what it replies to."""
+        posted, reply = RelType.POSTED, RelType.REPLY_TO
+        for batch in self._stream(f"""
+                SELECT 'account' AS src_kind, account_id AS src_id, '{posted.value}' AS type,
+                       '{STRUCTURAL_KIND[posted]}' AS kind, 'content' AS dst_kind, content_id AS dst_id,
+                       created_at, CAST(NULL AS VARCHAR) AS props FROM final_content
+                UNION ALL
+                SELECT 'content', content_id, '{reply.value}', '{STRUCTURAL_KIND[reply]}', 'content', parent_id,
+                       created_at, NULL FROM final_content WHERE parent_id IS NOT NULL"""):
+            store.upsert_edges(pa.Table.from_batches([batch]))
+
+
+def _follow_edges(batch: pa.RecordBatch) -> pa.Table:
+    """FOLLOWS edges of a batch of follows rows."""
+    n = batch.num_rows
+    follows = RelType.FOLLOWS
+    return pa.Table.from_arrays(
+        [
+            pa.repeat("account", n),
+            batch.column("follower_id"),
+            pa.repeat(follows.value, n),
+            pa.repeat(STRUCTURAL_KIND[follows], n),
+            pa.repeat("account", n),
+            batch.column("followee_id"),
+            batch.column("created_at"),
+            batch.column("props"),
+        ],
+        schema=EDGE_SCHEMA,
+    )
+
+
+def _link_edges(batch: pa.RecordBatch) -> pa.Table:
+    """Edges of a batch of staged links rows (they carry the edge columns already)."""
+    return pa.Table.from_batches([batch]).select(EDGE_SCHEMA.names)
 
 
 def _known_rows(files: list[SnapshotFile]) -> int | None:

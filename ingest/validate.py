@@ -191,96 +191,126 @@ def validate_batch(
 ) -> tuple[pa.Table, Rejected]:
     """Normalise `batch` (all strings, the file's own column names; `mapping` from
     resolve_columns) -> (accepted rows in STAGED[table] plus `__cg_pos`, the rejected rows)."""
-    n = batch.num_rows
+    v = _BatchValidator(batch, max_field_chars)
+    for c in COLUMNS[table]:
+        raw = v.column(mapping[c.name]) if c.name in mapping else pa.nulls(v.n, pa.string())
+        v.apply(c, raw)
     mapped = set(mapping.values())
     extras = [c for c in batch.column_names if not c.startswith(INTERNAL_PREFIX) and c not in mapped]
-
-    def col(name: str) -> pa.Array:
-        return batch.column(name).combine_chunks().cast(pa.string())
-
-    raw = {c.name: col(mapping[c.name]) if c.name in mapping else pa.nulls(n, pa.string()) for c in COLUMNS[table]}
-    checks = _Checks(n)
-    out: dict[str, pa.Array] = {}
-    limit = max_field_chars
-    too_long = f"longer than {limit} characters"
-
-    def long_values(arr: pa.Array) -> np.ndarray:
-        # bytes >= characters, so only a long byte string can be too many characters
-        if arr.null_count == n or not pc.any(pc.greater(pc.binary_length(arr), limit)).as_py():
-            return np.zeros(n, bool)
-        return mask(pc.greater(pc.utf8_length(arr), limit))
-
-    for c in COLUMNS[table]:
-        r = raw[c.name]
-        stripped = strip(r) if c.kind != "text" else None
-        if c.required:
-            checks.add(pc.is_null(stripped), c.name, "required", "required field is empty")
-        checks.add(long_values(r), c.name, "too_long", too_long)
-        if c.kind == "id":
-            out[c.name] = pc.if_else(pc.is_null(stripped), pa.scalar(None, pa.string()), r)
-        elif c.kind == "text":
-            out[c.name] = blank_to_null(r)
-        elif c.kind in ("lower", "enum"):
-            value = pc.utf8_lower(stripped)
-            if c.kind == "enum":
-                broken = pc.and_(pc.is_valid(value), pc.invert(pc.is_in(value, value_set=pa.array(c.choices))))
-                checks.add(broken, c.name, "enum", f"not one of {', '.join(c.choices)}")
-            out[c.name] = pc.fill_null(value, c.default) if c.default else value
-        elif c.kind == "timestamp":
-            ts, bad, out_of_range = parse_timestamps(stripped)
-            checks.add(bad, c.name, "timestamp", "not an ISO-8601 timestamp or Unix seconds")
-            checks.add(out_of_range, c.name, "timestamp_range", "outside 1970-01-01 .. 2100-01-01 (UTC)")
-            out[c.name] = ts
-        elif c.kind == "confidence":
-            value, bad = parse_numbers(stripped)
-            checks.add(bad, c.name, "number", "not a number")
-            finite = mask(pc.is_finite(value))
-            checks.add(
-                mask(pc.is_valid(value))
-                & ~(finite & mask(pc.greater_equal(value, 0.0)) & mask(pc.less_equal(value, 1.0))),
-                c.name,
-                "range",
-                "outside 0..1",
-            )
-            out[c.name] = pc.fill_null(pc.add(value, 0.0), float(c.default))  # + 0.0 turns -0.0 into 0.0
-        elif c.kind == "dst":
-            kind = out["dst_kind"]
-            is_url = mask(pc.equal(kind, "url"))
-            is_tag = mask(pc.equal(kind, "hashtag"))
-            value = pc.if_else(pc.is_null(stripped), pa.scalar(None, pa.string()), r)
-            domain = pa.nulls(n, pa.string())
-            if is_url.any():
-                url, host = normalise_urls(stripped)
-                checks.add(is_url & mask(pc.is_null(url)), c.name, "url", "not an absolute URL (scheme://host/...)")
-                value = pc.if_else(pa.array(is_url), url, value)
-                domain = pc.if_else(pa.array(is_url), host, domain)
-            else:
-                checks.add(np.zeros(n, bool), c.name, "url", "not an absolute URL (scheme://host/...)")
-            if is_tag.any():
-                tag = normalise_hashtags(r)
-                checks.add(is_tag & mask(pc.is_null(tag)), c.name, "hashtag", "hashtag is empty")
-                value = pc.if_else(pa.array(is_tag), tag, value)
-            out[c.name] = value
-            out["domain"] = domain
-        else:  # pragma: no cover - a programming error in COLUMNS
-            raise AssertionError(c.kind)
-
-    extra_cols = {x: col(x) for x in extras}
-    for x, arr in extra_cols.items():
-        checks.add(long_values(arr), x, "too_long", too_long)
-    out["props"] = json_props(extra_cols, n)
+    v.props({x: v.column(x) for x in extras})
     if table == "links":
-        kinds = list(LINK_KIND_TO_REL)
-        types = pa.array([LINK_KIND_TO_REL[k].value for k in kinds] + [RelType.REFERENCES.value])
-        out["type"] = pc.take(types, pc.fill_null(pc.index_in(out["kind"], value_set=pa.array(kinds)), len(kinds)))
+        v.out["type"] = _link_types(v.out["kind"])
+    return v.split(STAGED[table])
 
-    schema = STAGED[table]
-    staged = pa.Table.from_arrays([out[f.name].cast(f.type) for f in schema], schema=schema)
-    staged = staged.append_column("__cg_pos", pa.array(np.arange(n, dtype=np.int64)))
-    ok = checks.first < 0
-    if ok.all():
-        return staged, Rejected([], [])
-    positions = np.flatnonzero(~ok)
-    return staged.filter(pa.array(ok)), Rejected(
-        positions.tolist(), [checks.checks[i] for i in checks.first[positions]]
-    )
+
+def _link_types(kinds: pa.Array) -> pa.Array:
+    """The relationship type of each link kind (graph.model.LINK_KIND_TO_REL; else REFERENCES)."""
+    known = list(LINK_KIND_TO_REL)
+    types = pa.array([LINK_KIND_TO_REL[k].value for k in known] + [RelType.REFERENCES.value])
+    return pc.take(types, pc.fill_null(pc.index_in(kinds, value_set=pa.array(known)), len(known)))
+
+
+class _BatchValidator:
+    """Applies the rules of one batch's columns, in rule order, into normalised columns (`out`)
+    and the first broken check of each row (`checks`)."""
+
+    def __init__(self, batch: pa.Table, max_field_chars: int) -> None:
+        self.batch = batch
+        self.n = batch.num_rows
+        self.limit = max_field_chars
+        self.checks = _Checks(self.n)
+        self.out: dict[str, pa.Array] = {}
+
+    def column(self, name: str) -> pa.Array:
+        return self.batch.column(name).combine_chunks().cast(pa.string())
+
+    def check_length(self, arr: pa.Array, field: str) -> None:
+        # bytes >= characters, so only a long byte string can be too many characters
+        if arr.null_count == self.n or not pc.any(pc.greater(pc.binary_length(arr), self.limit)).as_py():
+            long = np.zeros(self.n, bool)
+        else:
+            long = mask(pc.greater(pc.utf8_length(arr), self.limit))
+        self.checks.add(long, field, "too_long", f"longer than {self.limit} characters")
+
+    def apply(self, c: Column, raw: pa.Array) -> None:
+        """Check and normalise one column of the format (`raw`: null where the file lacks it)."""
+        stripped = strip(raw) if c.kind != "text" else None
+        if c.required:
+            self.checks.add(pc.is_null(stripped), c.name, "required", "required field is empty")
+        self.check_length(raw, c.name)
+        rule = {
+            "id": self._id,
+            "text": self._text,
+            "lower": self._lower_or_enum,
+            "enum": self._lower_or_enum,
+            "timestamp": self._timestamp,
+            "confidence": self._confidence,
+            "dst": self._dst,
+        }.get(c.kind)
+        if rule is None:  # pragma: no cover - a programming error in COLUMNS
+            raise AssertionError(c.kind)
+        rule(c, raw, stripped)
+
+    def _id(self, c: Column, raw: pa.Array, stripped: pa.Array | None) -> None:
+        self.out[c.name] = pc.if_else(pc.is_null(stripped), pa.scalar(None, pa.string()), raw)
+
+    def _text(self, c: Column, raw: pa.Array, stripped: pa.Array | None) -> None:
+        self.out[c.name] = blank_to_null(raw)
+
+    def _lower_or_enum(self, c: Column, raw: pa.Array, stripped: pa.Array | None) -> None:
+        value = pc.utf8_lower(stripped)
+        if c.kind == "enum":
+            broken = pc.and_(pc.is_valid(value), pc.invert(pc.is_in(value, value_set=pa.array(c.choices))))
+            self.checks.add(broken, c.name, "enum", f"not one of {', '.join(c.choices)}")
+        self.out[c.name] = pc.fill_null(value, c.default) if c.default else value
+
+    def _timestamp(self, c: Column, raw: pa.Array, stripped: pa.Array | None) -> None:
+        ts, bad, out_of_range = parse_timestamps(stripped)
+        self.checks.add(bad, c.name, "timestamp", "not an ISO-8601 timestamp or Unix seconds")
+        self.checks.add(out_of_range, c.name, "timestamp_range", "outside 1970-01-01 .. 2100-01-01 (UTC)")
+        self.out[c.name] = ts
+
+    def _confidence(self, c: Column, raw: pa.Array, stripped: pa.Array | None) -> None:
+        value, bad = parse_numbers(stripped)
+        self.checks.add(bad, c.name, "number", "not a number")
+        in_range = mask(pc.is_finite(value)) & mask(pc.greater_equal(value, 0.0)) & mask(pc.less_equal(value, 1.0))
+        self.checks.add(mask(pc.is_valid(value)) & ~in_range, c.name, "range", "outside 0..1")
+        self.out[c.name] = pc.fill_null(pc.add(value, 0.0), float(c.default or 0))  # + 0.0 turns -0.0 into 0.0
+
+    def _dst(self, c: Column, raw: pa.Array, stripped: pa.Array | None) -> None:
+        """links.dst_id: an absolute URL when dst_kind is url, a hashtag when hashtag, else an id."""
+        kind = self.out["dst_kind"]
+        is_url = mask(pc.equal(kind, "url"))
+        is_tag = mask(pc.equal(kind, "hashtag"))
+        value = pc.if_else(pc.is_null(stripped), pa.scalar(None, pa.string()), raw)
+        domain = pa.nulls(self.n, pa.string())
+        bad_url = np.zeros(self.n, bool)
+        if is_url.any():
+            url, host = normalise_urls(stripped)
+            bad_url = is_url & mask(pc.is_null(url))
+            value = pc.if_else(pa.array(is_url), url, value)
+            domain = pc.if_else(pa.array(is_url), host, domain)
+        self.checks.add(bad_url, c.name, "url", "not an absolute URL (scheme://host/...)")
+        if is_tag.any():
+            tag = normalise_hashtags(raw)
+            self.checks.add(is_tag & mask(pc.is_null(tag)), c.name, "hashtag", "hashtag is empty")
+            value = pc.if_else(pa.array(is_tag), tag, value)
+        self.out[c.name] = value
+        self.out["domain"] = domain
+
+    def props(self, extra_cols: dict[str, pa.Array]) -> None:
+        """Columns beyond the format: length-checked, kept as one JSON object per row."""
+        for x, arr in extra_cols.items():
+            self.check_length(arr, x)
+        self.out["props"] = json_props(extra_cols, self.n)
+
+    def split(self, schema: pa.Schema) -> tuple[pa.Table, Rejected]:
+        """(the rows that broke no rule, in `schema` plus `__cg_pos`; the others)."""
+        staged = pa.Table.from_arrays([self.out[f.name].cast(f.type) for f in schema], schema=schema)
+        staged = staged.append_column("__cg_pos", pa.array(np.arange(self.n, dtype=np.int64)))
+        ok = self.checks.first < 0
+        if ok.all():
+            return staged, Rejected([], [])
+        positions = np.flatnonzero(~ok)
+        checks = [self.checks.checks[i] for i in self.checks.first[positions]]
+        return staged.filter(pa.array(ok)), Rejected(positions.tolist(), checks)
