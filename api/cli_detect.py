@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_progress import RichProgress
 from graph.errors import ConfigError
 
 if TYPE_CHECKING:  # the CLI imports the library lazily: `crumbgraph --help` stays fast
@@ -144,18 +144,11 @@ def _detect(
             from ingest.pipeline import load_snapshot
 
             console.print(f"ingesting {snapshot_dir} into {store.url}")
-            report = load_snapshot(snapshot_dir, store, progress=not quiet and sys.stderr.isatty())
-            console.print(f"ingested: digest {getattr(report, 'digest', '?')}")
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, disable=quiet
-        ) as progress:
-            task = progress.add_task("detectors", total=1.0)
-            record = run_detectors(
-                store,
-                params=params,
-                runs_dir=runs_dir or settings.runs_dir,
-                on_progress=lambda what, frac: progress.update(task, description=what, completed=frac),
-            )
+            with RichProgress(console, enabled=not quiet and sys.stderr.isatty()) as progress:
+                report = load_snapshot(snapshot_dir, store, progress=progress)
+            console.print(f"ingested: digest {report.digest}")
+        with RichProgress(console, one_bar=True, enabled=not quiet) as progress:
+            record = run_detectors(store, params=params, runs_dir=runs_dir or settings.runs_dir, on_progress=progress)
     results_path = Path(record.run_dir or ".") / "results.json"
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,12 +15,18 @@ from typing import Any
 
 from api.state import InvalidRequest
 from graph.errors import CrumbgraphError, NotFound
+from graph.progress import Progress, fraction
 from graph.store import GraphStore
 
 log = logging.getLogger(__name__)
 
 RunFn = Callable[..., Any]  # run_detectors(store, *, params, runs_dir, on_progress) -> RunRecord
 IngestFn = Callable[..., Any]  # load_snapshot(snapshot_dir, store, *, quarantine_dir, progress) -> IngestReport
+
+
+def job_progress(stage: str, done: float, total: float | None) -> dict[str, Any]:
+    """What a job records of the library's latest progress report (graph.progress.Progress)."""
+    return {"stage": stage, "done": done, "total": total, "fraction": fraction(done, total)}
 
 
 def _now() -> str:
@@ -77,8 +83,9 @@ class JobManager:
             return dict(job)
 
     def _new(self, kind: str, user: str, params: dict[str, Any]) -> dict[str, Any]:
-        job = {
-            "job_id": f"{kind}-{uuid.uuid4().hex[:12]}",
+        job_id = f"{kind}-{uuid.uuid4().hex[:12]}"
+        job: dict[str, Any] = {
+            "job_id": job_id,
             "kind": kind,
             "status": "queued",
             "submitted_by": user,
@@ -92,18 +99,18 @@ class JobManager:
             "error": None,
         }
         with self._lock:
-            self._jobs[job["job_id"]] = job
+            self._jobs[job_id] = job
         return job
 
     def _update(self, job_id: str, **fields: Any) -> None:
         with self._lock:
             self._jobs[job_id].update(fields)
 
-    def _execute(self, job_id: str, work: Callable[[Callable[..., None]], dict[str, Any]]) -> None:
+    def _execute(self, job_id: str, work: Callable[[Progress], dict[str, Any]]) -> None:
         self._update(job_id, status="running", started_at=_now())
 
-        def on_progress(*args: Any, **kwargs: Any) -> None:
-            self._update(job_id, progress=_plain(kwargs or (args[0] if len(args) == 1 else list(args))))
+        def on_progress(stage: str, done: float, total: float | None = None) -> None:
+            self._update(job_id, progress=job_progress(stage, done, total))
 
         try:
             outcome = work(on_progress)
@@ -125,7 +132,7 @@ class JobManager:
             resolve_params(params)
         job = self._new("run", user, {"params": params})
 
-        def work(on_progress: Callable[..., None]) -> dict[str, Any]:
+        def work(on_progress: Progress) -> dict[str, Any]:
             run_fn = self._run_fn or _default_run_fn()
             record = run_fn(store_getter(), params=params, runs_dir=runs_dir, on_progress=on_progress)
             run_id = getattr(record, "run_id", None) or (record.get("run_id") if isinstance(record, dict) else None)
@@ -141,9 +148,9 @@ class JobManager:
             raise InvalidRequest(f"snapshot_dir {str(snapshot_dir)!r} is not a directory on the server")
         job = self._new("ingest", user, {"snapshot_dir": str(snapshot_dir)})
 
-        def work(on_progress: Callable[..., None]) -> dict[str, Any]:
+        def work(on_progress: Progress) -> dict[str, Any]:
             ingest_fn = self._ingest_fn or _default_ingest_fn()
-            report = ingest_fn(snapshot_dir, store_getter(), quarantine_dir=quarantine_dir, progress=False)
+            report = ingest_fn(snapshot_dir, store_getter(), quarantine_dir=quarantine_dir, progress=on_progress)
             return {"report": _plain(report)}
 
         self._pool.submit(self._execute, job["job_id"], work)

@@ -84,6 +84,15 @@ class RunStart(BaseModel):
     )
 
 
+class JobProgress(BaseModel):
+    """The latest progress report of a running job: `done` of `total` units of `stage`."""
+
+    stage: str = Field(examples=["detector pathways"])
+    done: float
+    total: float | None = Field(description="null while unknown (a CSV file's rows)")
+    fraction: float | None = Field(description="done / total in 0..1; null while the total is unknown")
+
+
 class Job(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -97,8 +106,8 @@ class Job(BaseModel):
                     "started_at": "2026-03-01T12:00:00Z",
                     "finished_at": "2026-03-01T12:00:42Z",
                     "params": {"params": None},
-                    "progress": None,
-                    "run_id": "20260301T120000Z-5d1c",
+                    "progress": {"stage": "done", "done": 1.0, "total": 1.0, "fraction": 1.0},
+                    "run_id": "run-20260301T120000Z-5d1c0a2e",
                     "report": None,
                     "error": None,
                 }
@@ -113,7 +122,7 @@ class Job(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     params: dict[str, Any] | None = None
-    progress: Any = None
+    progress: JobProgress | None = None
     run_id: str | None = None
     report: Any = None
     error: str | None = None

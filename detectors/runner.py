@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import platform
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,12 +22,16 @@ from detectors.registry import DETECTORS
 from detectors.results import RESULTS_FORMAT, DetectorRef, Results, Sections
 from graph.errors import DetectorError
 from graph.model import RelType
+from graph.progress import Progress, no_progress
 from graph.projection import Projection, project
 
 if TYPE_CHECKING:
     from graph.store import GraphStore
 
-Progress = Callable[[str, float], None]
+logger = logging.getLogger(__name__)
+
+#: the runner's progress is the share of the whole run done: progress(stage, fraction, 1.0)
+WHOLE_RUN = 1.0
 
 
 class ProjectionParams(BaseModel):
@@ -101,7 +105,9 @@ def run_projection(
     timings: dict[str, float] | None = None,
 ) -> tuple[Sections, dict[str, int]]:
     """Run every detector on a projection (pure: no I/O). `params` must be resolved. Returns the
-    merged result sections, in their canonical order, and counts."""
+    merged result sections, in their canonical order, and counts; `timings` (if given) receives
+    the seconds of the navigation model and of each detector."""
+    on_progress = on_progress or no_progress
     timings = timings if timings is not None else {}
     t = time.perf_counter()
     nav = build_navigation(proj, NavigationParams.model_validate(params["navigation"]))
@@ -110,14 +116,14 @@ def run_projection(
     counts: dict[str, int] = {"nodes": proj.n_nodes, "edges": proj.n_edges, "navigation_steps": int(nav.src.size)}
     merged = Sections()
     for i, det in enumerate(DETECTORS):
-        if on_progress:
-            on_progress(f"detector {det.name}", 0.2 + 0.7 * i / len(DETECTORS))
+        on_progress(f"detector {det.name}", 0.2 + 0.7 * i / len(DETECTORS), WHOLE_RUN)
         t = time.perf_counter()
         outputs[det.name] = det.run(
             proj, det.Params.model_validate(params[det.name]), DetectorContext(navigation=nav, outputs=outputs)
         )
         timings[det.name] = time.perf_counter() - t
         counts.update(outputs[det.name].counts)
+        logger.info("detector %s %s: %s in %.2f s", det.name, det.version, outputs[det.name].counts, timings[det.name])
         merged.extend(outputs[det.name].sections)
     merged.sort()
     counts["flagged_accounts"] = len(merged.flagged_accounts)
@@ -159,8 +165,8 @@ def run_detectors(
     run_id = run_id or new_run_id()
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
-    if on_progress:
-        on_progress("projection", 0.0)
+    on_progress = on_progress or no_progress
+    on_progress("projection", 0.0, WHOLE_RUN)
     t = time.perf_counter()
     pp = ProjectionParams.model_validate(resolved["projection"])
     proj = project(store, since=pp.since, until=pp.until, edge_types=pp.edge_types)
@@ -172,8 +178,7 @@ def run_detectors(
         proj.to_parquet(run_dir / "projection")
         timings["freeze_projection"] = time.perf_counter() - t
     sections, counts = run_projection(proj, resolved, on_progress=on_progress, timings=timings)
-    if on_progress:
-        on_progress("writing results", 0.95)
+    on_progress("writing results", 0.95, WHOLE_RUN)
     results = canonical_json(build_results(run_id, proj, resolved, sections).model_dump(mode="json"))
     (run_dir / "results.json").write_bytes(results)
     record = RunRecord(
@@ -192,6 +197,14 @@ def run_detectors(
     record_dict = record.model_dump(mode="json")
     (run_dir / "run.json").write_bytes(canonical_json(record_dict))
     store.save_run(run_id, record_dict, results)
-    if on_progress:
-        on_progress("done", 1.0)
+    logger.info(
+        "run %s: %d clusters, %d pathways, %d flagged accounts on input %s, results in %s",
+        run_id,
+        len(sections.clusters),
+        len(sections.pathways),
+        len(sections.flagged_accounts),
+        proj.digest[:16],
+        run_dir,
+    )
+    on_progress("done", WHOLE_RUN, WHOLE_RUN)
     return record

@@ -24,3 +24,20 @@ def fraction(done: float, total: float | None) -> float | None:
     if not total:
         return None
     return max(0.0, min(1.0, done / total))
+
+
+class Stage:
+    """One stage counted in units (rows, items) and reported to a Progress: `advance` reports the
+    running count, `finish` reports the stage complete (an unknown total becomes the count)."""
+
+    def __init__(self, progress: Progress, name: str, total: float | None = None) -> None:
+        self.progress, self.name, self.total, self.done = progress, name, total, 0.0
+        progress(name, 0.0, total)
+
+    def advance(self, n: float) -> None:
+        self.done += n
+        self.progress(self.name, self.done, self.total)
+
+    def finish(self, total: float | None = None) -> None:
+        self.total = self.done = self.done if total is None else total
+        self.progress(self.name, self.done, self.total)

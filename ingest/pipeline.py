@@ -12,6 +12,7 @@ at any point and run again therefore ends with the same graph as an uninterrupte
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import time
@@ -28,11 +29,14 @@ import pyarrow.parquet as pq
 
 from graph.errors import IngestError
 from graph.model import EDGE_SCHEMA, NODE_SCHEMAS, STRUCTURAL_KIND, NodeKind, RelType
+from graph.progress import Progress, Stage, no_progress
 from graph.store import GraphStore
 from ingest.digest import TableDigest, snapshot_digest
 from ingest.readers import TABLES, SnapshotFile, discover, iter_batches, read_header
-from ingest.report import QUARANTINE_FILE, IngestReport, ProgressBar, TableReport
+from ingest.report import QUARANTINE_FILE, IngestReport, TableReport
 from ingest.validate import DIGEST_COLUMNS, KEYS, MAX_FIELD_CHARS, STAGED, Rejected, resolve_columns, validate_batch
+
+logger = logging.getLogger(__name__)
 
 #: longest `value` copied into a quarantine record (the full row is in `data`)
 QUARANTINE_VALUE_CHARS = 256
@@ -52,11 +56,14 @@ def load_snapshot(
     store: GraphStore,
     *,
     quarantine_dir: Path | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
     batch_rows: int = 250_000,
     max_field_chars: int = MAX_FIELD_CHARS,
 ) -> IngestReport:
     """Validate the snapshot in `snapshot_dir` and write it into `store`.
+
+    Reports `progress("read <table>", rows, rows in the files or None)` while staging each table,
+    then `progress("write", rows, rows in all)` (`"digest"` without a store).
 
     Returns the report, also saved as `ingest-report.json` in `quarantine_dir` (default
     `<snapshot>.ingest/` beside the snapshot) next to `quarantine.jsonl`. Raises IngestError
@@ -70,7 +77,7 @@ def read_snapshot(
     snapshot_dir: Path,
     *,
     quarantine_dir: Path | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
     batch_rows: int = 250_000,
     max_field_chars: int = MAX_FIELD_CHARS,
 ) -> IngestReport:
@@ -99,7 +106,7 @@ class _Ingest:
         snapshot_dir: Path,
         store: GraphStore | None,
         quarantine_dir: Path | None,
-        progress: bool,
+        progress: Progress | None,
         batch_rows: int,
         max_field_chars: int,
     ) -> None:
@@ -110,7 +117,7 @@ class _Ingest:
         self.qdir = Path(quarantine_dir) if quarantine_dir is not None else default_quarantine_dir(snapshot_dir)
         self.batch_rows = batch_rows
         self.max_field_chars = max_field_chars
-        self.bar = ProgressBar(progress)
+        self.progress = progress or no_progress
         self.report = IngestReport(
             snapshot=str(snapshot_dir),
             store=store.url if store is not None else None,
@@ -127,39 +134,23 @@ class _Ingest:
         rep.started_at = _now()
         self.qdir.mkdir(parents=True, exist_ok=True)
         staging = self._staging_dir()
-        qpath = self.qdir / QUARANTINE_FILE
-        rep.quarantine_file = str(qpath)
+        rep.quarantine_file = str(self.qdir / QUARANTINE_FILE)
         try:
-            with self.bar:
-                with open(qpath.with_suffix(".jsonl.tmp"), "w", encoding="utf-8") as quarantine:
-                    self.con = self._connect(staging)
-                    found = discover(self.snapshot_dir)
-                    rep.ignored_files = [{"file": f.name, "reason": f.reason} for f in found.ignored]
-                    self._stage_all(found.files, quarantine, staging)
-                rep.phases["stage"] = round(time.perf_counter() - t0, 3)
-                os.replace(qpath.with_suffix(".jsonl.tmp"), qpath)
-                if self.failures:
-                    first = self.failures[0]
-                    if len(self.failures) > 1:
-                        raise IngestError(
-                            f"{first} (and {len(self.failures) - 1} more error(s), see {self.qdir})",
-                            file=first.file,
-                            row=first.row,
-                            field=first.field,
-                            value=first.value,
-                        )
-                    raise first
-                t1 = time.perf_counter()
-                self._finalise()
-                t2 = time.perf_counter()
-                rep.phases["dedup"] = round(t2 - t1, 3)
-                self._write()
-                rep.phases["write" if self.store is not None else "digest"] = round(time.perf_counter() - t2, 3)
+            self._stage(staging)
+            rep.phases["stage"] = round(time.perf_counter() - t0, 3)
+            self._raise_failures()
+            t1 = time.perf_counter()
+            self._finalise()
+            t2 = time.perf_counter()
+            rep.phases["dedup"] = round(t2 - t1, 3)
+            self._write()
+            rep.phases["write" if self.store is not None else "digest"] = round(time.perf_counter() - t2, 3)
             rep.status = "ok"
         except IngestError as exc:
             rep.status = "failed"
             if str(exc) not in rep.errors and not any(str(exc).startswith(e) for e in rep.errors):
                 rep.errors.append(str(exc))
+            logger.info("ingest of %s failed: %s", self.snapshot_dir, exc)
             raise
         finally:
             if self.con is not None:
@@ -168,7 +159,42 @@ class _Ingest:
             rep.finished_at = _now()
             rep.seconds = round(time.perf_counter() - t0, 3)
             rep.save(self.qdir)
+        logger.info(
+            "ingest of %s: %d rows read, %d rejected, %d written in %.1f s (digest %s)",
+            self.snapshot_dir,
+            rep.rows_read,
+            rep.rejected,
+            sum(t.written for t in rep.tables.values()),
+            rep.seconds,
+            rep.digest,
+        )
         return rep
+
+    def _stage(self, staging: Path) -> None:
+        """Phase 1 over every file; the quarantine file appears complete or not at all."""
+        qpath = self.qdir / QUARANTINE_FILE
+        with open(qpath.with_suffix(".jsonl.tmp"), "w", encoding="utf-8") as quarantine:
+            self.con = self._connect(staging)
+            found = discover(self.snapshot_dir)
+            self.report.ignored_files = [{"file": f.name, "reason": f.reason} for f in found.ignored]
+            self._stage_all(found.files, quarantine, staging)
+        os.replace(qpath.with_suffix(".jsonl.tmp"), qpath)
+
+    def _raise_failures(self) -> None:
+        """Stop before writing anything when a table could not be staged (the first error, with
+        how many more there were)."""
+        if not self.failures:
+            return
+        first = self.failures[0]
+        if len(self.failures) > 1:
+            raise IngestError(
+                f"{first} (and {len(self.failures) - 1} more error(s), see {self.qdir})",
+                file=first.file,
+                row=first.row,
+                field=first.field,
+                value=first.value,
+            )
+        raise first
 
     def _staging_dir(self) -> Path:
         """A private staging folder in the quarantine dir; folders left by killed runs are removed."""
@@ -210,21 +236,30 @@ class _Ingest:
             tr.files = [f.name for f in files[table]]
             path = staging / f"stage_{table}.arrow"
             self.staged[table] = path
-            task = self.bar.task(f"read {table}", _known_rows(files[table])) if files[table] else None
+            stage = Stage(self.progress, f"read {table}", _known_rows(files[table])) if files[table] else None
             schema = STAGED[table].append(pa.field("__cg_seq", pa.int64()))
             # Arrow IPC, not Parquet: ~10x cheaper to write, and DuckDB scans it as fast
             with pa.ipc.new_file(path, schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
                 try:
                     seq = 0
                     for f in files[table]:
-                        seq = self._stage_file(f, writer, quarantine, seq, task)
+                        seq = self._stage_file(f, writer, quarantine, seq, stage)
                 except IngestError as exc:
                     rep.errors.append(str(exc))
                     self.failures.append(exc)
-            self.bar.finish(task, tr.rows_read)
+            if stage is not None:
+                stage.finish(tr.rows_read)
+            logger.info(
+                "read %s: %d file(s), %d rows, %d accepted, %d rejected",
+                table,
+                len(tr.files),
+                tr.rows_read,
+                tr.accepted,
+                tr.rejected,
+            )
 
     def _stage_file(
-        self, f: SnapshotFile, writer: pa.ipc.RecordBatchFileWriter, quarantine: IO[str], seq: int, task: int | None
+        self, f: SnapshotFile, writer: pa.ipc.RecordBatchFileWriter, quarantine: IO[str], seq: int, stage: Stage | None
     ) -> int:
         tr = self.report.tables[f.table]
         if f.size == 0:
@@ -249,7 +284,8 @@ class _Ingest:
             tr.accepted += n - len(rejected.positions)
             if rejected.positions:
                 self._quarantine(quarantine, f, batch, rows, batch_map, rejected)
-            self.bar.advance(task, n)
+            if stage is not None:
+                stage.advance(n)
         if header is None and seen:
             resolve_columns(f.table, sorted(seen), f.name)  # a required key that no row has
         return seq
@@ -315,6 +351,7 @@ class _Ingest:
             tr = self.report.tables[table]
             tr.written = con.execute(f"SELECT count(*) FROM final_{table}").fetchall()[0][0]
             tr.duplicates = tr.accepted - tr.written
+            logger.info("dedup %s: %d rows, %d duplicates", table, tr.written, tr.duplicates)
         con.execute("""CREATE OR REPLACE TABLE bare AS
             WITH refs AS (
                 SELECT 'content' AS tbl, 'account' AS kind, account_id AS id FROM final_content
@@ -343,13 +380,13 @@ class _Ingest:
         if store is not None:
             store.ensure_schema()
         total = sum(t.written for t in rep.tables.values())
-        task = self.bar.task("write" if store is not None else "digest", total)
+        stage = Stage(self.progress, "write" if store is not None else "digest", total)
         for table, kind in (("accounts", NodeKind.ACCOUNT), ("content", NodeKind.CONTENT)):
             for batch in self._ordered(table, ", false AS bare"):
                 digests[table].update(batch)
                 if store is not None:
                     store.upsert_nodes(kind, pa.Table.from_batches([batch]).select(NODE_SCHEMAS[kind].names))
-                self.bar.advance(task, batch.num_rows)
+                stage.advance(batch.num_rows)
         if store is not None:
             self._write_bare_nodes(store)
             self._write_link_nodes(store)
@@ -359,8 +396,8 @@ class _Ingest:
                 digests[table].update(batch)
                 if store is not None:
                     store.upsert_edges(to_edges(batch))
-                self.bar.advance(task, batch.num_rows)
-        self.bar.finish(task, total)
+                stage.advance(batch.num_rows)
+        stage.finish(total)
         for table in TABLES:
             rep.tables[table].digest = digests[table].hexdigest()
         rep.digest = snapshot_digest({t: rep.tables[t].digest for t in TABLES})

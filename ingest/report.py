@@ -1,5 +1,5 @@
-"""The ingest report (per-table counts, ignored files, digest), its JSON form, its rich table,
-and the optional progress bar."""
+"""The ingest report (per-table counts, ignored files, digest) and its JSON form (the CLI renders
+it: api/cli_ingest.py)."""
 
 from __future__ import annotations
 
@@ -80,91 +80,3 @@ class IngestReport:
         tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
         os.replace(tmp, path)
         return path
-
-
-def render_report(report: IngestReport) -> Any:
-    """The report as a rich renderable (tables, ignored files, digest)."""
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    t = Table(title=f"ingest of {report.snapshot}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("table", "files", "read", "accepted", "rejected", "dups", "written", "bare", "new"):
-        t.add_column(col, justify="left" if col == "table" else "right", no_wrap=True)
-    for name, tr in report.tables.items():
-        t.add_row(
-            name,
-            str(len(tr.files)),
-            f"{tr.rows_read:,}",
-            f"{tr.accepted:,}",
-            f"[red]{tr.rejected:,}[/]" if tr.rejected else "0",
-            f"{tr.duplicates:,}",
-            f"{tr.written:,}",
-            f"{tr.bare_total:,}",
-            f"{sum(tr.bare_created.values()):,}",
-        )
-    parts: list[Any] = [
-        t,
-        Text(
-            "bare: ids referenced but not defined in the snapshot; new: bare nodes the store did not have yet",
-            style="dim",
-        ),
-    ]
-    if report.nodes:
-        parts.append(Text("nodes from links: " + ", ".join(f"{k} {v:,}" for k, v in report.nodes.items())))
-    for f in report.ignored_files:
-        parts.append(Text(f"ignored file {f['file']}: {f['reason']}", style="yellow"))
-    for w in report.warnings:
-        parts.append(Text(f"warning: {w}", style="yellow"))
-    for e in report.errors:
-        parts.append(Text(f"error: {e}", style="bold red"))
-    if report.rejected and report.quarantine_file:
-        parts.append(Text(f"{report.rejected:,} rejected rows in {report.quarantine_file}"))
-    if report.digest:
-        parts.append(Text(f"snapshot digest sha256:{report.digest}"))
-    if report.seconds is not None:
-        rate = report.rows_read / report.seconds if report.seconds > 0 else 0.0
-        parts.append(Text(f"{report.status} in {report.seconds:.2f} s ({rate:,.0f} rows/s)"))
-    return Group(*parts)
-
-
-class ProgressBar:
-    """A rich progress bar on stderr, or nothing when disabled."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._progress = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                transient=False,
-            )
-
-    def __enter__(self) -> ProgressBar:
-        if self._progress is not None:
-            self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def task(self, description: str, total: int | None) -> int | None:
-        return None if self._progress is None else self._progress.add_task(description, total=total)
-
-    def advance(self, task: int | None, n: int) -> None:
-        if self._progress is not None and task is not None:
-            self._progress.advance(task, n)
-
-    def finish(self, task: int | None, total: int) -> None:
-        """Mark a task done (its total becomes what was counted, its clock stops)."""
-        if self._progress is not None and task is not None:
-            self._progress.update(task, total=total, completed=total)
-            self._progress.stop_task(task)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from api.cli import build_app
 from detectors.runner import RunRecord, resolve_params, run_detectors, run_projection
 from graph.errors import DetectorError
+from graph.progress import fraction
 from graph.projection import Projection
 from graph.store import GraphStore, StoreConfig, open_store
 from ingest.pipeline import load_snapshot
@@ -43,7 +44,9 @@ def store(snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> GraphStor
 def two_runs(store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> tuple[RunRecord, RunRecord]:
     runs = tmp_path_factory.mktemp("runs")
     seen: list[tuple[str, float]] = []
-    a = run_detectors(store, runs_dir=runs, on_progress=lambda s, f: seen.append((s, f)))
+    a = run_detectors(
+        store, runs_dir=runs, on_progress=lambda s, done, total=None: seen.append((s, fraction(done, total)))
+    )
     b = run_detectors(store, runs_dir=runs)
     assert seen[0] == ("projection", 0.0) and seen[-1] == ("done", 1.0)
     assert [f for _, f in seen] == sorted(f for _, f in seen)
