@@ -328,6 +328,7 @@ class ClusterDetector(Detector[ClusterParams]):
         if seeds.size == 0 or proj.offsets[1] == 0:
             out.state.update(clusters=[], member_cluster=np.full(proj.n_nodes, -1, np.int32), mass=mass)
             out.counts["clusters"] = 0
+            logger.info("clusters: no account posts abusive-labelled content, no clusters")
             return out
         directed = interaction_matrix(proj, p.max_co_use, p.co_use)
         m = (directed + directed.T).tocsr()

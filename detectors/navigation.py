@@ -3,6 +3,7 @@ with what probability (uniform among the steps in front of them, so hubs are nea
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from graph.model import Direction, RelType
 from graph.projection import KIND_CODE, REL_CODE, Projection
+
+logger = logging.getLogger(__name__)
 
 
 class StepRule(BaseModel):
@@ -162,6 +165,7 @@ def build_navigation(proj: Projection, params: NavigationParams) -> Navigation:
     prob = w / total[src] if src.size else w
     cost = -np.log(prob)
     cost[cost < 0] = 0.0  # -log(1.0) may be -0.0
+    logger.info("navigation: %d clickable steps over %d edges (%d step rules)", src.size, proj.n_edges, len(rules))
     return Navigation(
         n=n,
         src=src,

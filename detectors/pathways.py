@@ -4,6 +4,7 @@ probability that a random walker starting there reaches any cluster."""
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -18,6 +19,8 @@ from detectors.navigation import Navigation
 from detectors.results import ExposureEntry, NodeRef, Pathway
 from graph.model import ContentLabel, Direction, NodeKind, RelType
 from graph.projection import KIND_CODE, KINDS, NO_TIME, REL_TYPES, Projection, unique_ints
+
+logger = logging.getLogger(__name__)
 
 CHILD_ORIENTED = ContentLabel.CHILD_ORIENTED.code
 CONTENT = KIND_CODE[NodeKind.CONTENT.value]
@@ -193,6 +196,84 @@ def exposure(nav: Navigation, targets: np.ndarray, hops: int) -> np.ndarray:
     return x
 
 
+#: a walk found by the search: (index of the cluster, navigation steps, node vids)
+RawWalk = tuple[int, list[int], list[int]]
+
+
+def find_walks(proj: Projection, nav: Navigation, clusters: list[FoundCluster], p: PathwayParams) -> list[RawWalk]:
+    """The best walks from child-oriented content into each cluster, one hop-limited search per
+    cluster (see docs/detectors.md#breadcrumb-pathways), in cluster then source order."""
+    max_cost = -math.log(p.min_probability)
+    rev = nav.reverse_index()
+    raw: list[RawWalk] = []
+    d_buf = np.full(proj.n_nodes, np.inf)  # shared by the per-cluster searches
+    is_t = np.zeros(proj.n_nodes, bool)
+    for ci, c in enumerate(clusters):
+        is_t[c.target_vids] = True
+        search = hop_limited_costs(nav, rev, c.target_vids, p.max_hops, max_cost, d=d_buf)
+        raw += [(ci, steps, nodes) for steps, nodes in _walks_into(proj, nav, search, is_t, p, max_cost)]
+        search.release()
+        is_t[c.target_vids] = False
+    return raw
+
+
+def _walks_into(
+    proj: Projection, nav: Navigation, search: HopSearch, is_t: np.ndarray, p: PathwayParams, max_cost: float
+) -> list[tuple[list[int], list[int]]]:
+    """(steps, nodes) of up to per_source_cluster simple walks from each child-oriented item the
+    search reached into the targets `is_t`, each through a different first step, cheapest first."""
+    reached = unique_ints(np.concatenate([nodes for nodes, _ in search.log] or [np.zeros(0, np.int64)]))
+    cand = reached[(proj.label[reached] == CHILD_ORIENTED) & (proj.kind[reached] == CONTENT)]
+    cand = cand[~is_t[cand]]
+    if cand.size == 0:
+        return []
+    # every first step of every candidate source, with the best total cost through it
+    lo, hi = nav.indptr[cand], nav.indptr[cand + 1]
+    cnt = hi - lo
+    first = np.repeat(lo - np.r_[0, np.cumsum(cnt)[:-1]], cnt) + np.arange(int(cnt.sum()))
+    src_of = np.repeat(cand, cnt)
+    tot = nav.cost[first] + search.d_before_last(nav.dst[first].astype(np.int64))
+    good = tot <= max_cost
+    first, src_of, tot = first[good], src_of[good], tot[good]
+    order = np.lexsort((first, tot, src_of))
+    first, src_of = first[order], src_of[order]
+    rest = rebuild_walks(nav, search.log, nav.dst[first], p.max_hops - 1, is_t)
+    walks: list[tuple[list[int], list[int]]] = []
+    found: dict[int, int] = {}
+    seen_second: set[tuple[int, int]] = set()
+    for row, (s, e0) in enumerate(zip(src_of.tolist(), first.tolist())):
+        if found.get(s, 0) >= p.per_source_cluster:
+            continue
+        u = int(nav.dst[e0])
+        if (s, u) in seen_second:  # a parallel step (two stored edges to the same node)
+            continue
+        tail = [int(e) for e in rest[row] if e >= 0]
+        nodes = [s, u, *[int(nav.dst[e]) for e in tail]]
+        if not is_t[nodes[-1]] or len(set(nodes)) != len(nodes):
+            continue  # no walk, or not a simple one (it would pass the same node twice)
+        seen_second.add((s, u))
+        walks.append(([e0, *tail], nodes))
+        found[s] = found.get(s, 0) + 1
+    return walks
+
+
+def exposure_rows(
+    proj: Projection, nav: Navigation, sources: np.ndarray, owner: np.ndarray | None, p: PathwayParams
+) -> tuple[np.ndarray, list[ExposureEntry]]:
+    """(reach of every node, the exposure section): the probability of entering any cluster
+    within the hop limit, listed for child-oriented items no cluster owns, most exposed first."""
+    all_targets = np.flatnonzero(owner >= 0) if owner is not None else np.zeros(0, np.int64)
+    x = exposure(nav, all_targets, p.max_hops) if all_targets.size else np.zeros(proj.n_nodes)
+    exp_sources = sources[owner[sources] < 0] if owner is not None else sources
+    shown = exp_sources[x[exp_sources] >= max(p.min_exposure, 1e-300)]
+    rows = [
+        ExposureEntry(content_id=cid, probability=rnd(float(pr)))
+        for cid, pr in zip(proj.id_list(shown), x[shown].tolist())
+    ]
+    rows.sort(key=lambda r: (-r.probability, r.content_id))
+    return x, rows
+
+
 class PathwayDetector(Detector[PathwayParams]):
     """Breadcrumb pathways and per-item exposure; see docs/detectors.md#breadcrumb-pathways."""
 
@@ -203,71 +284,25 @@ class PathwayDetector(Detector[PathwayParams]):
 
     def run(self, projection: Projection, params: PathwayParams, context: DetectorContext) -> DetectorOutput:
         proj, p, nav = projection, params, context.navigation
-        clusters = context.outputs["clusters"].state["clusters"]
-        owner = context.outputs["clusters"].state.get("owner")
+        clusters: list[FoundCluster] = context.outputs["clusters"].state["clusters"]
+        owner: np.ndarray | None = context.outputs["clusters"].state.get("owner")
         cvids = np.arange(proj.offsets[1], proj.offsets[2])
         sources = cvids[proj.label[cvids] == CHILD_ORIENTED]
-        out = DetectorOutput()
-        max_cost = -math.log(p.min_probability)
-        rev = nav.reverse_index()
-        raw: list[tuple[int, list[int], list[int]]] = []
-        d_buf = np.full(proj.n_nodes, np.inf)  # shared by the per-cluster searches
-        is_t = np.zeros(proj.n_nodes, bool)
-        for ci, c in enumerate(clusters):
-            targets = c.target_vids
-            is_t[targets] = True
-            search = hop_limited_costs(nav, rev, targets, p.max_hops, max_cost, d=d_buf)
-            log = search.log
-            reached = unique_ints(np.concatenate([nodes for nodes, _ in log] or [np.zeros(0, np.int64)]))
-            cand_sources = reached[(proj.label[reached] == CHILD_ORIENTED) & (proj.kind[reached] == CONTENT)]
-            cand_sources = cand_sources[~is_t[cand_sources]]
-            if cand_sources.size == 0:
-                search.release()
-                is_t[targets] = False
-                continue
-            # every first step of every candidate source, with the best total cost through it
-            lo, hi = nav.indptr[cand_sources], nav.indptr[cand_sources + 1]
-            cnt = hi - lo
-            first = np.repeat(lo - np.r_[0, np.cumsum(cnt)[:-1]], cnt) + np.arange(int(cnt.sum()))
-            src_of = np.repeat(cand_sources, cnt)
-            tot = nav.cost[first] + search.d_before_last(nav.dst[first].astype(np.int64))
-            good = tot <= max_cost
-            first, src_of, tot = first[good], src_of[good], tot[good]
-            order = np.lexsort((first, tot, src_of))
-            first, src_of = first[order], src_of[order]
-            rest = rebuild_walks(nav, log, nav.dst[first], p.max_hops - 1, is_t)
-            found: dict[int, int] = {}
-            seen_second: set[tuple[int, int]] = set()
-            for row, (s, e0) in enumerate(zip(src_of.tolist(), first.tolist())):
-                if found.get(s, 0) >= p.per_source_cluster:
-                    continue
-                u = int(nav.dst[e0])
-                if (s, u) in seen_second:  # a parallel step (two stored edges to the same node)
-                    continue
-                tail = [int(e) for e in rest[row] if e >= 0]
-                nodes = [s, u, *[int(nav.dst[e]) for e in tail]]
-                if not is_t[nodes[-1]] or len(set(nodes)) != len(nodes):
-                    continue  # no walk, or not a simple one (it would pass the same node twice)
-                seen_second.add((s, u))
-                raw.append((ci, [e0, *tail], nodes))
-                found[s] = found.get(s, 0) + 1
-            search.release()
-            is_t[targets] = False
-        pathways, walk_vids = self._records(proj, nav, clusters, raw, owner)
-        all_targets = np.flatnonzero(owner >= 0) if owner is not None else np.zeros(0, np.int64)
-        x = exposure(nav, all_targets, p.max_hops) if all_targets.size else np.zeros(proj.n_nodes)
-        exp_sources = sources[owner[sources] < 0] if owner is not None else sources
-        shown = exp_sources[x[exp_sources] >= max(p.min_exposure, 1e-300)]
-        exp_rows = [
-            ExposureEntry(content_id=cid, probability=rnd(float(pr)))
-            for cid, pr in zip(proj.id_list(shown), x[shown].tolist())
-        ]
-        exp_rows.sort(key=lambda r: (-r.probability, r.content_id))
+        pathways, walk_vids = self._records(proj, nav, clusters, find_walks(proj, nav, clusters, p), owner)
         pathways.sort(key=lambda r: (-r.score, r.pathway_id))
+        reach, exp_rows = exposure_rows(proj, nav, sources, owner, p)
+        out = DetectorOutput()
         out.sections.pathways = pathways
         out.sections.exposure = exp_rows
-        out.state.update(pathways=pathways, walk_vids=walk_vids, reach=x)
+        out.state.update(pathways=pathways, walk_vids=walk_vids, reach=reach)
         out.counts.update(pathways=len(pathways), exposed_items=len(exp_rows), child_oriented_items=int(sources.size))
+        logger.info(
+            "pathways: %d pathways from %d child-oriented items into %d clusters, %d items exposed",
+            len(pathways),
+            sources.size,
+            len(clusters),
+            len(exp_rows),
+        )
         return out
 
     @staticmethod
@@ -275,7 +310,7 @@ class PathwayDetector(Detector[PathwayParams]):
         proj: Projection,
         nav: Navigation,
         clusters: list[FoundCluster],
-        raw: list[tuple[int, list[int], list[int]]],
+        raw: list[RawWalk],
         owner: np.ndarray | None,
     ) -> tuple[list[Pathway], dict[str, list[int]]]:
         """Pathway records for raw walks; every id, kind, time and probability is looked up once

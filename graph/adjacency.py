@@ -8,6 +8,7 @@ Nodes get a `vid`, their rank in (kind, id) order, so sorting vids sorts by (kin
 from __future__ import annotations
 
 import bisect
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ import pyarrow as pa
 from graph.errors import NotFound
 from graph.model import NodeKind
 from graph.store import _node_dict
+
+logger = logging.getLogger(__name__)
 
 #: Node kinds in vid order (sorted by their value, as (kind, id) sorting puts them).
 KINDS: tuple[NodeKind, ...] = tuple(sorted(NodeKind, key=lambda k: k.value))

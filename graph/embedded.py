@@ -10,6 +10,7 @@ first such read and dropped by the next graph write, since without an index each
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -23,6 +24,8 @@ from graph.adjacency import KINDS, Adjacency, start_vid
 from graph.errors import StoreError, StoreUnavailable
 from graph.model import EDGE_KEY, EDGE_SCHEMA, NODE_SCHEMAS, NodeKind, RelType
 from graph.store import GraphStore
+
+logger = logging.getLogger(__name__)
 
 #: Bumped when the table layout changes.
 FORMAT_VERSION = "1"
@@ -146,9 +149,9 @@ class EmbeddedStore(GraphStore):
                 cur.execute(f"CREATE TEMP TABLE _b AS SELECT {cols}, {_hash(keys)} AS h, _i FROM _in")
                 n, distinct = cur.execute("SELECT count(*), count(DISTINCT h) FROM _b").fetchall()[0]
                 if n != distinct:  # duplicate keys (or a hash collision): the last row of each key wins
-                    cur.execute(f"""DELETE FROM _b WHERE h IN (SELECT h FROM _b GROUP BY h HAVING count(*) > 1)
-                        AND _i NOT IN (SELECT max(_i) FROM _b WHERE h IN (SELECT h FROM _b GROUP BY h HAVING count(*) > 1)
-                                       GROUP BY h, {", ".join(keys)})""")
+                    dup = "SELECT h FROM _b GROUP BY h HAVING count(*) > 1"
+                    cur.execute(f"""DELETE FROM _b WHERE h IN ({dup})
+                        AND _i NOT IN (SELECT max(_i) FROM _b WHERE h IN ({dup}) GROUP BY h, {", ".join(keys)})""")
                     n = cur.execute("SELECT count(*) FROM _b").fetchall()[0][0]
                 if check is not None:
                     check(cur)
@@ -189,11 +192,10 @@ class EmbeddedStore(GraphStore):
             try:
                 cur.execute("BEGIN")
                 cur.execute(f"CREATE TEMP TABLE _b AS SELECT {key}, {_hash([key])} AS h FROM _in")
+                existing = f"SELECT h, {key} FROM {name} t SEMI JOIN _b ON t.h = _b.h"
                 created = cur.execute(f"""INSERT INTO {name} ({key}{bare}, h)
-                    SELECT b.{key}{", true" if bare else ""}, b.h FROM _b b ANTI JOIN
-                      (SELECT h, {key} FROM {name} t SEMI JOIN _b ON t.h = _b.h) t ON {_on([key], "b", "t")}""").fetchall()[
-                    0
-                ][0]
+                    SELECT b.{key}{", true" if bare else ""}, b.h FROM _b b
+                    ANTI JOIN ({existing}) t ON {_on([key], "b", "t")}""").fetchall()[0][0]
                 cur.execute("DROP TABLE _b")
                 cur.execute("COMMIT")
             except duckdb.Error as exc:
@@ -345,7 +347,11 @@ class EmbeddedStore(GraphStore):
                 JOIN _types t ON e.type = t.w JOIN _kinds k ON e.kind = k.w
                 ORDER BY src, type, kind, dst""").to_arrow_table()
             cur.execute("COMMIT")
-        return Adjacency.build(generation, tables, edges, words["type"], words["kind"])
+        adjacency = Adjacency.build(generation, tables, edges, words["type"], words["kind"])
+        logger.info(
+            "%s: adjacency snapshot of %d nodes and %d edges", self.url, int(adjacency.offset[-1]), edges.num_rows
+        )
+        return adjacency
 
     def _adjacent(
         self, frontier: list[tuple[str, str]], seen: list[tuple[str, str]], cap: int
@@ -354,7 +360,8 @@ class EmbeddedStore(GraphStore):
             cur.register("_f", _pairs(frontier))
             cur.register("_s", _pairs(seen))
             rows = cur.execute(f"""SELECT kind, id FROM (
-                    SELECT e.dst_kind AS kind, e.dst_id AS id FROM edges e SEMI JOIN _f f ON e.src_kind = f.kind AND e.src_id = f.id
+                    SELECT e.dst_kind AS kind, e.dst_id AS id FROM edges e
+                        SEMI JOIN _f f ON e.src_kind = f.kind AND e.src_id = f.id
                     UNION
                     SELECT e.src_kind, e.src_id FROM edges e SEMI JOIN _f f ON e.dst_kind = f.kind AND e.dst_id = f.id
                 ) a ANTI JOIN _s s ON a.kind = s.kind AND a.id = s.id

@@ -8,6 +8,7 @@ nothing is lost or shifted on the way in or out. Run records are `(:Run)` nodes.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,8 @@ from neo4j.exceptions import (
 from graph.errors import ConfigError, StoreError, StoreUnavailable
 from graph.model import EDGE_KEY, EDGE_SCHEMA, NODE_SCHEMAS, TS, NodeKind, RelType
 from graph.store import GraphStore
+
+logger = logging.getLogger(__name__)
 
 _BY_LABEL = {k.label: k for k in NodeKind}
 
@@ -217,35 +220,39 @@ class Neo4jStore(GraphStore):
         groups = table.group_by(["src_kind", "type", "dst_kind"], use_threads=False).aggregate([]).to_pylist()
         with self._errors("writing edges"):
             for g in sorted(groups, key=lambda g: (g["src_kind"], g["type"], g["dst_kind"])):
-                src, rel, dst = NodeKind(g["src_kind"]), RelType(g["type"]), NodeKind(g["dst_kind"])
-                mask = pc.and_(
-                    pc.and_(pc.equal(table["src_kind"], src.value), pc.equal(table["type"], rel.value)),
-                    pc.equal(table["dst_kind"], dst.value),
-                )
-                # Sorted by source: consecutive rows touch the same nodes (page-cache locality).
-                part = _micros(
-                    table.filter(mask)
-                    .select(["src_id", "dst_id", "kind", "created_at", "props"])
-                    .sort_by([("src_id", "ascending"), ("dst_id", "ascending")])
-                )
-                part = part.rename_columns(["s", "d", "k", "t", "p"])
-                query = (
-                    f"UNWIND range(0, size($s) - 1) AS i MATCH (a:{src.label} {{{src.key}: $s[i]}}) "
-                    f"MATCH (b:{dst.label} {{{dst.key}: $d[i]}}) "
-                    f"MERGE (a)-[r:{rel.value} {{kind: $k[i]}}]->(b) SET r.created_at = $t[i], r.props = $p[i] "
-                    f"RETURN count(*)"
-                )
-
-                def work(tx: ManagedTransaction, batch: dict[str, list[Any]], query: str = query) -> None:
-                    written = tx.run(query, batch).single(strict=True)[0]
-                    if written != len(batch["s"]):
-                        raise StoreError(
-                            f"edges: {len(batch['s']) - written} {src.value}->{dst.value} {rel.value} "
-                            f"row(s) name an endpoint that does not exist (call ensure_nodes first)"
-                        )
-
-                self._write_all(work, self._column_batches(part))
+                self._upsert_edge_group(table, NodeKind(g["src_kind"]), RelType(g["type"]), NodeKind(g["dst_kind"]))
         return table.num_rows
+
+    def _upsert_edge_group(self, table: pa.Table, src: NodeKind, rel: RelType, dst: NodeKind) -> None:
+        """The rows of one (source kind, type, target kind): one query shape, labels from enums."""
+        mask = pc.and_(
+            pc.and_(pc.equal(table["src_kind"], src.value), pc.equal(table["type"], rel.value)),
+            pc.equal(table["dst_kind"], dst.value),
+        )
+        # Sorted by source: consecutive rows touch the same nodes (page-cache locality).
+        part = _micros(
+            table.filter(mask)
+            .select(["src_id", "dst_id", "kind", "created_at", "props"])
+            .sort_by([("src_id", "ascending"), ("dst_id", "ascending")])
+        )
+        part = part.rename_columns(["s", "d", "k", "t", "p"])
+        query = (
+            f"UNWIND range(0, size($s) - 1) AS i MATCH (a:{src.label} {{{src.key}: $s[i]}}) "
+            f"MATCH (b:{dst.label} {{{dst.key}: $d[i]}}) "
+            f"MERGE (a)-[r:{rel.value} {{kind: $k[i]}}]->(b) SET r.created_at = $t[i], r.props = $p[i] "
+            f"RETURN count(*)"
+        )
+
+        def work(tx: ManagedTransaction, batch: dict[str, list[Any]]) -> None:
+            written = tx.run(query, batch).single(strict=True)[0]
+            if written != len(batch["s"]):
+                raise StoreError(
+                    f"edges: {len(batch['s']) - written} {src.value}->{dst.value} {rel.value} "
+                    f"row(s) name an endpoint that does not exist (call ensure_nodes first)"
+                )
+
+        self._write_all(work, self._column_batches(part))
+        logger.debug("neo4j: %d %s-%s->%s edges written", part.num_rows, src.value, rel.value, dst.value)
 
     # -- reads -----------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ import pyarrow.compute as pc
 
 from graph.errors import ConfigError, NotFound, StoreError
 from graph.model import EDGE_KEY, EDGE_SCHEMA, NODE_SCHEMAS, NodeKind, RelType
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,9 @@ class GraphStore(abc.ABC):
             table = table.set_column(
                 table.schema.get_field_index("bare"), "bare", pc.fill_null(table.column("bare"), False)
             )
-        return self._upsert_nodes(kind, table) if table.num_rows else 0
+        written = self._upsert_nodes(kind, table) if table.num_rows else 0
+        logger.debug("%s: %d %s nodes upserted", self.url, written, kind.value)
+        return written
 
     def ensure_nodes(self, kind: NodeKind, ids: Iterable[str] | pa.Array | pa.ChunkedArray) -> int:
         """Create bare nodes (`bare` true, every other property null) for ids that do not exist yet;
@@ -121,7 +126,9 @@ class GraphStore(abc.ABC):
         arr = pc.unique(arr.filter(pc.fill_null(pc.not_equal(arr, ""), False)))
         if len(arr) == 0:
             return 0
-        return self._ensure_nodes(kind, arr.take(pc.sort_indices(arr)))
+        created = self._ensure_nodes(kind, arr.take(pc.sort_indices(arr)))
+        logger.debug("%s: %d bare %s nodes created of %d ids", self.url, created, kind.value, len(arr))
+        return created
 
     def upsert_edges(self, rows: pa.Table) -> int:
         """Insert or replace relationships (schema EDGE_SCHEMA); endpoints must already exist."""
@@ -137,7 +144,9 @@ class GraphStore(abc.ABC):
                 bad = set(pc.unique(table.column(col)).to_pylist()) - {k.value for k in NodeKind}
                 if bad:
                     raise StoreError(f"edges: unknown node kind(s) {sorted(bad)} in {col}")
-        return self._upsert_edges(table) if table.num_rows else 0
+        written = self._upsert_edges(table) if table.num_rows else 0
+        logger.debug("%s: %d edges upserted", self.url, written)
+        return written
 
     def _keep_last(self, table: pa.Table, key: Sequence[str]) -> pa.Table:
         """Drop all but the last row of each key; a backend that does this itself overrides it
@@ -257,7 +266,7 @@ class GraphStore(abc.ABC):
     def _edges_among(self, nodes: list[tuple[str, str]]) -> pa.Table:
         """Edges (EDGE_SCHEMA, sorted by EDGE_KEY) with both endpoints among `nodes`."""
 
-    def prepare_reads(self) -> None:
+    def prepare_reads(self) -> None:  # noqa: B027 - an optional hook: most stores need no warm-up
         """Warm what point reads (`get_node`, `neighbourhood`) need, so the first request after
         a server starts does not pay for it. Optional; the default does nothing."""
 
@@ -275,6 +284,9 @@ class GraphStore(abc.ABC):
         if results is not None and not isinstance(results, (bytes, bytearray)):
             raise StoreError(f"run {run_id}: results must be bytes, not {type(results).__name__}")
         self._save_run(run_id, record_json, None if results is None else bytes(results))
+        logger.info(
+            "%s: run %s saved (%s bytes of results)", self.url, run_id, "no" if results is None else len(results)
+        )
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """The run record (with 'run_id'); NotFound if absent."""
@@ -337,6 +349,12 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def open_store(config: StoreConfig) -> GraphStore:
     """Open the store named by `config.url`: `embedded:PATH`, `neo4j://…` or `bolt://…`."""
+    store = _open(config)
+    logger.info("opened store %s", store.url)  # the store's url never holds credentials
+    return store
+
+
+def _open(config: StoreConfig) -> GraphStore:
     url = config.url
     if url.startswith("embedded:"):
         from graph.embedded import EmbeddedStore

@@ -190,7 +190,7 @@ def normalise_urls(stripped: pa.Array) -> tuple[pa.Array, pa.Array]:
     host = pc.utf8_lower(parts.field("host"))
     user, port, rest = parts.field("user"), parts.field("port"), parts.field("rest")
     default = pc.take(
-        pa.array(list(DEFAULT_PORTS.values()) + [""]),
+        pa.array([*DEFAULT_PORTS.values(), ""]),
         pc.fill_null(pc.index_in(scheme, value_set=pa.array(list(DEFAULT_PORTS))), len(DEFAULT_PORTS)),
     )
     drop_port = pc.or_(pc.equal(port, ""), pc.equal(port, default))

@@ -4,6 +4,7 @@ all-string Arrow batches in bounded memory. Anything that is not a table file is
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from graph.errors import IngestError
+
+logger = logging.getLogger(__name__)
 
 #: the tables of ingest format v1, in load order
 TABLES = ("accounts", "content", "follows", "links")
@@ -110,6 +113,12 @@ def discover(snapshot_dir: Path) -> Discovery:
             continue
         fmt, compression = SUFFIXES[suffix.lower()]
         files[table].append(SnapshotFile(path, rel, table, fmt, compression, path.stat().st_size))
+    logger.info(
+        "%s: %s; %d file(s) ignored",
+        root,
+        ", ".join(f"{t} {len(fs)} file(s)" for t, fs in files.items()),
+        len(ignored),
+    )
     return Discovery(files, ignored)
 
 

@@ -8,6 +8,7 @@ quarantine, untouched.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,8 @@ from ingest.normalise import (
     strip,
 )
 from ingest.readers import INTERNAL_PREFIX
+
+logger = logging.getLogger(__name__)
 
 #: default limit on the length (characters) of any one field
 MAX_FIELD_CHARS = 4096
@@ -313,4 +316,5 @@ class _BatchValidator:
             return staged, Rejected([], [])
         positions = np.flatnonzero(~ok)
         checks = [self.checks.checks[i] for i in self.checks.first[positions]]
+        logger.debug("batch of %d rows: %d rejected", self.n, positions.size)
         return staged.filter(pa.array(ok)), Rejected(positions.tolist(), checks)
