@@ -24,10 +24,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detectors.base import DetectorContext
+from detectors.clusters import FoundCluster
 from detectors.navigation import NavigationParams, build_navigation
 from detectors.pathways import PathwayParams
 from detectors.registry import DETECTORS
-from detectors.runner import resolve_params
+from detectors.runner import resolve_params, run_projection
+from graph.model import ContentLabel
 from graph.projection import project
 from graph.store import StoreConfig, open_store
 
@@ -37,25 +39,14 @@ def peak_rss_gb() -> float:
 
 
 def bench_detectors(store_url: str, freeze: Path | None = None, **store_kw: Any) -> dict[str, Any]:
-    """Time projection, navigation and each detector on one store."""
+    """Time projection, navigation and each detector on one store (the runner's own timings)."""
     params = resolve_params(None)
     t: dict[str, float] = {}
     with open_store(StoreConfig(url=store_url, **store_kw)) as store:
         t0 = time.perf_counter()
         proj = project(store)
         t["projection"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    nav = build_navigation(proj, NavigationParams.model_validate(params["navigation"]))
-    t["navigation"] = time.perf_counter() - t0
-    outputs: dict[str, Any] = {}
-    counts: dict[str, int] = {}
-    for det in DETECTORS:
-        t0 = time.perf_counter()
-        outputs[det.name] = det.run(
-            proj, det.Params.model_validate(params[det.name]), DetectorContext(navigation=nav, outputs=outputs)
-        )
-        t[det.name] = time.perf_counter() - t0
-        counts.update(outputs[det.name].counts)
+    _, counts = run_projection(proj, params, timings=t)
     t["total"] = sum(t.values())
     if freeze is not None:
         t0 = time.perf_counter()
@@ -63,9 +54,9 @@ def bench_detectors(store_url: str, freeze: Path | None = None, **store_kw: Any)
         t["freeze_projection (extra)"] = time.perf_counter() - t0
     return {
         "store": store_url.split(":", 1)[0],
-        "nodes": proj.n_nodes,
-        "edges": proj.n_edges,
-        "navigation_steps": int(nav.src.size),
+        "nodes": counts.pop("nodes"),
+        "edges": counts.pop("edges"),
+        "navigation_steps": counts.pop("navigation_steps"),
         "seconds": {k: round(v, 2) for k, v in t.items()},
         "counts": counts,
         "peak_rss_gb": round(peak_rss_gb(), 2),
@@ -118,11 +109,11 @@ def bench_networkx(store_url: str) -> dict[str, Any]:
     outputs["clusters"] = clusters_det.run(
         proj, clusters_det.Params(), DetectorContext(navigation=nav, outputs=outputs)
     )
-    clusters = outputs["clusters"].state["clusters"]
+    clusters: list[FoundCluster] = outputs["clusters"].state["clusters"]
     pp = PathwayParams.model_validate(params["pathways"])
     max_cost = -math.log(pp.min_probability)
     cv = np.arange(proj.offsets[1], proj.offsets[2])
-    sources = cv[proj.label[cv] == 1]
+    sources = cv[proj.label[cv] == ContentLabel.CHILD_ORIENTED.code]
     t0 = time.perf_counter()
     rev = nav.reverse_index()
     d_buf = np.full(proj.n_nodes, np.inf)
@@ -131,8 +122,8 @@ def bench_networkx(store_url: str) -> dict[str, Any]:
     ours: dict[tuple[int, int], float] = {}
     for ci, c in enumerate(clusters):
         is_t = np.zeros(proj.n_nodes, bool)
-        is_t[c["target_vids"]] = True
-        search = hop_limited_costs(nav, rev, c["target_vids"], pp.max_hops, max_cost, d=d_buf)
+        is_t[c.target_vids] = True
+        search = hop_limited_costs(nav, rev, c.target_vids, pp.max_hops, max_cost, d=d_buf)
         d = search.d
         reached = sources[np.isfinite(d[sources]) & ~is_t[sources]]
         rebuild_walks(nav, search.log, reached, pp.max_hops, is_t)
@@ -150,7 +141,7 @@ def bench_networkx(store_url: str) -> dict[str, Any]:
     theirs: dict[tuple[int, int], float] = {}
     src_set = set(sources.tolist())
     for ci, c in enumerate(clusters):
-        targets = c["target_vids"].tolist()
+        targets = c.target_vids.tolist()
         tset = set(targets)
         d, log = _nx_hop_limited(g, targets, pp.max_hops, max_cost)
         for s in src_set & set(d):
