@@ -24,9 +24,9 @@ class StepRule(BaseModel):
 
     rel: RelType
     direction: Direction
-    weight: float = Field(1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0)
     lays_crumb: bool | None = Field(
-        None,
+        default=None,
         description="credit the reference's creator for this step (default: "
         "forward steps except POSTED; see docs/detectors.md)",
     )
@@ -143,8 +143,8 @@ def build_navigation(proj: Projection, params: NavigationParams) -> Navigation:
     by_type, type_ptr = group_order(proj.etype.astype(np.int64), len(REL_CODE))
     rules = params.steps
     parts_e, parts_r = [], []
-    for i, rule in enumerate(rules):
-        code = REL_CODE[rule.rel.value]
+    for i, step in enumerate(rules):
+        code = REL_CODE[step.rel.value]
         e = by_type[type_ptr[code] : type_ptr[code + 1]]
         e = e[proj.src[e] != proj.dst[e]]
         parts_e.append(e)

@@ -66,7 +66,7 @@ class HopSearch:
             pos = np.minimum(np.searchsorted(nodes, v), nodes.size - 1)
             hit = nodes[pos] == v
             vals[hit] = self.last_old[pos[hit]]
-        return vals
+        return np.asarray(vals, np.float64)
 
     def release(self) -> None:
         """Reset the touched entries of the shared `d` buffer to inf for the next search."""

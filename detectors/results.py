@@ -14,7 +14,8 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic.config import JsonDict
 
 from graph.model import Direction, NodeKind, RelType
 
@@ -48,7 +49,7 @@ class Role(StrEnum):
 
 # Examples (the OpenAPI document shows them): real detector output, lists shortened; a test
 # checks that each has exactly the keys the detectors write for it.
-CLUSTER_EXAMPLE: dict[str, Any] = {
+CLUSTER_EXAMPLE: JsonDict = {
     "cluster_id": "cluster-570833d25358",
     "accounts": ["a0000575", "a0000839", "a0000878"],
     "content": ["c0000469", "c0000698", "c0000875"],
@@ -58,7 +59,7 @@ CLUSTER_EXAMPLE: dict[str, Any] = {
     "labelled_accounts": 2,
     "unlabelled_accounts": 1,
 }
-PATHWAY_EXAMPLE: dict[str, Any] = {
+PATHWAY_EXAMPLE: JsonDict = {
     "pathway_id": "pw-2a97421b5d40a62a",
     "source": {"kind": "content", "id": "c0053288"},
     "cluster_id": "cluster-33841b348272",
@@ -76,7 +77,7 @@ PATHWAY_EXAMPLE: dict[str, Any] = {
     "bridges": ["a0016634"],
     "score": 0.00625,
 }
-FLAGGED_ACCOUNT_EXAMPLES: list[dict[str, Any]] = [
+FLAGGED_ACCOUNT_EXAMPLES: list[JsonValue] = [
     {
         "account_id": "a0018555",
         "score": 0.17705982039,
@@ -102,7 +103,7 @@ FLAGGED_ACCOUNT_EXAMPLES: list[dict[str, Any]] = [
         "cluster_reach": 0.00214118779577,
     },
 ]
-EXPOSURE_EXAMPLE: dict[str, Any] = {"content_id": "c0041472", "probability": 0.154819559627}
+EXPOSURE_EXAMPLE: JsonDict = {"content_id": "c0041472", "probability": 0.154819559627}
 
 
 def _absent(value: object) -> bool:

@@ -33,7 +33,7 @@ def _ranges(offsets: np.ndarray, vids: np.ndarray) -> np.ndarray:
     if total == 0:
         return np.empty(0, np.int64)
     shift = np.repeat(starts - (np.cumsum(lens) - lens), lens)
-    return np.arange(total, dtype=np.int64) + shift
+    return np.asarray(np.arange(total, dtype=np.int64) + shift, np.int64)
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ class _Sorted:
         return len(self.arr)
 
     def __getitem__(self, i: int) -> str:
-        return self.arr[i].as_py()
+        return str(self.arr[i].as_py())
 
 
 def start_vid(adjacency: Adjacency, kind: NodeKind, node_id: str) -> int:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -247,7 +248,8 @@ class EmbeddedStore(GraphStore):
     def _edge_table(
         self, types: list[str] | None, since: datetime | None, until: datetime | None, *, ordered: bool = True
     ) -> pa.Table:
-        where, params = [], []
+        where: list[str] = []
+        params: list[str | datetime] = []
         if types is not None:
             if not types:
                 return EDGE_SCHEMA.empty_table()
@@ -284,7 +286,7 @@ class EmbeddedStore(GraphStore):
                 .cast(schema)
             )
 
-    def _neighbourhood(self, kind: NodeKind, node_id: str, hops: int, limit: int) -> dict:
+    def _neighbourhood(self, kind: NodeKind, node_id: str, hops: int, limit: int) -> dict[str, Any]:
         adjacency = self._snapshot()
         if adjacency is None:
             return super()._neighbourhood(kind, node_id, hops, limit)

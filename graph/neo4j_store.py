@@ -203,25 +203,25 @@ class Neo4jStore(GraphStore):
 
         with self._errors(f"writing {kind} nodes"):
             self._write_all(work, self._column_batches(_micros(table.sort_by(kind.key))))
-        return table.num_rows
+        return int(table.num_rows)
 
     def _ensure_nodes(self, kind: NodeKind, ids: pa.Array) -> int:
         on_create = " ON CREATE SET n.bare = true" if "bare" in NODE_SCHEMAS[kind].names else ""
         query = f"UNWIND $ids AS id MERGE (n:{kind.label} {{{kind.key}: id}}){on_create}"
 
         def work(tx: ManagedTransaction, batch: list[str]) -> int:
-            return tx.run(query, ids=batch).consume().counters.nodes_created
+            return int(tx.run(query, ids=batch).consume().counters.nodes_created)
 
         with self._errors(f"creating {kind} nodes"):
             created = sum(self._write_all(work, (b["ids"] for b in self._column_batches(pa.table({"ids": ids})))))
-        return created
+        return int(created)
 
     def _upsert_edges(self, table: pa.Table) -> int:
         groups = table.group_by(["src_kind", "type", "dst_kind"], use_threads=False).aggregate([]).to_pylist()
         with self._errors("writing edges"):
             for g in sorted(groups, key=lambda g: (g["src_kind"], g["type"], g["dst_kind"])):
                 self._upsert_edge_group(table, NodeKind(g["src_kind"]), RelType(g["type"]), NodeKind(g["dst_kind"]))
-        return table.num_rows
+        return int(table.num_rows)
 
     def _upsert_edge_group(self, table: pa.Table, src: NodeKind, rel: RelType, dst: NodeKind) -> None:
         """The rows of one (source kind, type, target kind): one query shape, labels from enums."""
@@ -367,4 +367,4 @@ class Neo4jStore(GraphStore):
 
 def _to_micros(value: datetime) -> int:
     """An aware datetime as integer epoch microseconds (exact, no float rounding)."""
-    return pa.scalar(value, TS).cast(pa.int64()).as_py()
+    return int(pa.scalar(value, TS).cast(pa.int64()).as_py())

@@ -53,14 +53,14 @@ def isin_sorted(a: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
     if sorted_values.size == 0:
         return np.zeros(np.shape(a), bool)
     pos = np.minimum(np.searchsorted(sorted_values, a), sorted_values.size - 1)
-    return sorted_values[pos] == a
+    return np.asarray(sorted_values[pos] == a, bool)
 
 
 def in_codes(codes: np.ndarray, wanted: Iterable[int]) -> np.ndarray:
     """Boolean mask of small non-negative integer codes (kind, type, age band) in `wanted`."""
     table = np.zeros(256, bool)
     table[list(wanted)] = True
-    return table[np.asarray(codes, np.int64) & 0xFF]
+    return np.asarray(table[np.asarray(codes, np.int64) & 0xFF], bool)
 
 
 def _codes(values: pa.ChunkedArray | pa.Array, vocab: tuple[str, ...], default: int = 0) -> np.ndarray:
@@ -94,7 +94,7 @@ def _exact_codes(values: pa.ChunkedArray | pa.Array, vocab: tuple[str, ...]) -> 
         [vocab.index(v) if v in vocab else -1 for v in enc.dictionary.cast(pa.string()).to_pylist()] + [-1], np.int8
     )
     idx = np.asarray(pc.fill_null(enc.indices.cast(pa.int64()), len(dict_codes) - 1).to_numpy(zero_copy_only=False))
-    return dict_codes[idx]
+    return np.asarray(dict_codes[idx], np.int8)
 
 
 def _edge_order(src: np.ndarray, dst: np.ndarray, etype: np.ndarray, created: np.ndarray, n: int) -> np.ndarray:
@@ -200,7 +200,7 @@ class Projection:
         return np.where(pos >= 0, pos + r.start, -1)
 
     def node_id(self, vid: int) -> str:
-        return self.ids[int(vid)].as_py()
+        return str(self.ids[int(vid)].as_py())
 
     def node_kind(self, vid: int) -> str:
         return KINDS[int(self.kind[int(vid)])].value
@@ -209,7 +209,8 @@ class Projection:
         return {"kind": self.node_kind(vid), "id": self.node_id(vid)}
 
     def id_list(self, vids: np.ndarray) -> list[str]:
-        return self.ids.take(pa.array(np.asarray(vids, dtype=np.int64))).to_pylist()
+        ids: list[str] = self.ids.take(pa.array(np.asarray(vids, dtype=np.int64))).to_pylist()
+        return ids
 
     def content_kind_of(self, vid: int) -> str:
         return self.content_kind[int(vid) - self.offsets[1]].as_py() or "content"
@@ -296,7 +297,8 @@ class Projection:
         meta = json.loads((folder / "projection.json").read_text())
         nodes = pq.read_table(folder / "nodes.parquet")
         edges = pq.read_table(folder / "edges.parquet")
-        off = tuple(int(x) for x in meta["offsets"])
+        o = [int(x) for x in meta["offsets"]]
+        off = (o[0], o[1], o[2], o[3], o[4])
         opts = meta["options"]
         options = ProjectionOptions(
             since=None if opts["since"] is None else datetime.fromisoformat(opts["since"]),
@@ -312,7 +314,7 @@ class Projection:
         proj = cls(
             offsets=off,
             ids=_plain(nodes.column("id")),
-            kind=col("kind", np.int8),  # type: ignore[arg-type]
+            kind=col("kind", np.int8),
             age_band=col("age_band", np.int8),
             status=col("status", np.int8),
             label=col("label", np.int8),

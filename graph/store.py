@@ -293,7 +293,8 @@ class GraphStore(abc.ABC):
         record_json = self._get_run(run_id)
         if record_json is None:
             raise NotFound(f"no run {run_id!r}")
-        return json.loads(record_json)
+        record: dict[str, Any] = json.loads(record_json)
+        return record
 
     def get_results(self, run_id: str) -> bytes:
         """The exact results.json bytes of a run; NotFound if the run or its results are absent."""

@@ -71,7 +71,7 @@ def normalise_hashtag(text: str) -> str | None:
 
 def mask(arr: pa.Array) -> np.ndarray:
     """A boolean Arrow array as a numpy bool array, null = False."""
-    return pc.fill_null(arr, False).to_numpy(zero_copy_only=False)
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), bool)
 
 
 def blank_to_null(arr: pa.Array) -> pa.Array:

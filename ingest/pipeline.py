@@ -269,7 +269,7 @@ class _Ingest:
         mapping = resolve_columns(f.table, header, f.name) if header is not None else None
         seen: set[str] = set()
         for batch, rows in iter_batches(f, self.batch_rows):
-            if header is None:  # JSON Lines: columns are per row
+            if mapping is None:  # JSON Lines (no header): columns are per row
                 seen.update(batch.column_names)
                 batch_map = resolve_columns(f.table, batch.column_names, f.name, complete=False)
             else:
@@ -328,8 +328,15 @@ class _Ingest:
             tr.rejected_by_rule[check.rule] = tr.rejected_by_rule.get(check.rule, 0) + 1
 
     # -- phase 2: deduplicate, find bare endpoints -----------------------------------------
+    @property
+    def _db(self) -> duckdb.DuckDBPyConnection:
+        """The staging database (open from phase 1 on)."""
+        if self.con is None:  # pragma: no cover - a programming error in the phase order
+            raise AssertionError("staging database used before phase 1 opened it")
+        return self.con
+
     def _finalise(self) -> None:
-        con = self.con
+        con = self._db
         for table in TABLES:
             cols = ", ".join(sql_ident(c) for c in STAGED[table].names)
             key = ", ".join(KEYS[table])
@@ -370,7 +377,7 @@ class _Ingest:
 
     # -- phase 3: digest and write ---------------------------------------------------------
     def _stream(self, sql: str) -> Iterator[pa.RecordBatch]:
-        yield from self.con.sql(sql).to_arrow_reader(self.batch_rows)
+        yield from self._db.sql(sql).to_arrow_reader(self.batch_rows)
 
     def _write(self) -> None:
         """Digest every table in key order and, with a store, write it: nodes, bare endpoints,
@@ -400,7 +407,7 @@ class _Ingest:
         stage.finish(total)
         for table in TABLES:
             rep.tables[table].digest = digests[table].hexdigest()
-        rep.digest = snapshot_digest({t: rep.tables[t].digest for t in TABLES})
+        rep.digest = snapshot_digest({t: digests[t].hexdigest() for t in TABLES})
 
     def _ordered(self, table: str, extra: str = "") -> Iterator[pa.RecordBatch]:
         """The deduplicated rows of `table` in key order (the digest's order)."""
@@ -471,7 +478,7 @@ def _known_rows(files: list[SnapshotFile]) -> int | None:
     if not all(f.fmt == "parquet" for f in files):
         return None
     try:
-        return sum(pq.ParquetFile(f.path).metadata.num_rows for f in files)
+        return sum(int(pq.ParquetFile(f.path).metadata.num_rows) for f in files)
     except (pa.ArrowInvalid, OSError):
         return None
 

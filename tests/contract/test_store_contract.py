@@ -126,7 +126,7 @@ class TestStoreContract:
             ("content", scope("c1"), "MENTIONS", "mention", "account", scope("a1")),
         ]
         assert store.upsert_edges(edges(rows)) == 3
-        assert scope.edge_set() == {r + (None, None) for r in rows}
+        assert scope.edge_set() == {(*r, None, None) for r in rows}
 
     def test_ensure_nodes_creates_bare_nodes_and_never_overwrites(self, store: GraphStore, scope: Scope) -> None:
         store.upsert_nodes(A, accounts(scope, [("a", utc(2026, 1, 1), "minor", "active", '{"p":1}')]))

@@ -112,7 +112,8 @@ def _snapshot(root: Path) -> Path:
 
 def _graph(db: Path) -> tuple:
     with EmbeddedStore(db) as store:
-        return tuple(store.node_table(k) for k in NodeKind) + (
+        return (
+            *tuple(store.node_table(k) for k in NodeKind),
             store.edge_table(),
             tuple(sorted(store.counts().items())),
         )

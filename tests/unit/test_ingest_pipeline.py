@@ -60,7 +60,7 @@ def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
 
 
 def _graph(store: EmbeddedStore) -> tuple:
-    return tuple(store.node_table(k) for k in NodeKind) + (store.edge_table(),)
+    return (*tuple(store.node_table(k) for k in NodeKind), store.edge_table())
 
 
 def test_load_snapshot_builds_the_graph(tmp_path: Path, store: EmbeddedStore) -> None:
