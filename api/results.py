@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from api.state import InvalidRequest
-from detectors.results import PAGED_SECTIONS, Cluster, FlaggedAccount, Pathway, ResultModel, Results, Section
+from detectors.results import PAGED_SECTIONS, Cluster, FlaggedAccount, Pathway, RankedResults, ResultModel, Section
 from graph.errors import CrumbgraphError, NotFound
 from graph.model import NodeKind
 from graph.store import GraphStore
@@ -47,8 +47,8 @@ class RunIndex:
     clusters_of_account: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, run_id: str, results: Results | dict[str, Any]) -> RunIndex:
-        res = results if isinstance(results, Results) else Results.model_validate(results)
+    def build(cls, run_id: str, results: RankedResults | dict[str, Any]) -> RunIndex:
+        res = results if isinstance(results, RankedResults) else RankedResults.model_validate(results)
         idx = cls(
             run_id=res.run_id or run_id,
             snapshot_digest=res.snapshot_digest,
@@ -118,7 +118,7 @@ class ResultsCache:
                     return self._items[run_id]
             raw = store.get_results(run_id)
             try:
-                parsed = Results.model_validate_json(raw)
+                parsed = RankedResults.model_validate_json(raw)
             except ValueError as exc:  # not JSON, or not the results format
                 raise NotFound(f"run {run_id}: results.json is not valid results JSON ({exc})") from exc
             index = RunIndex.build(run_id, parsed)

@@ -195,8 +195,9 @@ class DetectorRef(ResultModel):
     version: str = Field(description="bumped when its output for the same input can change")
 
 
-class Results(ResultModel):
-    """One detector run's results (results.json)."""
+class RankedResults(ResultModel):
+    """results.json without `exposure`: the header and the ranked lists the API pages through
+    (what it parses, so that it never validates the long exposure list)."""
 
     run_id: str = Field(description="the run")
     results_format: int | None = optional("version of this format (1)")
@@ -206,6 +207,11 @@ class Results(ResultModel):
     clusters: list[Cluster] = Field(description="abusive clusters, highest score first")
     pathways: list[Pathway] = Field(description="breadcrumb pathways, highest score first")
     flagged_accounts: list[FlaggedAccount] = Field(description="flagged accounts, highest score first")
+
+
+class Results(RankedResults):
+    """One detector run's results (results.json): RankedResults' fields, then `exposure`."""
+
     exposure: list[ExposureEntry] | None = optional("exposed child-oriented items, most exposed first")
 
 

@@ -24,6 +24,7 @@ from detectors.results import (
     FlaggedAccount,
     NodeRef,
     Pathway,
+    RankedResults,
     Results,
     Role,
     Section,
@@ -107,6 +108,7 @@ def test_sections_agree_everywhere() -> None:
     names = [s.value for s in Section]
     assert list(Sections.model_fields) == names
     assert [f for f in Results.model_fields if f in names] == names
+    assert [*RankedResults.model_fields, "exposure"] == list(Results.model_fields)
     assert set(ResultsSection.__args__) == {s.value for s in PAGED_SECTIONS}
 
 
