@@ -14,6 +14,7 @@ COPY graph ./graph
 COPY detectors ./detectors
 COPY api ./api
 COPY ops ./ops
+COPY synth ./synth
 RUN pip install . && rm -rf /src
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin crumbgraph \

@@ -196,7 +196,7 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
     ) -> None:
         """Synthesise a small SYNTHETIC snapshot and run everything on it (a fresh embedded store in --dir)."""
-        from ingest.synth import synth
+        from synth import synth
 
         console = Console(stderr=True, quiet=quiet)
         snap = dir / "snapshot"

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from graph.progress import fraction
 
 
 def register(app: typer.Typer) -> None:
@@ -31,10 +34,17 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary output."),
     ) -> None:
         """Write a SYNTHETIC snapshot (accounts, content, follows, links) plus truth.json of what was planted."""
-        from ingest.synth import synth
+        from synth import synth
 
         console = Console(stderr=True, quiet=quiet)
-        with console.status("generating") as status:
+        with Progress(
+            TextColumn("synth: {task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=True
+        ) as bar:
+            task = bar.add_task("generate", total=1.0)
+
+            def show(stage: str, done: float, total: float | None = None) -> None:
+                bar.update(task, description=stage, completed=fraction(done, total) or 0.0)
+
             summary = synth(
                 out,
                 accounts=accounts,
@@ -43,7 +53,7 @@ def register(app: typer.Typer) -> None:
                 split=split,
                 force=force,
                 background_mix=background_mix,
-                progress=lambda msg: status.update(f"synth: {msg}"),
+                progress=show,
             )
         if quiet:
             return

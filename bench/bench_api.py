@@ -156,7 +156,7 @@ def prepare(args: argparse.Namespace, work: Path) -> dict:
     from graph.model import NodeKind
     from graph.store import open_store
     from ingest.pipeline import load_snapshot
-    from ingest.synth import synth
+    from synth import synth
 
     settings = Settings(store=args.store)
     info: dict = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.synth import TABLES, SynthParams, generate_snapshot, write_snapshot
+from synth import TABLES, SynthParams, generate_snapshot, write_snapshot
 
 
 def _rss_mb() -> tuple[int, int]:
@@ -43,13 +43,14 @@ def main() -> None:
     stages: list[tuple[str, float, int]] = []
     t0 = time.perf_counter()
 
-    def progress(stage: str) -> None:
-        stages.append((stage, round(time.perf_counter() - t0, 2), _rss_mb()[0]))
+    def progress(stage: str, done: float, total: float | None = None) -> None:
+        if stage != "write" or done == 0:  # generation steps, and the start of writing
+            stages.append((stage, round(time.perf_counter() - t0, 2), _rss_mb()[0]))
 
     try:
         snap = generate_snapshot(SynthParams(accounts=args.accounts, seed=args.seed), progress)
         t_gen = time.perf_counter() - t0
-        write_snapshot(snap, out, args.format, force=True)
+        write_snapshot(snap, out, args.format, force=True, progress=progress)
         t_all = time.perf_counter() - t0
         size = sum(p.stat().st_size for p in out.iterdir())
         rows = {t: snap.tables[t].num_rows for t in TABLES}

@@ -207,7 +207,7 @@ def run_one(accounts: int, seed: int, work: Path, background_mix: float = 0.0) -
     from graph.projection import project
     from graph.store import StoreConfig, open_store
     from ingest.pipeline import load_snapshot
-    from ingest.synth import synth
+    from synth import synth
 
     snap = work / f"snap-{accounts}-{seed}-{background_mix}"
     synth(snap, accounts=accounts, seed=seed, force=True, background_mix=background_mix)

@@ -262,7 +262,7 @@ def real_run(runs_dir: Path, tmp_path_factory: Any) -> dict[str, Any]:
         from detectors.runner import run_detectors
         from graph.embedded import EmbeddedStore
         from ingest.pipeline import load_snapshot
-        from ingest.synth import synth
+        from synth import synth
 
         base = tmp_path_factory.mktemp("realrun")
         synth(base / "snapshot", accounts=1000, seed=11)

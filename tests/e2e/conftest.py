@@ -65,7 +65,7 @@ def console(tmp_path_factory) -> Iterator[Console]:
     from detectors.runner import run_detectors
     from graph.embedded import EmbeddedStore
     from ingest.pipeline import load_snapshot
-    from ingest.synth import synth
+    from synth import synth
 
     tmp = tmp_path_factory.mktemp("console")
     synth(tmp / "snap", accounts=1000, seed=7)

@@ -61,7 +61,7 @@ def test_real_uvicorn_server_on_loopback(tmp_path):
 
 
 def test_ingest_then_run_then_pathways_through_the_api(tmp_path):
-    from ingest.synth import synth
+    from synth import synth
 
     synth(tmp_path / "snap", accounts=1000, seed=3)
     env = make_env(tmp_path, "e-", store=f"embedded:{tmp_path}/g.duckdb")

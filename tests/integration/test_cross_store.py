@@ -24,7 +24,7 @@ from graph.embedded import EmbeddedStore
 from graph.model import NodeKind, RelType
 from graph.store import GraphStore, StoreConfig, open_store
 from ingest.pipeline import load_snapshot
-from ingest.synth import synth
+from synth import synth
 
 #: snapshot columns holding account or content ids
 ID_COLUMNS = {

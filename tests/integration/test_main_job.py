@@ -18,7 +18,7 @@ from graph.progress import fraction
 from graph.projection import Projection
 from graph.store import GraphStore, StoreConfig, open_store
 from ingest.pipeline import load_snapshot
-from ingest.synth import synth
+from synth import synth
 
 ACCOUNTS, SEED = 2000, 5
 

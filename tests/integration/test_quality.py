@@ -15,7 +15,7 @@ from detectors.runner import run_detectors
 from graph.projection import project
 from graph.store import StoreConfig, open_store
 from ingest.pipeline import load_snapshot
-from ingest.synth import synth
+from synth import synth
 
 ACCOUNTS = 3000
 SEEDS = (1, 2, 3)

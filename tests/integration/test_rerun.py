@@ -24,7 +24,7 @@ from graph.embedded import EmbeddedStore
 from graph.errors import DetectorError
 from graph.model import EDGE_SCHEMA, NodeKind
 from ingest.pipeline import load_snapshot
-from ingest.synth import synth
+from synth import synth
 
 
 @pytest.fixture(scope="module")
