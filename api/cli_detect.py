@@ -117,6 +117,7 @@ def _detect(
     top: int = 10,
 ) -> None:
     from api.settings import Settings
+    from detectors import runfolder
     from detectors.runner import run_detectors
     from graph.store import open_store
 
@@ -140,7 +141,7 @@ def _detect(
                 runs_dir=runs_dir or settings.runs_dir,
                 on_progress=lambda what, frac: progress.update(task, description=what, completed=frac),
             )
-    results_path = Path(record.run_dir or ".") / "results.json"
+    results_path = runfolder.results_path(record.run_dir or ".")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(results_path, out)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from detectors.exporters.base import Exporter
-from detectors.exporters.case_uco import CaseUcoExporter
-from detectors.exporters.csv_exporter import CsvExporter
-from detectors.exporters.graphml import GraphMLExporter
-from detectors.exporters.json_exporter import JsonExporter
+from evidence.exporters.base import Exporter
+from evidence.exporters.case_uco import CaseUcoExporter
+from evidence.exporters.csv_exporter import CsvExporter
+from evidence.exporters.graphml import GraphMLExporter
+from evidence.exporters.json_exporter import JsonExporter
 from graph.errors import ConfigError
 
 EXPORTERS: tuple[Exporter, ...] = (JsonExporter(), GraphMLExporter(), CsvExporter(), CaseUcoExporter())
