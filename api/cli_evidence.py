@@ -31,8 +31,9 @@ def _public_key_arg(value: str | None, settings: Settings) -> PublicKey | None:
 
 def _run_arg(value: str) -> str | Path:
     """A run id, or (when it contains a path separator or names a folder with run.json) a run folder."""
-    p = Path(value)
-    return p if ("/" in value or (p / "run.json").exists()) else value
+    from detectors.runfolder import run_ref
+
+    return run_ref(value)
 
 
 def rerun_command(run_id: str, as_json: bool) -> None:

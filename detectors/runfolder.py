@@ -109,6 +109,13 @@ def _folder_records(runs_dir: Path) -> list[dict[str, Any]]:
     return out
 
 
+def run_ref(value: str) -> str | Path:
+    """A run named on the command line: a run folder when `value` contains a path separator or
+    names a folder holding run.json, else a run id (or `latest`) to look up under the runs dir."""
+    path = Path(value)
+    return path if ("/" in value or (path / RECORD_FILE).exists()) else value
+
+
 def resolve_run_dir(run: str | Path, runs_dir: Path | None = None) -> Path:
     """The folder of `run`: a `Path` is taken as the run folder itself (trusted callers: the CLI,
     tests); a `str` is a run id (or `latest`, the newest run) looked up under `runs_dir` and never

@@ -17,6 +17,7 @@ from detectors.runfolder import (
     read_results,
     read_run,
     resolve_run_dir,
+    run_ref,
     write_record,
 )
 from graph.errors import ConfigError, DetectorError, NotFound
@@ -37,6 +38,15 @@ def test_a_run_id_is_never_read_as_a_path(run_dir: Path) -> None:
     for bad in (str(run_dir), "../runs/run-test-1", "..", "run-test-1/../run-test-1", "nope"):
         with pytest.raises(NotFound):
             resolve_run_dir(bad, runs_dir)
+
+
+def test_a_command_line_run_is_a_folder_only_when_it_looks_like_one(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_ref("run-test-1") == "run-test-1" and run_ref(LATEST) == LATEST
+    assert run_ref(str(run_dir)) == run_dir
+    monkeypatch.chdir(run_dir.parent)  # a bare name of a folder holding run.json
+    assert run_ref("run-test-1") == Path("run-test-1")
 
 
 def test_a_run_id_needs_a_runs_directory(run_dir: Path) -> None:
