@@ -12,6 +12,7 @@ COPY pyproject.toml README.md ./
 COPY ingest ./ingest
 COPY graph ./graph
 COPY detectors ./detectors
+COPY evidence ./evidence
 COPY api ./api
 COPY ops ./ops
 COPY synth ./synth

@@ -133,6 +133,7 @@ def _detect(
     top: int = 10,
 ) -> None:
     from api.settings import Settings
+    from detectors import runfolder
     from detectors.runner import run_detectors
     from graph.store import open_store
 
@@ -149,7 +150,7 @@ def _detect(
             console.print(f"ingested: digest {report.digest}")
         with RichProgress(console, one_bar=True, enabled=not quiet) as progress:
             record = run_detectors(store, params=params, runs_dir=runs_dir or settings.runs_dir, on_progress=progress)
-    results_path = Path(record.run_dir or ".") / "results.json"
+    results_path = runfolder.results_path(record.run_dir or ".")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(results_path, out)

@@ -6,15 +6,20 @@ import getpass
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from api.settings import Settings
+from evidence.selection import Limits
+
+if TYPE_CHECKING:
+    from evidence.signing import PublicKey
 
 
-def _public_key_arg(value: str | None, settings: Settings):
+def _public_key_arg(value: str | None, settings: Settings) -> PublicKey | None:
     """--public-key: base64 text, or a file holding it (or a PEM); else the local key, if any."""
-    from detectors.signing import PUBLIC_KEY_FILE, PublicKey, load_public_key
+    from evidence.signing import PUBLIC_KEY_FILE, PublicKey, load_public_key
 
     if value:
         p = Path(value)
@@ -26,8 +31,9 @@ def _public_key_arg(value: str | None, settings: Settings):
 
 def _run_arg(value: str) -> str | Path:
     """A run id, or (when it contains a path separator or names a folder with run.json) a run folder."""
-    p = Path(value)
-    return p if ("/" in value or (p / "run.json").exists()) else value
+    from detectors.runfolder import run_ref
+
+    return run_ref(value)
 
 
 def rerun_command(run_id: str, as_json: bool) -> None:
@@ -44,140 +50,152 @@ def rerun_command(run_id: str, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
+def keys_init(
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Replace an existing key (packages signed with it can then only be checked with its saved public key)",
+    ),
+) -> None:
+    """Create the signing key under CRUMBGRAPH_KEYS_DIR (private key file mode 0600)."""
+    from evidence.signing import init_keys
+
+    settings = Settings()
+    pub = init_keys(settings.keys_dir, force=force)
+    typer.echo(f"signing key {pub.key_id} created in {settings.keys_dir}", err=True)
+    typer.echo(pub.b64)
+
+
+def keys_show(as_json: bool = typer.Option(False, "--json", help="Print a JSON object")) -> None:
+    """Print the public key (base64 of the 32 raw Ed25519 bytes) that verifies packages."""
+    from evidence.signing import ALGORITHM, load_public_key
+
+    pub = load_public_key(Settings().keys_dir)
+    if as_json:
+        typer.echo(json.dumps({"algorithm": ALGORITHM, "key_id": pub.key_id, "public_key": pub.b64}))
+    else:
+        typer.echo(pub.b64)
+        typer.echo(f"key id {pub.key_id} ({ALGORITHM})", err=True)
+
+
+def _audit_export(settings: Settings, who: str, manifest: dict[str, Any], out: Path, seconds: float) -> None:
+    """Every export is recorded in the audit log (who, which run, which selection, which package)."""
+    from api.state import StateDB
+
+    state = StateDB(settings.state_dir)
+    try:
+        state.append_audit(
+            user_name=who,
+            role="cli",
+            method="CLI",
+            route="export",
+            params={
+                "run_id": manifest["run_id"],
+                "package_id": manifest["package_id"],
+                "selection": manifest["selection"],
+                "limits": manifest["limits"],
+                "out": str(out),
+            },
+            status=0,
+            result_count=manifest["counts"]["nodes"],
+            duration_ms=seconds * 1000,
+        )
+    finally:
+        state.close()
+
+
+def export_command(
+    run_id: str = typer.Argument(..., help="Run id (under CRUMBGRAPH_RUNS_DIR) or run folder"),
+    out: Path = typer.Option(..., "--out", "-o", help="New package directory"),
+    cluster: list[str] = typer.Option([], "--cluster", help="Cluster id (repeatable)"),
+    account: list[str] = typer.Option([], "--account", help="Account id (repeatable)"),
+    pathway: list[str] = typer.Option([], "--pathway", help="Pathway id (repeatable)"),
+    hops: int = typer.Option(Limits.default("hops"), help="Hops of context around the selection (0-3)"),
+    max_nodes: int = typer.Option(Limits.default("max_nodes"), help="At most this many nodes"),
+    max_edges: int = typer.Option(Limits.default("max_edges"), help="At most this many edges"),
+    max_pathways: int = typer.Option(Limits.default("max_pathways"), help="At most this many pathways"),
+    formats: str = typer.Option(None, "--formats", help="Comma-separated exporter names [default: all]"),
+    by: str = typer.Option(None, "--by", help="Who exports (recorded) [default: OS user]"),
+) -> None:
+    """Write a signed evidence package of the selected clusters, accounts and pathways of a run."""
+    from pydantic import ValidationError
+
+    from evidence.package import build_package
+    from evidence.selection import Selection
+    from evidence.signing import load_signing_key
+    from graph.errors import ConfigError
+
+    settings = Settings()
+    try:
+        limits = Limits(hops=hops, max_nodes=max_nodes, max_edges=max_edges, max_pathways=max_pathways)
+    except ValidationError as exc:
+        raise ConfigError(f"export limits: {exc}") from None
+    selection = Selection(clusters=tuple(cluster), accounts=tuple(account), pathways=tuple(pathway))
+    who = by or getpass.getuser()
+    t = time.perf_counter()
+    pkg = build_package(
+        _run_arg(run_id),
+        out,
+        selection,
+        load_signing_key(settings.keys_dir),
+        limits=limits,
+        runs_dir=settings.runs_dir,
+        exported_by=who,
+        formats=[f.strip() for f in formats.split(",")] if formats else None,
+    )
+    _audit_export(settings, who, pkg.manifest, out, time.perf_counter() - t)
+    c = pkg.manifest["counts"]
+    typer.echo(
+        f"package {pkg.manifest['package_id']} in {out}: {c['nodes']} nodes, {c['edges']} edges, "
+        f"{c['pathways']} pathways"
+        + (" (truncated by limits)" if pkg.manifest["truncated"] else "")
+        + f"; signed by key {pkg.manifest['signer']['key_id']}"
+    )
+
+
+def verify_command(
+    package: Path = typer.Argument(..., help="Package directory"),
+    public_key: str = typer.Option(
+        None, "--public-key", help="Trusted public key (base64, or a file holding it) [default: the local key]"
+    ),
+) -> None:
+    """Check a package's signature and every file; exit 1 naming what changed."""
+    from evidence.verify import verify_package
+
+    key = _public_key_arg(public_key, Settings())
+    v = verify_package(package, key)
+    if not v.ok:
+        for p in v.problems:
+            typer.echo(f"FAIL: {p}")
+        raise typer.Exit(1)
+    m = v.manifest or {}
+    typer.echo(
+        f"VALID: {len(m.get('files', {}))} files match the manifest signed by key {v.key_id}; "
+        f"run {m.get('run_id')}, snapshot {str(m.get('snapshot_digest'))[:16]}…, "
+        f"exported by {m.get('exported_by')} at {m.get('exported_at')}"
+    )
+    if not v.trusted_key:
+        typer.echo(
+            f"WARNING: checked only against the key named in the package ({v.key_id}); pass "
+            "--public-key with the key published by the exporting organisation",
+            err=True,
+        )
+
+
+def rerun_cli(
+    run_id: str = typer.Argument(..., help="Run id (under CRUMBGRAPH_RUNS_DIR) or run folder"),
+    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON"),
+) -> None:
+    """Re-run a run's detectors on its frozen input; exit 0 if reproduced, 1 naming every difference."""
+    rerun_command(run_id, as_json)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
     keys = typer.Typer(help="The evidence signing key (Ed25519).", no_args_is_help=True)
     app.add_typer(keys, name="keys")
-
-    @keys.command("init")
-    def keys_init(
-        force: bool = typer.Option(
-            False,
-            "--force",
-            help="Replace an existing key (packages signed with it can then only be checked with its saved public key)",
-        ),
-    ) -> None:
-        """Create the signing key under CRUMBGRAPH_KEYS_DIR (private key file mode 0600)."""
-        from detectors.signing import init_keys
-
-        settings = Settings()
-        pub = init_keys(settings.keys_dir, force=force)
-        typer.echo(f"signing key {pub.key_id} created in {settings.keys_dir}", err=True)
-        typer.echo(pub.b64)
-
-    @keys.command("show")
-    def keys_show(as_json: bool = typer.Option(False, "--json", help="Print a JSON object")) -> None:
-        """Print the public key (base64 of the 32 raw Ed25519 bytes) that verifies packages."""
-        from detectors.signing import ALGORITHM, load_public_key
-
-        pub = load_public_key(Settings().keys_dir)
-        if as_json:
-            typer.echo(json.dumps({"algorithm": ALGORITHM, "key_id": pub.key_id, "public_key": pub.b64}))
-        else:
-            typer.echo(pub.b64)
-            typer.echo(f"key id {pub.key_id} ({ALGORITHM})", err=True)
-
-    @app.command()
-    def export(
-        run_id: str = typer.Argument(..., help="Run id (under CRUMBGRAPH_RUNS_DIR) or run folder"),
-        out: Path = typer.Option(..., "--out", "-o", help="New package directory"),
-        cluster: list[str] = typer.Option([], "--cluster", help="Cluster id (repeatable)"),
-        account: list[str] = typer.Option([], "--account", help="Account id (repeatable)"),
-        pathway: list[str] = typer.Option([], "--pathway", help="Pathway id (repeatable)"),
-        hops: int = typer.Option(1, help="Hops of context around the selection (0-3)"),
-        max_nodes: int = typer.Option(500, help="At most this many nodes"),
-        max_edges: int = typer.Option(2000, help="At most this many edges"),
-        max_pathways: int = typer.Option(50, help="At most this many pathways"),
-        formats: str = typer.Option(None, "--formats", help="Comma-separated exporter names [default: all]"),
-        by: str = typer.Option(None, "--by", help="Who exports (recorded) [default: OS user]"),
-    ) -> None:
-        """Write a signed evidence package of the selected clusters, accounts and pathways of a run."""
-        from pydantic import ValidationError
-
-        from api.state import StateDB
-        from detectors.evidence import Limits, Selection, build_package
-        from detectors.signing import load_signing_key
-        from graph.errors import ConfigError
-
-        settings = Settings()
-        try:
-            limits = Limits(hops=hops, max_nodes=max_nodes, max_edges=max_edges, max_pathways=max_pathways)
-        except ValidationError as exc:
-            raise ConfigError(f"export limits: {exc}") from None
-        selection = Selection(clusters=tuple(cluster), accounts=tuple(account), pathways=tuple(pathway))
-        who = by or getpass.getuser()
-        t = time.perf_counter()
-        pkg = build_package(
-            _run_arg(run_id),
-            out,
-            selection,
-            load_signing_key(settings.keys_dir),
-            limits=limits,
-            runs_dir=settings.runs_dir,
-            exported_by=who,
-            formats=[f.strip() for f in formats.split(",")] if formats else None,
-        )
-        state = StateDB(settings.state_dir)  # every export is recorded in the audit log
-        try:
-            state.append_audit(
-                user_name=who,
-                role="cli",
-                method="CLI",
-                route="export",
-                params={
-                    "run_id": pkg.manifest["run_id"],
-                    "package_id": pkg.manifest["package_id"],
-                    "selection": pkg.manifest["selection"],
-                    "limits": pkg.manifest["limits"],
-                    "out": str(out),
-                },
-                status=0,
-                result_count=pkg.manifest["counts"]["nodes"],
-                duration_ms=(time.perf_counter() - t) * 1000,
-            )
-        finally:
-            state.close()
-        c = pkg.manifest["counts"]
-        typer.echo(
-            f"package {pkg.manifest['package_id']} in {out}: {c['nodes']} nodes, {c['edges']} edges, "
-            f"{c['pathways']} pathways"
-            + (" (truncated by limits)" if pkg.manifest["truncated"] else "")
-            + f"; signed by key {pkg.manifest['signer']['key_id']}"
-        )
-
-    @app.command()
-    def verify(
-        package: Path = typer.Argument(..., help="Package directory"),
-        public_key: str = typer.Option(
-            None, "--public-key", help="Trusted public key (base64, or a file holding it) [default: the local key]"
-        ),
-    ) -> None:
-        """Check a package's signature and every file; exit 1 naming what changed."""
-        from detectors.evidence import verify_package
-
-        key = _public_key_arg(public_key, Settings())
-        v = verify_package(package, key)
-        if not v.ok:
-            for p in v.problems:
-                typer.echo(f"FAIL: {p}")
-            raise typer.Exit(1)
-        m = v.manifest or {}
-        typer.echo(
-            f"VALID: {len(m.get('files', {}))} files match the manifest signed by key {v.key_id}; "
-            f"run {m.get('run_id')}, snapshot {str(m.get('snapshot_digest'))[:16]}…, "
-            f"exported by {m.get('exported_by')} at {m.get('exported_at')}"
-        )
-        if not v.trusted_key:
-            typer.echo(
-                f"WARNING: checked only against the key named in the package ({v.key_id}); pass "
-                "--public-key with the key published by the exporting organisation",
-                err=True,
-            )
-
-    @app.command()
-    def rerun(
-        run_id: str = typer.Argument(..., help="Run id (under CRUMBGRAPH_RUNS_DIR) or run folder"),
-        as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON"),
-    ) -> None:
-        """Re-run a run's detectors on its frozen input; exit 0 if reproduced, 1 naming every difference."""
-        rerun_command(run_id, as_json)
+    keys.command("init")(keys_init)
+    keys.command("show")(keys_show)
+    app.command("export")(export_command)
+    app.command("verify")(verify_command)
+    app.command("rerun")(rerun_cli)

@@ -18,8 +18,10 @@ from typing import Any
 from api.auth import pseudonym
 from api.settings import Settings
 from api.state import StateDB
-from detectors.evidence import MANIFEST, Limits, Selection, build_package
-from detectors.signing import (
+from evidence.manifest import MANIFEST
+from evidence.package import build_package
+from evidence.selection import Limits, Selection
+from evidence.signing import (
     ALGORITHM,
     PRIVATE_KEY_FILE,
     PUBLIC_KEY_FILE,

@@ -18,13 +18,13 @@ from starlette.concurrency import run_in_threadpool
 
 from api.state import InvalidRequest
 from detectors.results import PAGED_SECTIONS, Cluster, FlaggedAccount, Pathway, RankedResults, ResultModel, Section
+from detectors.runfolder import LATEST, newest_run_id
 from graph.errors import CrumbgraphError, NotFound
 from graph.model import NodeKind
 from graph.store import GraphStore
 
 log = logging.getLogger(__name__)
 
-LATEST = "latest"
 T = TypeVar("T")
 
 
@@ -150,11 +150,10 @@ def resolve_run_id(store: GraphStore, run_id: str) -> str:
     """`latest` names the newest run that has results; anything else is taken as is."""
     if run_id != LATEST:
         return run_id
-    for record in store.list_runs():
-        rid = record.get("run_id")
-        if rid and record.get("status", "succeeded") not in {"failed", "running"}:
-            return str(rid)
-    raise NotFound("there are no runs yet")
+    newest = newest_run_id(store.list_runs())
+    if newest is None:
+        raise NotFound("there are no runs yet")
+    return newest
 
 
 def get_run_record(store: GraphStore, run_id: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from detectors.results import (
     FlaggedAccount,
     Pathway,
 )
+from evidence.selection import Limits
 
 Role = Literal["investigator", "law_enforcement", "auditor", "admin"]
 CaseStatus = Literal["open", "in_progress", "confirmed", "dismissed"]
@@ -473,18 +474,18 @@ class PublicKeyInfo(BaseModel):
     )
 
 
-class ExportCreate(BaseModel):
+class ExportCreate(Limits):  # the limits' defaults and bounds are evidence.selection.Limits's
     """Limits of data minimisation (see docs/evidence.md); run_id defaults to the case's run."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"hops": 1, "max_nodes": 500, "max_edges": 2000, "max_pathways": 50}]},
     )
-    run_id: str | None = Field(None, min_length=1, max_length=200)
-    hops: int = Field(1, ge=0, le=3)
-    max_nodes: int = Field(500, ge=1, le=100_000)
-    max_edges: int = Field(2_000, ge=0, le=500_000)
-    max_pathways: int = Field(50, ge=1, le=10_000)
+    run_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+    def limits(self) -> Limits:
+        """The limits alone (without run_id), as the evidence package records them."""
+        return Limits.model_validate(self.model_dump(include=set(Limits.model_fields)))
 
 
 class ExportSummary(BaseModel):

@@ -203,6 +203,7 @@ def baseline(proj: Projection, hops: int = 2) -> dict[str, Any]:
 
 def run_one(accounts: int, seed: int, work: Path, background_mix: float = 0.0) -> dict[str, Any]:
     """Synthesise, ingest into a fresh embedded store, run all detectors and the baseline; score both."""
+    from detectors.runfolder import read_results
     from detectors.runner import run_detectors
     from graph.projection import project
     from graph.store import StoreConfig, open_store
@@ -219,7 +220,7 @@ def run_one(accounts: int, seed: int, work: Path, background_mix: float = 0.0) -
         t1 = time.perf_counter()
         rec = run_detectors(store, runs_dir=work / "runs", freeze_projection=False)
         t2 = time.perf_counter()
-        results = json.loads(Path(rec.run_dir, "results.json").read_text())
+        results = read_results(rec.run_dir or "")
         proj = project(store)
     edges = stored_edges(proj)
     base = baseline(proj)

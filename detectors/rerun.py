@@ -4,15 +4,18 @@ projection and report identical, or exactly which clusters, pathways and account
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from detectors.evidence import read_run
 from detectors.registry import DETECTORS
-from detectors.runner import build_results, canonical_json, resolve_params, run_projection
+from detectors.runfolder import canonical_json, read_run
+from detectors.runner import build_results, resolve_params, run_projection
 from graph.errors import DetectorError
+
+logger = logging.getLogger(__name__)
 
 #: result sections compared, and the key that identifies a row in each
 SECTIONS: dict[str, str] = {"clusters": "cluster_id", "pathways": "pathway_id", "flagged_accounts": "account_id"}
@@ -109,17 +112,11 @@ def diff_section(recorded: list[dict[str, Any]], current: list[dict[str, Any]], 
     return d
 
 
-def rerun(run: str | Path, *, runs_dir: Path | None = None) -> RerunReport:
-    """Re-execute run `run` (a run folder, or a run id under `runs_dir`) on its frozen projection
-    with its recorded parameters and today's detectors. NotFound if the run or its frozen
-    projection is missing; DetectorError if the frozen input does not match its digest or the
-    recorded parameters are no longer valid."""
-    t0 = time.perf_counter()
-    rf = read_run(run, runs_dir)
-    rec = rf.record
-    proj = rf.projection()  # digest-checked: the exact input of the recorded run
+def _recorded_params(rec: dict[str, Any]) -> dict[str, Any]:
+    """The run's recorded parameters, resolved by today's detectors; DetectorError naming the
+    recorded and current detector versions if they are no longer accepted."""
     try:
-        params = resolve_params(rec.get("params"))
+        return resolve_params(rec.get("params"))
     except DetectorError as exc:
         versions = ", ".join(f"{d['name']} {d['version']}" for d in rec.get("detectors", []))
         now = ", ".join(f"{d.name} {d.version}" for d in DETECTORS)
@@ -127,25 +124,42 @@ def rerun(run: str | Path, *, runs_dir: Path | None = None) -> RerunReport:
             f"run {rec['run_id']}: its recorded parameters are not accepted by today's detectors "
             f"(recorded: {versions}; now: {now}): {exc}"
         ) from None
-    recorded_params = rec.get("params") or {}
-    param_changes = sorted(k for k in params if recorded_params.get(k) != params[k])
-    sections, _ = run_projection(proj, params)
-    current = build_results(rec["run_id"], proj, params, sections).model_dump(mode="json")
+
+
+def _detector_changes(rec: dict[str, Any]) -> list[dict[str, str | None]]:
+    """Detectors whose version differs between the run's record and today (or exist in one only)."""
     recorded_versions = {d["name"]: d["version"] for d in rec.get("detectors", [])}
     current_versions = {d.name: d.version for d in DETECTORS}
-    changes = [
+    return [
         {"name": n, "recorded": recorded_versions.get(n), "current": current_versions.get(n)}
         for n in sorted(set(recorded_versions) | set(current_versions))
         if recorded_versions.get(n) != current_versions.get(n)
     ]
+
+
+def rerun(run: str | Path, *, runs_dir: Path | None = None) -> RerunReport:
+    """Re-execute run `run` (a run folder, or a run id or `latest` under `runs_dir`) on its frozen
+    projection with its recorded parameters and today's detectors. NotFound if the run or its
+    frozen projection is missing; DetectorError if the frozen input does not match its digest or
+    the recorded parameters are no longer valid."""
+    t0 = time.perf_counter()
+    rf = read_run(run, runs_dir)
+    rec = rf.record
+    proj = rf.projection()  # digest-checked: the exact input of the recorded run
+    params = _recorded_params(rec)
+    recorded_params = rec.get("params") or {}
+    param_changes = sorted(k for k in params if recorded_params.get(k) != params[k])
+    sections, _ = run_projection(proj, params)
+    current = build_results(rec["run_id"], proj, params, sections).model_dump(mode="json")
     diffs = {name: diff_section(rf.results.get(name, []), current[name], key) for name, key in SECTIONS.items()}
     identical = all(canonical_json(rf.results.get(name, [])) == canonical_json(current[name]) for name in SECTIONS)
+    logger.info("rerun of %s: %s", rec["run_id"], "identical" if identical else "different")
     return RerunReport(
         run_id=rec["run_id"],
         run_dir=str(rf.run_dir),
         snapshot_digest=proj.digest,
         identical=identical,
-        detector_changes=changes,
+        detector_changes=_detector_changes(rec),
         param_changes=param_changes,
         diffs=diffs,
         recorded_results_sha256=rec.get("results_sha256", ""),

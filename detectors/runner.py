@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import platform
 import time
@@ -14,12 +12,21 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from detectors.base import DetectorContext, DetectorOutput
 from detectors.navigation import NavigationParams, build_navigation
 from detectors.registry import DETECTORS
 from detectors.results import RESULTS_FORMAT, DetectorRef, Results, Sections
+from detectors.runfolder import (
+    RunRecord,
+    canonical_json,
+    create_run_dir,
+    sha256_hex,
+    write_projection,
+    write_record,
+    write_results,
+)
 from graph.errors import DetectorError
 from graph.model import RelType
 from graph.progress import Progress, no_progress
@@ -42,25 +49,6 @@ class ProjectionParams(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     edge_types: tuple[RelType, ...] | None = None
-
-
-class RunRecord(BaseModel):
-    """What run.json holds and `store.save_run` stores."""
-
-    model_config = ConfigDict(frozen=True)
-
-    run_id: str
-    snapshot_digest: str
-    started_at: str
-    finished_at: str
-    detectors: list[dict[str, str]]
-    params: dict[str, Any]
-    library_versions: dict[str, str]
-    counts: dict[str, int]
-    timings: dict[str, float] = Field(default_factory=dict)
-    results_sha256: str
-    results_format: int = RESULTS_FORMAT
-    run_dir: str | None = None
 
 
 def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
@@ -89,12 +77,6 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             vers[pkg] = "unknown"
     return vers
-
-
-def canonical_json(obj: Any) -> bytes:
-    """The one serialisation of results: keys in insertion order (fixed by the code), no NaN,
-    UTF-8, two-space indent, trailing newline."""
-    return (json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
 
 
 def run_projection(
@@ -171,16 +153,15 @@ def run_detectors(
     pp = ProjectionParams.model_validate(resolved["projection"])
     proj = project(store, since=pp.since, until=pp.until, edge_types=pp.edge_types)
     timings["projection"] = time.perf_counter() - t
-    run_dir = Path(runs_dir) / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
+    run_dir = create_run_dir(runs_dir, run_id)
     if freeze_projection:
         t = time.perf_counter()
-        proj.to_parquet(run_dir / "projection")
+        write_projection(run_dir, proj)
         timings["freeze_projection"] = time.perf_counter() - t
     sections, counts = run_projection(proj, resolved, on_progress=on_progress, timings=timings)
     on_progress("writing results", 0.95, WHOLE_RUN)
     results = canonical_json(build_results(run_id, proj, resolved, sections).model_dump(mode="json"))
-    (run_dir / "results.json").write_bytes(results)
+    write_results(run_dir, results)
     record = RunRecord(
         run_id=run_id,
         snapshot_digest=proj.digest,
@@ -191,11 +172,10 @@ def run_detectors(
         library_versions=library_versions(),
         counts=counts,
         timings={k: round(v, 3) for k, v in timings.items()},
-        results_sha256=hashlib.sha256(results).hexdigest(),
+        results_sha256=sha256_hex(results),
         run_dir=str(run_dir),
     )
-    record_dict = record.model_dump(mode="json")
-    (run_dir / "run.json").write_bytes(canonical_json(record_dict))
+    record_dict = write_record(run_dir, record)
     store.save_run(run_id, record_dict, results)
     logger.info(
         "run %s: %d clusters, %d pathways, %d flagged accounts on input %s, results in %s",

@@ -10,7 +10,6 @@ from api import exports as E
 from api.auth import AUDITOR, LAW_ENFORCEMENT, Principal
 from api.deps import PrincipalDep, ServicesDep, audited, counted
 from api.schemas import ExportCreate, ExportSummary, PublicKeyInfo, RerunReport
-from detectors.evidence import Limits
 
 router = APIRouter(tags=["evidence"])
 _DEFAULT_LIMITS = ExportCreate()  # the body is optional: no body = the case's run, default limits
@@ -44,7 +43,7 @@ def create_export(
         case_id,
         actor=principal.name,
         run_id=body.run_id,
-        limits=Limits(**body.model_dump(exclude={"run_id"})),
+        limits=body.limits(),
     )
     audited(request, export_id=export.export_id, case_id=case_id)
     counted(request, export.manifest["counts"]["nodes"])

@@ -82,7 +82,7 @@ def console(tmp_path_factory) -> Iterator[Console]:
         api_rate_limit=10_000.0,
         api_rate_burst=10_000,
     )
-    from detectors.signing import init_keys
+    from evidence.signing import init_keys
 
     init_keys(settings.keys_dir)  # the case page's "Export evidence" signs packages
     state = StateDB(settings.state_dir)

@@ -13,8 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.settings import DEV_NEO4J_PASSWORD, PSEUDONYM_SECRET_FILE, Settings, check_serve_security, pseudonym_key
-from detectors.evidence import verify_package
-from detectors.signing import PublicKey, init_keys
+from evidence.selection import Limits
+from evidence.signing import PublicKey, init_keys
+from evidence.verify import verify_package
 from graph.errors import ConfigError
 from tests.api_support import app_for, real_run, seeded_store, store_params
 
@@ -144,6 +145,25 @@ def test_auditor_rerun_reproduces_a_fresh_run(world):
     assert "run_dir" not in report  # no server paths to clients
     assert client.post("/runs/no-such-run/rerun", headers=env.auth("auditor")).status_code == 404
     assert client.post("/runs/..%2F..%2Fetc/rerun", headers=env.auth("auditor")).status_code == 404
+
+
+def test_export_limits_are_the_evidence_limits(world):
+    env, client, run = world
+    init_keys(env.settings.keys_dir, force=True)
+    case_id = _case(env, client, run)
+    for body in ({"hops": 4}, {"max_nodes": 0}, {"max_edges": -1}, {"max_pathways": 10_001}, {"hop": 1}):
+        resp = client.post(f"/cases/{case_id}/exports", headers=env.auth("investigator"), json=body)
+        assert resp.status_code == 422, (body, resp.text)
+    resp = client.post(f"/cases/{case_id}/exports", headers=env.auth("investigator"))
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["limits"] == Limits().model_dump(mode="json")  # no body: the evidence defaults
+
+
+def test_auditor_rerun_of_latest_is_the_newest_run(world):
+    env, client, run = world
+    resp = client.post("/runs/latest/rerun", headers=env.auth("auditor"))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["run_id"] == run["run_id"] and resp.json()["reproduced"]
 
 
 # -- secure defaults ---------------------------------------------------------------------

@@ -26,7 +26,7 @@ WHO = ("investigator", "law_enforcement", "auditor", "admin", None)
 
 @pytest.fixture(scope="module", params=store_params())
 def api(request, tmp_path_factory):
-    from detectors.signing import init_keys
+    from evidence.signing import init_keys
 
     with seeded_store(request, tmp_path_factory, "matrix") as (tmp, env, store):
         (tmp / "snapshot").mkdir()
@@ -72,7 +72,7 @@ def _real_case(app, *, shared_with: str | None = "law_enforcement") -> str:
 
 def _export(app, *, shared_with: str | None = "law_enforcement") -> str:
     from api.exports import create_case_export
-    from detectors.evidence import Limits
+    from evidence.selection import Limits
 
     services = app.state.services
     return create_case_export(

@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import build_app
-from detectors.runner import RunRecord, resolve_params, run_detectors, run_projection
+from detectors.runfolder import RunRecord
+from detectors.runner import resolve_params, run_detectors, run_projection
 from graph.errors import DetectorError
 from graph.progress import fraction
 from graph.projection import Projection

@@ -19,7 +19,8 @@ from api.cli import build_app
 from detectors.base import DetectorOutput
 from detectors.registry import DETECTORS
 from detectors.rerun import rerun
-from detectors.runner import RunRecord, run_detectors
+from detectors.runfolder import RunRecord
+from detectors.runner import run_detectors
 from graph.embedded import EmbeddedStore
 from graph.errors import DetectorError
 from graph.model import EDGE_SCHEMA, NodeKind

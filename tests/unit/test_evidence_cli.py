@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from api.cli import build_app
 from api.state import StateDB
-from detectors.signing import SigningKey
+from evidence.signing import SigningKey
 from graph.errors import CrumbgraphError
-from tests.unit.test_evidence import make_run
+from tests.evidence_support import make_run
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The Exporter extension point: one file format of an evidence package, `write(subgraph, dest)`.
 
-A `subgraph` is the dict built by `detectors.evidence.select_subgraph` (the shape of
+A `subgraph` is the dict built by `evidence.subgraph.select_subgraph` (the shape of
 `subgraph.json`): `nodes` with a unique `key` ("kind:id"), `edges` between node keys, and
 the selected `pathways`, `clusters` and `flagged_accounts` of the run.
 """

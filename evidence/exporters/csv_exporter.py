@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from detectors.exporters.base import EDGE_FIELDS, NODE_FIELDS, Exporter
+from evidence.exporters.base import EDGE_FIELDS, NODE_FIELDS, Exporter
 
 
 def _cell(value: Any) -> Any:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from detectors.exporters.base import Exporter
-from detectors.exporters.case_uco import CaseUcoExporter
-from detectors.exporters.csv_exporter import CsvExporter
-from detectors.exporters.graphml import GraphMLExporter
-from detectors.exporters.json_exporter import JsonExporter
+from evidence.exporters.base import Exporter
+from evidence.exporters.case_uco import CaseUcoExporter
+from evidence.exporters.csv_exporter import CsvExporter
+from evidence.exporters.graphml import GraphMLExporter
+from evidence.exporters.json_exporter import JsonExporter
+from evidence.manifest import MANIFEST, SIGNATURE
 from graph.errors import ConfigError
 
 EXPORTERS: tuple[Exporter, ...] = (JsonExporter(), GraphMLExporter(), CsvExporter(), CaseUcoExporter())
@@ -17,7 +18,7 @@ def _check(exporters: tuple[Exporter, ...]) -> None:
     assert len(names) == len(set(names)), f"duplicate exporter names: {names}"
     files = [f for e in exporters for f in e.filenames]
     assert len(files) == len(set(files)), f"two exporters write the same file: {files}"
-    assert not {"manifest.json", "manifest.sig"} & set(files), "manifest files are the package's own"
+    assert not {MANIFEST, SIGNATURE} & set(files), "manifest files are the package's own"
 
 
 _check(EXPORTERS)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from detectors.exporters.base import Exporter
+from evidence.exporters.base import Exporter
 
 
 class JsonExporter(Exporter):

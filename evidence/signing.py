@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from graph.errors import ConfigError
 
+logger = logging.getLogger(__name__)
 PRIVATE_KEY_FILE = "evidence-signing.key"
 PUBLIC_KEY_FILE = "evidence-signing.pub"
 ALGORITHM = "Ed25519"
@@ -101,6 +103,7 @@ def init_keys(keys_dir: Path, *, force: bool = False) -> PublicKey:
     os.chmod(tmp, 0o600)
     os.replace(tmp, priv_path)
     (keys_dir / PUBLIC_KEY_FILE).write_text(key.public.b64 + "\n")
+    logger.info("signing key %s created in %s", key.public.key_id, keys_dir)
     return key.public
 
 

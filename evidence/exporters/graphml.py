@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from detectors.exporters.base import EDGE_FIELDS, NODE_FIELDS, Exporter
+from evidence.exporters.base import EDGE_FIELDS, NODE_FIELDS, Exporter
 
 NS = "http://graphml.graphdrawing.org/xmlns"
 #: GraphML attr.type of each attribute (anything not listed is a string)
