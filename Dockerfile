@@ -12,6 +12,7 @@ COPY pyproject.toml README.md ./
 COPY ingest ./ingest
 COPY graph ./graph
 COPY detectors ./detectors
+COPY casework ./casework
 COPY api ./api
 RUN pip install . && rm -rf /src
 

@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
         """Write a signed evidence package of the selected clusters, accounts and pathways of a run."""
         from pydantic import ValidationError
 
-        from api.state import StateDB
+        from casework import open_casework
         from detectors.evidence import Limits, Selection, build_package
         from detectors.signing import load_signing_key
         from graph.errors import ConfigError
@@ -117,9 +117,9 @@ def register(app: typer.Typer) -> None:
             exported_by=who,
             formats=[f.strip() for f in formats.split(",")] if formats else None,
         )
-        state = StateDB(settings.state_dir)  # every export is recorded in the audit log
+        state = open_casework(settings.state_dir)  # every export is recorded in the audit log
         try:
-            state.append_audit(
+            state.audit.append(
                 user_name=who,
                 role="cli",
                 method="CLI",

@@ -42,38 +42,29 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Add a user and print its API key (shown this once; only a hash is stored)."""
         from api.auth import create_user
-        from api.state import StateDB
+        from casework import open_casework
 
-        state = StateDB(Settings().state_dir)
-        try:
-            user, key = create_user(state, name, role)
-        finally:
-            state.close()
+        with open_casework(Settings().state_dir) as casework:
+            user, key = create_user(casework.users, name, role)
         typer.echo(f"user {user.name} ({user.role}), key id {user.key_id}", err=True)
         typer.echo(key)
 
     @users.command("list")
     def users_list() -> None:
         """List users: name, role, key id, created, revoked."""
-        from api.state import StateDB
+        from casework import open_casework
 
-        state = StateDB(Settings().state_dir)
-        try:
-            for u in state.list_users():
+        with open_casework(Settings().state_dir) as casework:
+            for u in casework.users.list_users():
                 typer.echo(f"{u.name}\t{u.role}\t{u.key_id}\t{u.created_at}\t{u.revoked_at or 'active'}")
-        finally:
-            state.close()
 
     @users.command("revoke")
     def users_revoke(name: str) -> None:
         """Revoke a user's key (a running server refuses it from the next request)."""
-        from api.state import StateDB
+        from casework import open_casework
 
-        state = StateDB(Settings().state_dir)
-        try:
-            user = state.revoke_user(name)
-        finally:
-            state.close()
+        with open_casework(Settings().state_dir) as casework:
+            user = casework.users.revoke_user(name)
         typer.echo(f"revoked {user.name} at {user.revoked_at}")
 
     audit = typer.Typer(help="The audit log.", no_args_is_help=True)
@@ -84,20 +75,14 @@ def register(app: typer.Typer) -> None:
         head: str = typer.Option(None, help="SEQ:HASH recorded earlier; also checks nothing was cut off the end"),
     ) -> None:
         """Check the hash chain; exit 1 naming the first edited, inserted or deleted entry."""
-        from api.state import StateDB
+        from casework import open_casework
 
-        state = StateDB(Settings().state_dir)
-        try:
-            finding = state.verify_audit()
-            ok, message = finding.ok, finding.message
-            if ok and head:
-                ok, message = state.check_head(head)
-        finally:
-            state.close()
-        if not ok:
-            typer.echo(f"FAIL: {message}")
+        with open_casework(Settings().state_dir) as casework:
+            finding = casework.audit.verify(head=head)
+        if not finding.ok:
+            typer.echo(f"FAIL: {finding.message}")
             raise typer.Exit(1)
-        typer.echo(f"OK: {message}; head {finding.head_seq}:{finding.head_hash}")
+        typer.echo(f"OK: {finding.message}; head {finding.head_seq}:{finding.head_hash}")
 
     @audit.command("rerun")
     def audit_rerun(

@@ -17,8 +17,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from api.state import InvalidRequest
-from graph.errors import CrumbgraphError, NotFound
+from graph.errors import CrumbgraphError, InvalidRequest, NotFound
 from graph.model import NodeKind
 from graph.store import GraphStore
 

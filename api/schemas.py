@@ -6,9 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["investigator", "law_enforcement", "auditor", "admin"]
-CaseStatus = Literal["open", "in_progress", "confirmed", "dismissed"]
-ItemKind = Literal["account", "content", "pathway", "cluster"]
+from casework import CaseItemKind, CaseStatus, Role
+
 NodeKindName = Literal["account", "content", "url", "hashtag"]
 Section = Literal["pathways", "clusters", "flagged_accounts"]
 
@@ -297,7 +296,7 @@ class Neighbourhood(BaseModel):
 
 # -- cases -----------------------------------------------------------------------------
 class CaseItemRef(BaseModel):
-    kind: ItemKind = Field(examples=["account"])
+    kind: CaseItemKind = Field(examples=["account"])
     id: str = Field(min_length=1, max_length=512, examples=["a-77"])
 
 

@@ -358,12 +358,11 @@ def main() -> None:
         return
 
     from api.auth import create_user
-    from api.state import StateDB
+    from casework import open_casework
 
     state_dir = work / f"state-{int(time.time())}"
-    state = StateDB(state_dir)
-    key = create_user(state, "bench", "investigator")[1]
-    state.close()
+    with open_casework(state_dir) as casework:
+        key = create_user(casework.users, "bench", "investigator")[1]
 
     port = _free_port()
     env = {
@@ -458,9 +457,8 @@ def main() -> None:
             server.stderr.close()
         if args.prefixed:
             cleanup_prefixed(args)
-    state = StateDB(state_dir)
-    finding = state.verify_audit()
-    state.close()
+    with open_casework(state_dir) as casework:
+        finding = casework.audit.verify()
     report["audit_entries"] = finding.entries
     report["audit_chain_ok"] = finding.ok
     report["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}

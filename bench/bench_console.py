@@ -29,7 +29,7 @@ from playwright.sync_api import sync_playwright
 from api.app import create_app
 from api.auth import create_user
 from api.settings import Settings
-from api.state import StateDB
+from casework import open_casework
 from graph.store import open_store
 
 ARGS = [
@@ -52,9 +52,8 @@ def main() -> None:
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-console-"))
     settings = Settings(state_dir=tmp / "state", store=a.store, api_rate_limit=1000.0, api_rate_burst=1000)
-    state = StateDB(settings.state_dir)
-    key = create_user(state, "bench", "investigator")[1]
-    state.close()
+    with open_casework(settings.state_dir) as casework:
+        key = create_user(casework.users, "bench", "investigator")[1]
     store = open_store(settings.store_config())
     counts = store.counts()
     with socket.socket() as s:

@@ -19,7 +19,7 @@ import uvicorn
 from api.app import create_app
 from api.auth import create_user
 from api.settings import Settings
-from api.state import StateDB
+from casework import open_casework
 from tests.api_support import FAST_HASHER
 
 CHROMIUM = os.environ.get("CRUMBGRAPH_CHROMIUM", "/usr/bin/chromium")
@@ -85,11 +85,8 @@ def console(tmp_path_factory) -> Iterator[Console]:
     from detectors.signing import init_keys
 
     init_keys(settings.keys_dir)  # the case page's "Export evidence" signs packages
-    state = StateDB(settings.state_dir)
-    try:
-        keys = {name: create_user(state, name, role, FAST_HASHER)[1] for name, role in USERS.items()}
-    finally:
-        state.close()
+    with open_casework(settings.state_dir) as casework:
+        keys = {name: create_user(casework.users, name, role, FAST_HASHER)[1] for name, role in USERS.items()}
     app = create_app(settings, store=store)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import build_app
-from api.state import STATE_FILE
+from casework import STATE_FILE
 from graph.embedded import EmbeddedStore
 from tests.api_support import app_for, build_graph, make_env, save_results
 
