@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from api.cli import cli_settings
 from api.settings import Settings
 
 
@@ -30,11 +31,11 @@ def _run_arg(value: str) -> str | Path:
     return p if ("/" in value or (p / "run.json").exists()) else value
 
 
-def rerun_command(run_id: str, as_json: bool) -> None:
+def rerun_command(settings: Settings, run_id: str, as_json: bool) -> None:
     """`crumbgraph rerun` and its alias `crumbgraph audit rerun`: parse, call detectors.rerun, print."""
     from detectors.rerun import rerun as do_rerun
 
-    report = do_rerun(_run_arg(run_id), runs_dir=Settings().runs_dir)
+    report = do_rerun(_run_arg(run_id), runs_dir=settings.runs_dir)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -51,6 +52,7 @@ def register(app: typer.Typer) -> None:
 
     @keys.command("init")
     def keys_init(
+        ctx: typer.Context,
         force: bool = typer.Option(
             False,
             "--force",
@@ -60,17 +62,19 @@ def register(app: typer.Typer) -> None:
         """Create the signing key under CRUMBGRAPH_KEYS_DIR (private key file mode 0600)."""
         from detectors.signing import init_keys
 
-        settings = Settings()
+        settings = cli_settings(ctx)
         pub = init_keys(settings.keys_dir, force=force)
         typer.echo(f"signing key {pub.key_id} created in {settings.keys_dir}", err=True)
         typer.echo(pub.b64)
 
     @keys.command("show")
-    def keys_show(as_json: bool = typer.Option(False, "--json", help="Print a JSON object")) -> None:
+    def keys_show(
+        ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print a JSON object")
+    ) -> None:
         """Print the public key (base64 of the 32 raw Ed25519 bytes) that verifies packages."""
         from detectors.signing import ALGORITHM, load_public_key
 
-        pub = load_public_key(Settings().keys_dir)
+        pub = load_public_key(cli_settings(ctx).keys_dir)
         if as_json:
             typer.echo(json.dumps({"algorithm": ALGORITHM, "key_id": pub.key_id, "public_key": pub.b64}))
         else:
@@ -79,6 +83,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def export(
+        ctx: typer.Context,
         run_id: str = typer.Argument(..., help="Run id (under CRUMBGRAPH_RUNS_DIR) or run folder"),
         out: Path = typer.Option(..., "--out", "-o", help="New package directory"),
         cluster: list[str] = typer.Option([], "--cluster", help="Cluster id (repeatable)"),
@@ -99,7 +104,7 @@ def register(app: typer.Typer) -> None:
         from detectors.signing import load_signing_key
         from graph.errors import ConfigError
 
-        settings = Settings()
+        settings = cli_settings(ctx)
         try:
             limits = Limits(hops=hops, max_nodes=max_nodes, max_edges=max_edges, max_pathways=max_pathways)
         except ValidationError as exc:
@@ -147,6 +152,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def verify(
+        ctx: typer.Context,
         package: Path = typer.Argument(..., help="Package directory"),
         public_key: str = typer.Option(
             None, "--public-key", help="Trusted public key (base64, or a file holding it) [default: the local key]"
@@ -155,7 +161,7 @@ def register(app: typer.Typer) -> None:
         """Check a package's signature and every file; exit 1 naming what changed."""
         from detectors.evidence import verify_package
 
-        key = _public_key_arg(public_key, Settings())
+        key = _public_key_arg(public_key, cli_settings(ctx))
         v = verify_package(package, key)
         if not v.ok:
             for p in v.problems:
@@ -176,8 +182,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def rerun(
+        ctx: typer.Context,
         run_id: str = typer.Argument(..., help="Run id (under CRUMBGRAPH_RUNS_DIR) or run folder"),
         as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON"),
     ) -> None:
         """Re-run a run's detectors on its frozen input; exit 0 if reproduced, 1 naming every difference."""
-        rerun_command(run_id, as_json)
+        rerun_command(cli_settings(ctx), run_id, as_json)

@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def ingest(
+        ctx: typer.Context,
         snapshot_dir: Annotated[Path, typer.Argument(help="Snapshot directory (ingest format v1).")],
         store: Annotated[str | None, typer.Option(help="Store URL (default: CRUMBGRAPH_STORE).")] = None,
         quarantine: Annotated[
@@ -30,12 +31,12 @@ def register(app: typer.Typer) -> None:
         """Validate a snapshot and write it into the graph store; rejected rows go to the quarantine."""
         from rich.console import Console
 
-        from api.settings import Settings
+        from api.cli import cli_settings
         from graph.store import open_store
         from ingest.pipeline import load_snapshot
         from ingest.report import render_report
 
-        settings = Settings()
+        settings = cli_settings(ctx)
         show = not quiet and not as_json
         with open_store(settings.store_config(store)) as graph:
             report = load_snapshot(

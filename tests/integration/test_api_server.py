@@ -132,3 +132,29 @@ def test_cli_users_and_audit_verify(tmp_path, monkeypatch, tamper, named):
     assert result.exit_code == 1 and named in result.stdout, result.stdout
     revoked = runner.invoke(cli, ["users", "revoke", "alice"])
     assert revoked.exit_code == 0 and "revoked alice" in revoked.stdout
+
+
+def test_serve_logs_structured_lines_and_never_its_secrets(tmp_path):
+    """`crumbgraph serve` as deployed (its own process): uvicorn's and our records come out as
+    key=value lines through the one handler; the secrets in its settings appear nowhere."""
+    import os
+    import re
+
+    from tests.live import serving_process
+
+    secrets = {"CRUMBGRAPH_PSEUDONYM_SECRET": "pseudo-s3cret-value", "CRUMBGRAPH_NEO4J_PASSWORD": "neo-s3cret-pw"}
+    env = {
+        **os.environ,
+        **secrets,
+        "CRUMBGRAPH_STORE": f"embedded:{tmp_path}/g.duckdb",
+        "CRUMBGRAPH_STATE_DIR": str(tmp_path / "state"),
+        "CRUMBGRAPH_LOG_LEVEL": "debug",
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink, serving_process(env, log=sink) as (base, _):
+        assert httpx.get(f"{base}/me", headers={"Authorization": "Bearer cg_0123456789abcdef_" + "x" * 40}).status_code
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    assert lines and all(re.match(r"^at=\S+ level=[A-Z]+ logger=\S+ msg=", line) for line in lines), lines
+    assert any("logger=uvicorn.error" in line for line in lines)
+    text = log.read_text()
+    assert not any(value in text for value in secrets.values())
