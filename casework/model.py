@@ -21,7 +21,8 @@ class Role(StrEnum):
 
 
 class CaseStatus(StrEnum):
-    """Where a case is in its workflow (see TRANSITIONS)."""
+    """Where a case is in its workflow: open -> in_progress -> confirmed or dismissed (open may be
+    dismissed at once, in_progress may go back to open); confirmed and dismissed are final."""
 
     OPEN = "open"
     IN_PROGRESS = "in_progress"
