@@ -13,6 +13,7 @@ COPY ingest ./ingest
 COPY graph ./graph
 COPY detectors ./detectors
 COPY evidence ./evidence
+COPY casework ./casework
 COPY api ./api
 COPY ops ./ops
 COPY synth ./synth

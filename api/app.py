@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from api import problems
 from api.audit import AccessMiddleware
@@ -20,7 +21,7 @@ from api.results import ResultsCache, warm_up
 from api.routers import accounts, admin, audit, cases, evidence, health, runs, ui
 from api.schemas import Problem
 from api.settings import Settings, pseudonym_key
-from api.state import StateDB
+from casework import open_casework
 from graph.store import GraphStore
 
 #: Routers the app includes, in OpenAPI order.
@@ -38,7 +39,14 @@ ROUTERS = (
 
 def served_routes() -> set[tuple[str, str]]:
     """(method, template) of every route the app serves (HEAD aside)."""
-    return {(m, r.path) for router in ROUTERS for r in router.routes for m in getattr(r, "methods", ()) if m != "HEAD"}
+    return {
+        (m, r.path)
+        for router in ROUTERS
+        for r in router.routes
+        if isinstance(r, APIRoute)
+        for m in r.methods or ()
+        if m != "HEAD"
+    }
 
 
 _PROBLEM_CODES = {
@@ -80,13 +88,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = StateDB(settings.state_dir)
+        casework = open_casework(settings.state_dir)
         stores = StoreHolder(settings.store_config(), store)
         stores.try_open()  # unreachable now is fine: requests answer 503 until it is back
         services = Services(
             settings=settings,
-            state=state,
-            verifier=KeyVerifier(state, ttl=settings.api_key_cache_seconds),
+            users=casework.users,
+            cases=casework.cases,
+            audit=casework.audit,
+            verifier=KeyVerifier(casework.users, ttl=settings.api_key_cache_seconds),
             limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_burst),
             stores=stores,
             results=ResultsCache(settings.api_results_cache_runs),
@@ -105,7 +115,7 @@ def create_app(
             services.jobs.shutdown()
             if store is None:  # a store handed in belongs to the caller
                 stores.close()
-            state.close()
+            casework.close()
 
     app = FastAPI(
         title="crumbgraph investigator API",
@@ -148,7 +158,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 for code in ("401", "403"):
                     op.get("responses", {}).pop(code, None)
             else:
-                op["x-roles"] = sorted(roles or [])
+                op["x-roles"] = sorted(str(r) for r in roles or ())
             for code, resp in op.get("responses", {}).items():
                 content = resp.get("content", {})
                 if code[0] in "45" and "application/json" in content:

@@ -19,14 +19,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from starlette.routing import compile_path
 
-from api.state import ROLES, StateDB, User
+from casework import Role, User, UserStore
 
-INVESTIGATOR, LAW_ENFORCEMENT, AUDITOR, ADMIN = ROLES
-PUBLIC = frozenset({"*"})  # answers without a key
-ANY_ROLE = frozenset(ROLES)
+# short names for the table below; the roles themselves are casework.Role
+INVESTIGATOR, LAW_ENFORCEMENT, AUDITOR, ADMIN = Role.INVESTIGATOR, Role.LAW_ENFORCEMENT, Role.AUDITOR, Role.ADMIN
+PUBLIC: frozenset[str] = frozenset({"*"})  # answers without a key
+ANY_ROLE: frozenset[str] = frozenset(Role)
 
 
-def _r(*roles: str) -> frozenset[str]:
+def _r(*roles: Role) -> frozenset[str]:
     return frozenset(roles)
 
 
@@ -36,8 +37,6 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/health"): PUBLIC,
     # the console's page and static files hold no data; every call they make is role-checked
     ("GET", "/ui"): PUBLIC,
-    ("GET", "/ui/{name}"): PUBLIC,
-    ("GET", "/ui"): PUBLIC,  # the console page; its data calls need a key
     ("GET", "/ui/{name}"): PUBLIC,
     ("GET", "/me"): ANY_ROLE,
     ("GET", "/openapi.json"): ANY_ROLE,
@@ -125,7 +124,7 @@ class Principal:
     """The authenticated caller."""
 
     name: str
-    role: str
+    role: Role
     key_id: str
 
 
@@ -139,10 +138,10 @@ def new_key() -> tuple[str, str]:
     return f"cg_{key_id}_{secrets.token_urlsafe(32)}", key_id
 
 
-def create_user(state: StateDB, name: str, role: str, hasher: PasswordHasher | None = None) -> tuple[User, str]:
+def create_user(users: UserStore, name: str, role: str, hasher: PasswordHasher | None = None) -> tuple[User, str]:
     """Add a user with a fresh key; returns the user and the key (shown once, stored only hashed)."""
     key, key_id = new_key()
-    user = state.add_user(name, role, key_id, (hasher or PasswordHasher()).hash(key))
+    user = users.add_user(name, role, key_id, (hasher or PasswordHasher()).hash(key))
     return user, key
 
 
@@ -153,12 +152,12 @@ class KeyVerifier:
 
     def __init__(
         self,
-        state: StateDB,
+        users: UserStore,
         ttl: float = 60.0,
         hasher: PasswordHasher | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._state = state
+        self._users = users
         self._ttl = ttl
         self._hasher = hasher or PasswordHasher()
         self._clock = clock
@@ -172,7 +171,7 @@ class KeyVerifier:
             hit = self._cache.get(digest)
         if hit is None or hit[1] < self._clock():
             return None
-        user = self._state.user_by_key_id(hit[0])
+        user = self._users.user_by_key_id(hit[0])
         if user is None or not user.active:
             raise AuthError("API key revoked")
         return Principal(user.name, user.role, user.key_id)
@@ -185,7 +184,7 @@ class KeyVerifier:
         m = KEY_RE.match(key)
         if m is None:
             raise AuthError("malformed API key")
-        user = self._state.user_by_key_id(m.group(1))
+        user = self._users.user_by_key_id(m.group(1))
         if user is None:
             raise AuthError("unknown API key")
         try:

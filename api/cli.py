@@ -1,8 +1,9 @@
 """The `crumbgraph` command line: a thin layer over the library (parse, call, format).
 
 Each command group lives in its own module with a `register(app)` function, so that
-groups can grow without touching each other. Errors map to exit codes:
-1 general, 2 bad input, 3 external dependency (see graph.errors).
+groups can grow without touching each other. The root callback reads Settings once per
+invocation, keeps them on the context (`cli_settings(ctx)`) and configures logging. Errors map to exit
+codes: 1 general, 2 bad input, 3 external dependency (see graph.errors).
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import importlib
 import sys
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
-from graph.errors import CrumbgraphError
+from api.logs import configure_logging
+from api.settings import Settings
+from graph.errors import ConfigError, CrumbgraphError
 
 #: command modules, in help order
 COMMAND_MODULES = (
@@ -26,6 +30,23 @@ COMMAND_MODULES = (
 )
 
 
+def read_settings() -> Settings:
+    """Settings from the environment (CRUMBGRAPH_*); ConfigError naming what is wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(f"settings: {exc}") from None
+
+
+def cli_settings(ctx: typer.Context) -> Settings:
+    """The Settings the root callback read for this invocation (commands take `ctx: typer.Context`
+    and pass what they need of it down)."""
+    settings = ctx.find_root().obj
+    if not isinstance(settings, Settings):  # a command run without the root callback
+        raise ConfigError("no settings: run commands through `crumbgraph` (api.cli.build_app)")
+    return settings
+
+
 def build_app() -> typer.Typer:
     app = typer.Typer(
         name="crumbgraph",
@@ -35,8 +56,11 @@ def build_app() -> typer.Typer:
     )
 
     @app.callback()
-    def _root() -> None:
+    def _root(ctx: typer.Context) -> None:
         """crumbgraph: metadata-only breadcrumb finder."""
+        settings = read_settings()
+        configure_logging(settings.log_level or "WARNING", settings.log_format)
+        ctx.obj = settings
 
     @app.command()
     def version() -> None:

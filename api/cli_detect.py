@@ -13,7 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.cli import cli_settings
 from api.cli_progress import RichProgress
+from api.settings import Settings
 from graph.errors import ConfigError
 
 if TYPE_CHECKING:  # the CLI imports the library lazily: `crumbgraph --help` stays fast
@@ -124,6 +126,7 @@ def _load_params(path: Path | None) -> dict[str, Any] | None:
 
 
 def _detect(
+    settings: Settings,
     store_url: str | None,
     runs_dir: Path | None,
     params: dict[str, Any] | None,
@@ -132,12 +135,10 @@ def _detect(
     snapshot_dir: Path | None = None,
     top: int = 10,
 ) -> None:
-    from api.settings import Settings
     from detectors import runfolder
     from detectors.runner import run_detectors
     from graph.store import open_store
 
-    settings = Settings()
     console = Console(stderr=True, quiet=quiet)
     with open_store(settings.store_config(store_url)) as store:
         store.ensure_schema()
@@ -166,6 +167,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run_cmd(
+        ctx: typer.Context,
         snapshot_dir: Annotated[Path, typer.Argument(help="Snapshot directory (ingest format v1).")],
         out: Annotated[Path | None, typer.Option("--out", help="Also write results.json here.")] = None,
         store: Annotated[str | None, typer.Option(help="Store URL (default: CRUMBGRAPH_STORE).")] = None,
@@ -175,10 +177,12 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
     ) -> None:
         """The main job: ingest SNAPSHOT_DIR into the store, run every detector, print a summary."""
-        _detect(store, runs_dir, _load_params(params), out, quiet, snapshot_dir=snapshot_dir, top=top)
+        settings = cli_settings(ctx)
+        _detect(settings, store, runs_dir, _load_params(params), out, quiet, snapshot_dir=snapshot_dir, top=top)
 
     @app.command("detect")
     def detect_cmd(
+        ctx: typer.Context,
         store: Annotated[str | None, typer.Option(help="Store URL (default: CRUMBGRAPH_STORE).")] = None,
         out: Annotated[Path | None, typer.Option("--out", help="Also write results.json here.")] = None,
         runs_dir: Annotated[Path | None, typer.Option(help="Run folders (default: CRUMBGRAPH_RUNS_DIR).")] = None,
@@ -187,10 +191,11 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
     ) -> None:
         """Run every detector on what is already in the store."""
-        _detect(store, runs_dir, _load_params(params), out, quiet, top=top)
+        _detect(cli_settings(ctx), store, runs_dir, _load_params(params), out, quiet, top=top)
 
     @app.command("demo")
     def demo_cmd(
+        ctx: typer.Context,
         accounts: Annotated[int, typer.Option(help="Synthetic accounts.", min=1000)] = 5000,
         seed: Annotated[int, typer.Option(help="Generator seed.", min=0)] = 7,
         dir: Annotated[Path, typer.Option("--dir", help="Folder for the snapshot, store and runs.")] = Path("demo"),
@@ -211,4 +216,4 @@ def register(app: typer.Typer) -> None:
         db = dir / "crumbgraph.duckdb"
         for f in (db, db.with_name(db.name + ".wal")):
             f.unlink(missing_ok=True)  # the demo's own store: start fresh
-        _detect(f"embedded:{db}", dir / "runs", None, dir / "results.json", quiet, snapshot_dir=snap)
+        _detect(cli_settings(ctx), f"embedded:{db}", dir / "runs", None, dir / "results.json", quiet, snapshot_dir=snap)

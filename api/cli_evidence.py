@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from api.cli import cli_settings
 from api.settings import Settings
 from evidence.selection import Limits
 
@@ -36,11 +37,11 @@ def _run_arg(value: str) -> str | Path:
     return run_ref(value)
 
 
-def rerun_command(run_id: str, as_json: bool) -> None:
+def rerun_command(settings: Settings, run_id: str, as_json: bool) -> None:
     """`crumbgraph rerun` and its alias `crumbgraph audit rerun`: parse, call detectors.rerun, print."""
     from detectors.rerun import rerun as do_rerun
 
-    report = do_rerun(_run_arg(run_id), runs_dir=Settings().runs_dir)
+    report = do_rerun(_run_arg(run_id), runs_dir=settings.runs_dir)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -51,6 +52,7 @@ def rerun_command(run_id: str, as_json: bool) -> None:
 
 
 def keys_init(
+    ctx: typer.Context,
     force: bool = typer.Option(
         False,
         "--force",
@@ -60,17 +62,17 @@ def keys_init(
     """Create the signing key under CRUMBGRAPH_KEYS_DIR (private key file mode 0600)."""
     from evidence.signing import init_keys
 
-    settings = Settings()
+    settings = cli_settings(ctx)
     pub = init_keys(settings.keys_dir, force=force)
     typer.echo(f"signing key {pub.key_id} created in {settings.keys_dir}", err=True)
     typer.echo(pub.b64)
 
 
-def keys_show(as_json: bool = typer.Option(False, "--json", help="Print a JSON object")) -> None:
+def keys_show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print a JSON object")) -> None:
     """Print the public key (base64 of the 32 raw Ed25519 bytes) that verifies packages."""
     from evidence.signing import ALGORITHM, load_public_key
 
-    pub = load_public_key(Settings().keys_dir)
+    pub = load_public_key(cli_settings(ctx).keys_dir)
     if as_json:
         typer.echo(json.dumps({"algorithm": ALGORITHM, "key_id": pub.key_id, "public_key": pub.b64}))
     else:
@@ -80,11 +82,11 @@ def keys_show(as_json: bool = typer.Option(False, "--json", help="Print a JSON o
 
 def _audit_export(settings: Settings, who: str, manifest: dict[str, Any], out: Path, seconds: float) -> None:
     """Every export is recorded in the audit log (who, which run, which selection, which package)."""
-    from api.state import StateDB
+    from casework import open_casework
 
-    state = StateDB(settings.state_dir)
+    state = open_casework(settings.state_dir)
     try:
-        state.append_audit(
+        state.audit.append(
             user_name=who,
             role="cli",
             method="CLI",
@@ -105,6 +107,7 @@ def _audit_export(settings: Settings, who: str, manifest: dict[str, Any], out: P
 
 
 def export_command(
+    ctx: typer.Context,
     run_id: str = typer.Argument(..., help="Run id (under CRUMBGRAPH_RUNS_DIR) or run folder"),
     out: Path = typer.Option(..., "--out", "-o", help="New package directory"),
     cluster: list[str] = typer.Option([], "--cluster", help="Cluster id (repeatable)"),
@@ -125,7 +128,7 @@ def export_command(
     from evidence.signing import load_signing_key
     from graph.errors import ConfigError
 
-    settings = Settings()
+    settings = cli_settings(ctx)
     try:
         limits = Limits(hops=hops, max_nodes=max_nodes, max_edges=max_edges, max_pathways=max_pathways)
     except ValidationError as exc:
@@ -154,6 +157,7 @@ def export_command(
 
 
 def verify_command(
+    ctx: typer.Context,
     package: Path = typer.Argument(..., help="Package directory"),
     public_key: str = typer.Option(
         None, "--public-key", help="Trusted public key (base64, or a file holding it) [default: the local key]"
@@ -162,7 +166,7 @@ def verify_command(
     """Check a package's signature and every file; exit 1 naming what changed."""
     from evidence.verify import verify_package
 
-    key = _public_key_arg(public_key, Settings())
+    key = _public_key_arg(public_key, cli_settings(ctx))
     v = verify_package(package, key)
     if not v.ok:
         for p in v.problems:
@@ -183,11 +187,12 @@ def verify_command(
 
 
 def rerun_cli(
+    ctx: typer.Context,
     run_id: str = typer.Argument(..., help="Run id (under CRUMBGRAPH_RUNS_DIR) or run folder"),
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON"),
 ) -> None:
     """Re-run a run's detectors on its frozen input; exit 0 if reproduced, 1 naming every difference."""
-    rerun_command(run_id, as_json)
+    rerun_command(cli_settings(ctx), run_id, as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def ingest(
+        ctx: typer.Context,
         snapshot_dir: Annotated[Path, typer.Argument(help="Snapshot directory (ingest format v1).")],
         store: Annotated[str | None, typer.Option(help="Store URL (default: CRUMBGRAPH_STORE).")] = None,
         quarantine: Annotated[
@@ -33,12 +34,12 @@ def register(app: typer.Typer) -> None:
         """Validate a snapshot and write it into the graph store; rejected rows go to the quarantine."""
         from rich.console import Console
 
+        from api.cli import cli_settings
         from api.cli_progress import RichProgress
-        from api.settings import Settings
         from graph.store import open_store
         from ingest.pipeline import load_snapshot
 
-        settings = Settings()
+        settings = cli_settings(ctx)
         show = not quiet and not as_json
         with (
             open_store(settings.store_config(store)) as graph,

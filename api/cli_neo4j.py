@@ -15,10 +15,10 @@ def _dev_password() -> str:
     return str(Settings.model_fields["neo4j_password"].default.get_secret_value())
 
 
-def _config(home: Path | None, port: int | None) -> ServerConfig:
-    from api.settings import Settings
+def _config(ctx: typer.Context, home: Path | None, port: int | None) -> ServerConfig:
+    from api.cli import cli_settings
 
-    return ServerConfig.from_settings(Settings(), home=home, bolt_port=port)
+    return ServerConfig.from_settings(cli_settings(ctx), home=home, bolt_port=port)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
 
     @group.command("start")
     def start_cmd(
+        ctx: typer.Context,
         home: Path | None = home_opt,
         port: int | None = typer.Option(None, "--port", help="Bolt port, 0 = a free one [CRUMBGRAPH_NEO4J_BOLT_PORT]"),
         timeout: float = typer.Option(180.0, help="Seconds to wait for Bolt"),
@@ -37,7 +38,7 @@ def register(app: typer.Typer) -> None:
         """Start Neo4j and wait until Bolt answers; prints `export` lines for the shell on stdout."""
         from ops.neo4j_server import start
 
-        cfg = _config(home, port)
+        cfg = _config(ctx, home, port)
         result = start(cfg, timeout=timeout)
         if result.already_running:
             typer.echo(f"Neo4j already running (pid {result.pid}) on {result.uri}", err=True)
@@ -57,20 +58,22 @@ def register(app: typer.Typer) -> None:
 
     @group.command("stop")
     def stop_cmd(
-        home: Path | None = home_opt, timeout: float = typer.Option(60.0, help="Seconds to wait before SIGKILL")
+        ctx: typer.Context,
+        home: Path | None = home_opt,
+        timeout: float = typer.Option(60.0, help="Seconds to wait before SIGKILL"),
     ) -> None:
         """Stop the Neo4j of this home (SIGTERM, then SIGKILL after --timeout)."""
         from ops.neo4j_server import stop
 
-        pid = stop(_config(home, None), timeout=timeout)
+        pid = stop(_config(ctx, home, None), timeout=timeout)
         typer.echo(f"Neo4j (pid {pid}) stopped" if pid else "Neo4j was not running")
 
     @group.command("status")
-    def status_cmd(home: Path | None = home_opt) -> None:
+    def status_cmd(ctx: typer.Context, home: Path | None = home_opt) -> None:
         """Say whether Neo4j runs and answers Bolt; exit code 3 if it does not."""
         from ops.neo4j_server import status
 
-        st = status(_config(home, None))
+        st = status(_config(ctx, home, None))
         if st.running:
             typer.echo(f"running pid {st.pid} {st.uri} bolt={'ok' if st.bolt_ok else 'FAILING'} home {st.home}")
         else:

@@ -15,7 +15,7 @@ from api.auth import KeyVerifier, Principal, RateLimiter
 from api.jobs import JobManager
 from api.results import ResultsCache
 from api.settings import Settings
-from api.state import StateDB
+from casework import AuditLog, CaseWorkflow, UserStore
 from graph.errors import StoreError, StoreUnavailable
 from graph.store import GraphStore, StoreConfig, open_store
 
@@ -81,8 +81,12 @@ class StoreHolder:
 
 @dataclass
 class Services:
+    """What the lifespan builds once per process; routes reach it through `ServicesDep`."""
+
     settings: Settings
-    state: StateDB
+    users: UserStore
+    cases: CaseWorkflow
+    audit: AuditLog
     verifier: KeyVerifier
     limiter: RateLimiter
     stores: StoreHolder
@@ -98,11 +102,12 @@ class Services:
 # The dependencies are `async def` on purpose: they do not block (the store is opened once), and
 # FastAPI would otherwise hand each sync dependency to the thread pool, a hop per request each.
 async def get_services(request: Request) -> Services:
-    return request.app.state.services
+    services: Services = request.app.state.services
+    return services
 
 
 async def get_store(request: Request) -> GraphStore:
-    holder = request.app.state.services.stores
+    holder: StoreHolder = request.app.state.services.stores
     if holder.opened is not None:
         return holder.opened
     return await run_in_threadpool(holder.get)  # (re)opening may block: off the event loop
@@ -110,7 +115,8 @@ async def get_store(request: Request) -> GraphStore:
 
 async def get_principal(request: Request) -> Principal:
     """Set by the access middleware before any route runs; routes never see a request without it."""
-    return request.state.principal
+    principal: Principal = request.state.principal
+    return principal
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -17,7 +17,7 @@ from typing import Any
 
 from api.auth import pseudonym
 from api.settings import Settings
-from api.state import StateDB
+from casework import CaseWorkflow
 from evidence.manifest import MANIFEST
 from evidence.package import build_package
 from evidence.selection import Limits, Selection
@@ -107,7 +107,7 @@ class Export:
 
 def create_case_export(
     settings: Settings,
-    state: StateDB,
+    state: CaseWorkflow,
     case_id: str,
     *,
     actor: str,
@@ -141,7 +141,7 @@ def create_case_export(
     return Export(export_id, final, pkg.manifest)
 
 
-def get_export(settings: Settings, state: StateDB, export_id: str, *, viewer: str | None = None) -> Export:
+def get_export(settings: Settings, state: CaseWorkflow, export_id: str, *, viewer: str | None = None) -> Export:
     """An export by id. `viewer` (a law-enforcement user) sees it only if its case is shared with
     them; otherwise NotFound, as for a case not shared."""
     path = Path(settings.exports_dir) / export_id

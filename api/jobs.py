@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from api.state import InvalidRequest
-from graph.errors import CrumbgraphError, NotFound
+from graph.errors import CrumbgraphError, InvalidRequest, NotFound
 from graph.progress import Progress, fraction
 from graph.store import GraphStore
 

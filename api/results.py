@@ -16,10 +16,9 @@ from typing import Any, Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
-from api.state import InvalidRequest
 from detectors.results import PAGED_SECTIONS, Cluster, FlaggedAccount, Pathway, RankedResults, ResultModel, Section
 from detectors.runfolder import LATEST, newest_run_id
-from graph.errors import CrumbgraphError, NotFound
+from graph.errors import CrumbgraphError, InvalidRequest, NotFound
 from graph.model import NodeKind
 from graph.store import GraphStore
 

@@ -6,6 +6,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from casework import CaseItemKind, CaseStatus, Role
 from detectors.results import (
     CLUSTER_EXAMPLE,
     FLAGGED_ACCOUNT_EXAMPLES,
@@ -16,9 +17,6 @@ from detectors.results import (
 )
 from evidence.selection import Limits
 
-Role = Literal["investigator", "law_enforcement", "auditor", "admin"]
-CaseStatus = Literal["open", "in_progress", "confirmed", "dismissed"]
-ItemKind = Literal["account", "content", "pathway", "cluster"]
 NodeKindName = Literal["account", "content", "url", "hashtag"]
 #: the result sections the API pages through (detectors.results.PAGED_SECTIONS, as a query type)
 ResultsSection = Literal["pathways", "clusters", "flagged_accounts"]
@@ -258,7 +256,7 @@ class Neighbourhood(BaseModel):
 
 # -- cases -----------------------------------------------------------------------------
 class CaseItemRef(BaseModel):
-    kind: ItemKind = Field(examples=["account"])
+    kind: CaseItemKind = Field(examples=["account"])
     id: str = Field(min_length=1, max_length=512, examples=["a-77"])
 
 

@@ -7,14 +7,15 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graph.errors import ConfigError
 from graph.store import StoreConfig
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: The public development password of the project-managed Neo4j (`crumbgraph neo4j start`).
 #: Everyone can read it here, so `crumbgraph serve` refuses it unless bound to loopback.
@@ -58,6 +59,16 @@ class Settings(BaseSettings):
     pseudonym_secret: SecretStr | None = None
     exports_dir: Path = Path("exports")  # evidence packages made through the API (POST /cases/{id}/exports)
 
+    # Logging (configured by the CLI entry and `serve`, never by library code): one line per
+    # record on stderr. Unset level: WARNING for commands, INFO for `serve`.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+    log_format: Literal["text", "json"] = "text"  # text: key=value pairs; json: one object a line
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
     def store_config(self, url: str | None = None) -> StoreConfig:
         return StoreConfig(
             url=url or self.store,
@@ -87,7 +98,7 @@ def pseudonym_key(settings: Settings) -> bytes:
         else:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(32) + "\n")
-            log.info("generated a pseudonym secret in %s", path)
+            logger.info("generated a pseudonym secret in %s", path)
     if os.name == "posix" and path.stat().st_mode & 0o077:
         raise ConfigError(f"{path}: mode {oct(path.stat().st_mode & 0o777)} is too open; chmod 600 it")
     value = path.read_text().strip()

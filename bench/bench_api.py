@@ -19,7 +19,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,12 +29,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare_prefixed(args: argparse.Namespace) -> dict:
@@ -93,26 +86,7 @@ def prepare_prefixed(args: argparse.Namespace) -> dict:
                 )
             )
         info["load_seconds"] = round(time.perf_counter() - t, 1)
-        # pathways: child-oriented post 2k -> author k -> a followee of k, 2,000 of them
-        first_followee = {}
-        for a, b in zip(src.tolist(), dst.tolist(), strict=True):
-            first_followee.setdefault(a, b)
-        authors = [a for a in rng.permutation(n).tolist() if a in first_followee][:2000]
-        pathways = [
-            {
-                "pathway_id": f"{p}pw{i}",
-                "source": {"kind": "content", "id": f"{p}c{2 * a}"},
-                "cluster_id": f"{p}k{a % 50}",
-                "edges": ["POSTED", "FOLLOWS"],
-                "score": round(float(rng.random()), 6),
-                "nodes": [
-                    {"kind": "content", "id": f"{p}c{2 * a}"},
-                    {"kind": "account", "id": f"{p}a{a}"},
-                    {"kind": "account", "id": f"{p}a{first_followee[a]}"},
-                ],
-            }
-            for i, a in enumerate(authors)
-        ]
+        pathways = _prefixed_pathways(p, n, src, dst, rng)
         run_id = f"{p}run"
         doc = {
             "run_id": run_id,
@@ -131,6 +105,29 @@ def prepare_prefixed(args: argparse.Namespace) -> dict:
         sample_accounts=[f"{p}a{i}" for i in rng.integers(0, n, 2000).tolist()],
     )
     return info
+
+
+def _prefixed_pathways(p: str, n: int, src, dst, rng) -> list[dict]:
+    """Pathways of the prefixed graph: child-oriented post 2k -> author k -> a followee of k, 2,000 of them."""
+    first_followee = {}
+    for a, b in zip(src.tolist(), dst.tolist(), strict=True):
+        first_followee.setdefault(a, b)
+    authors = [a for a in rng.permutation(n).tolist() if a in first_followee][:2000]
+    return [
+        {
+            "pathway_id": f"{p}pw{i}",
+            "source": {"kind": "content", "id": f"{p}c{2 * a}"},
+            "cluster_id": f"{p}k{a % 50}",
+            "edges": ["POSTED", "FOLLOWS"],
+            "score": round(float(rng.random()), 6),
+            "nodes": [
+                {"kind": "content", "id": f"{p}c{2 * a}"},
+                {"kind": "account", "id": f"{p}a{a}"},
+                {"kind": "account", "id": f"{p}a{first_followee[a]}"},
+            ],
+        }
+        for i, a in enumerate(authors)
+    ]
 
 
 def cleanup_prefixed(args: argparse.Namespace) -> None:
@@ -317,7 +314,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--accounts", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=1)
@@ -341,7 +338,55 @@ def main() -> None:
         "--prefixed", action="store_true", help="shared store: a prefixed synthetic graph + results, removed afterwards"
     )
     ap.add_argument("--prepare-only", action="store_true", help="build store and run, then stop (run nice'd)")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def measure(args: argparse.Namespace, base: str, pid: int, key: str, info: dict, report: dict) -> None:
+    """One client alone, then `--concurrency` clients, on each lookup; results into `report`."""
+    run = info["run_id"]
+    # one request first, alone: it verifies the key (argon2) and indexes the run's results,
+    # one-off costs that the steady state below does not pay
+    httpx.get(f"{base}/runs/{run}/pathways?limit=1", headers={"Authorization": f"Bearer {key}"}, timeout=120)
+    targets = {
+        "pathways_by_content": [f"/runs/{run}/pathways?source_id={s}&limit=50" for s in info["sample_sources"]],
+        "account_neighbourhood": [
+            f"/accounts/{a}/neighbourhood?hops={args.hops}&limit=200" for a in info["sample_accounts"]
+        ],
+    }
+    for name, paths in targets.items():
+        if not paths:
+            report["lookups"][name] = {"skipped": "no targets"}
+            continue
+        random.Random(args.seed).shuffle(paths)
+        for conc, key_name, secs in (
+            (1, "single_client", args.single_seconds),
+            (args.concurrency, "lookups", args.seconds),
+        ):
+            if secs <= 0:
+                continue
+            load_before = os.getloadavg()[0]
+            cpu_before = cpu_seconds(pid)
+            if args.client == "wrk":
+                result = drive_wrk(base, key, paths, conc, secs, args.warmup)
+            else:
+                result = asyncio.run(drive(base, key, paths, conc, secs, args.warmup))
+            cpu = cpu_seconds(pid) - cpu_before
+            total = result.pop("requests_total")
+            result["concurrency"] = conc
+            result["loadavg_1m_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+            result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(total, 1), 2)
+            result["server_cpu_share"] = round(cpu / (args.warmup + secs), 2)
+            report[key_name][name] = result
+            print(
+                f"{name:22s} c={conc:<3d} {result['req_per_s']:7.1f} req/s  p50 {result['p50_ms']:8.2f} ms  "
+                f"p95 {result['p95_ms']:8.2f} ms  p99 {result['p99_ms']:8.2f} ms  {result['statuses']}  "
+                f"server {result['server_cpu_ms_per_request']} CPU-ms/req on {result['server_cpu_share']} "
+                f"cores; load {result['loadavg_1m_before_after']}"
+            )
+
+
+def main() -> None:
+    args = parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-api-"))
     work.mkdir(parents=True, exist_ok=True)
     args.store = args.store or f"embedded:{work}/graph.duckdb"
@@ -358,14 +403,12 @@ def main() -> None:
         return
 
     from api.auth import create_user
-    from api.state import StateDB
+    from casework import open_casework
+    from tests.live import serving_process
 
     state_dir = work / f"state-{int(time.time())}"
-    state = StateDB(state_dir)
-    key = create_user(state, "bench", "investigator")[1]
-    state.close()
-
-    port = _free_port()
+    with open_casework(state_dir) as casework:
+        key = create_user(casework.users, "bench", "investigator")[1]
     env = {
         **os.environ,
         "CRUMBGRAPH_STORE": args.store,
@@ -374,93 +417,28 @@ def main() -> None:
         "CRUMBGRAPH_API_RATE_LIMIT": "1e9",
         "CRUMBGRAPH_API_RATE_BURST": "1000000000",
     }
-    cli = Path(sys.executable).with_name("crumbgraph")
-    server = subprocess.Popen(
-        [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    report: dict = {
+        "benchmark": "api",
+        "store": args.store.split(":", 1)[0],
+        "accounts": info["counts"].get("Account"),
+        "counts": info["counts"],
+        "run_id": info["run_id"],
+        "pathways": info["pathways"],
+        "concurrency": args.concurrency,
+        "audit_log": "on",
+        "client": f"{args.client}, separate process" + (" (2 threads)" if args.client == "wrk" else ""),
+        "prepare": {k: v for k, v in info.items() if k.endswith("_seconds")},
+        "lookups": {},
+        "single_client": {},
+    }
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"server did not start: {server.stderr.read() if server.stderr else ''}")
-            time.sleep(0.3)
-        run = info["run_id"]
-        # one request first, alone: it verifies the key (argon2) and indexes the run's results,
-        # one-off costs that the steady state below does not pay
-        httpx.get(f"{base}/runs/{run}/pathways?limit=1", headers={"Authorization": f"Bearer {key}"}, timeout=120)
-        targets = {
-            "pathways_by_content": [f"/runs/{run}/pathways?source_id={s}&limit=50" for s in info["sample_sources"]],
-            "account_neighbourhood": [
-                f"/accounts/{a}/neighbourhood?hops={args.hops}&limit=200" for a in info["sample_accounts"]
-            ],
-        }
-        report: dict = {
-            "benchmark": "api",
-            "store": args.store.split(":", 1)[0],
-            "accounts": info["counts"].get("Account"),
-            "counts": info["counts"],
-            "run_id": run,
-            "pathways": info["pathways"],
-            "concurrency": args.concurrency,
-            "audit_log": "on",
-            "client": f"{args.client}, separate process" + (" (2 threads)" if args.client == "wrk" else ""),
-            "prepare": {k: v for k, v in info.items() if k.endswith("_seconds")},
-            "lookups": {},
-        }
-        report["single_client"] = {}
-        for name, paths in targets.items():
-            if not paths:
-                report["lookups"][name] = {"skipped": "no targets"}
-                continue
-            random.Random(args.seed).shuffle(paths)
-            for conc, key_name, secs in (
-                (1, "single_client", args.single_seconds),
-                (args.concurrency, "lookups", args.seconds),
-            ):
-                if secs <= 0:
-                    continue
-                load_before = os.getloadavg()[0]
-                cpu_before = cpu_seconds(server.pid)
-                if args.client == "wrk":
-                    result = drive_wrk(base, key, paths, conc, secs, args.warmup)
-                else:
-                    result = asyncio.run(drive(base, key, paths, conc, secs, args.warmup))
-                cpu = cpu_seconds(server.pid) - cpu_before
-                total = result.pop("requests_total")
-                result["concurrency"] = conc
-                result["loadavg_1m_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
-                result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(total, 1), 2)
-                result["server_cpu_share"] = round(cpu / (args.warmup + secs), 2)
-                report[key_name][name] = result
-                print(
-                    f"{name:22s} c={conc:<3d} {result['req_per_s']:7.1f} req/s  p50 {result['p50_ms']:8.2f} ms  "
-                    f"p95 {result['p95_ms']:8.2f} ms  p99 {result['p99_ms']:8.2f} ms  {result['statuses']}  "
-                    f"server {result['server_cpu_ms_per_request']} CPU-ms/req on {result['server_cpu_share']} "
-                    f"cores; load {result['loadavg_1m_before_after']}"
-                )
+        with serving_process(env) as (base, server):
+            measure(args, base, server.pid, key, info, report)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        if server.stderr:
-            server.stderr.close()
         if args.prefixed:
             cleanup_prefixed(args)
-    state = StateDB(state_dir)
-    finding = state.verify_audit()
-    state.close()
+    with open_casework(state_dir) as casework:
+        finding = casework.audit.verify()
     report["audit_entries"] = finding.entries
     report["audit_chain_ok"] = finding.ok
     report["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}

@@ -13,35 +13,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import uvicorn
 from playwright.sync_api import sync_playwright
 
 from api.app import create_app
 from api.auth import create_user
 from api.settings import Settings
-from api.state import StateDB
+from casework import open_casework
 from graph.store import open_store
-
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.live import CHROMIUM_ARGS, serving
 
 
 def main() -> None:
@@ -52,24 +39,13 @@ def main() -> None:
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-console-"))
     settings = Settings(state_dir=tmp / "state", store=a.store, api_rate_limit=1000.0, api_rate_burst=1000)
-    state = StateDB(settings.state_dir)
-    key = create_user(state, "bench", "investigator")[1]
-    state.close()
+    with open_casework(settings.state_dir) as casework:
+        key = create_user(casework.users, "bench", "investigator")[1]
     store = open_store(settings.store_config())
     counts = store.counts()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port, log_level="warning")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
     loads = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=a.chromium, args=ARGS, headless=True)
+    with serving(create_app(settings, store=store), timeout=600) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=a.chromium, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{base}/ui")
         page.fill("#apikey", key)
@@ -92,7 +68,6 @@ def main() -> None:
             )
         total = page.inner_text("main p.muted")
         browser.close()
-    server.should_exit = True
     store.close()
     warm = loads[1:]
     print(

@@ -65,3 +65,17 @@ class DetectorError(CrumbgraphError):
 
     exit_code = 1
     http_status = 422
+
+
+class InvalidRequest(CrumbgraphError):
+    """A request with an invalid value, e.g. a cursor the API did not issue (HTTP 400)."""
+
+    exit_code = 2
+    http_status = 400
+
+
+class Conflict(CrumbgraphError):
+    """A request that conflicts with what is stored, e.g. a forbidden case transition (HTTP 409)."""
+
+    exit_code = 2
+    http_status = 409

@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from api.app import create_app
 from api.auth import create_user
 from api.settings import Settings
-from api.state import ROLES, StateDB
+from casework import Role, open_casework
 from graph.model import NodeKind
 from graph.store import GraphStore
 
@@ -176,14 +176,11 @@ def make_env(tmp_path: Path, prefix: str, **overrides: Any) -> ApiEnv:
         api_rate_burst=overrides.pop("api_rate_burst", 10_000),
         **overrides,
     )
-    state = StateDB(settings.state_dir)
     keys = {}
-    try:
-        for role in ROLES:
-            keys[role] = create_user(state, role, role, FAST_HASHER)[1]
-        keys["le2"] = create_user(state, "le2", "law_enforcement", FAST_HASHER)[1]
-    finally:
-        state.close()
+    with open_casework(settings.state_dir) as casework:
+        for role in Role:
+            keys[role.value] = create_user(casework.users, role.value, role, FAST_HASHER)[1]
+        keys["le2"] = create_user(casework.users, "le2", Role.LAW_ENFORCEMENT, FAST_HASHER)[1]
     return ApiEnv(settings=settings, keys=keys, prefix=prefix, run_id=f"{prefix}run1")
 
 

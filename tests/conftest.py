@@ -44,3 +44,16 @@ def neo4j_config() -> StoreConfig:
             pytest.fail(msg)
         pytest.skip(msg)
     return cfg
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logging():
+    """A CLI command run inside a test configures the root logger (api/logs.py) for the whole
+    process; put the handlers and level back so no later test inherits them."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -16,7 +16,7 @@ router = APIRouter(tags=["admin"])
 
 @router.get("/users", response_model=UserList, summary="All users (never their keys)")
 def list_users(request: Request, services: ServicesDep) -> UserList:
-    users = services.state.list_users()
+    users = services.users.list_users()
     counted(request, len(users))
     return UserList(items=[u.public() for u in users])
 
@@ -25,13 +25,13 @@ def list_users(request: Request, services: ServicesDep) -> UserList:
     "/users", response_model=UserCreated, status_code=201, summary="Add a user; the API key is in this answer only"
 )
 def add_user(body: UserCreate, services: ServicesDep) -> UserCreated:
-    user, key = create_user(services.state, body.name, body.role)
+    user, key = create_user(services.users, body.name, body.role)
     return UserCreated(user=user.public(), api_key=key)
 
 
 @router.delete("/users/{name}", response_model=User, summary="Revoke a user's key (takes effect at once)")
 def revoke_user(name: str, services: ServicesDep) -> User:
-    return User.model_validate(services.state.revoke_user(name).public())
+    return User.model_validate(services.users.revoke_user(name).public())
 
 
 @router.post("/ingest", response_model=Job, status_code=202, summary="Ingest a snapshot directory on the server")

@@ -1,6 +1,6 @@
-"""Cases: group flagged items, move them Open -> In progress -> Confirmed / Dismissed with a
-note for every change, assign, keep the full history, share with law-enforcement users
-(who see only what is shared with them)."""
+"""Cases over HTTP: group flagged items, move them Open -> In progress -> Confirmed / Dismissed
+with a note for every change, assign, keep the full history, share with law-enforcement users
+(who see only what is shared with them). The rules are casework.workflow's."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from api.auth import LAW_ENFORCEMENT, Principal
+from api.auth import Principal
 from api.deps import PrincipalDep, ServicesDep, counted
 from api.schemas import (
     Case,
@@ -18,23 +18,22 @@ from api.schemas import (
     CaseList,
     CaseNote,
     CaseShare,
-    CaseStatus,
     CaseUpdate,
 )
+from casework import CaseStatus, case_viewer
 
 router = APIRouter(tags=["cases"])
 
 
 def _viewer(principal: Principal) -> str | None:
-    """Law enforcement sees only cases shared with it; everyone else allowed here sees all."""
-    return principal.name if principal.role == LAW_ENFORCEMENT else None
+    return case_viewer(principal.name, principal.role)
 
 
 @router.get("/cases", response_model=CaseList, summary="Cases (law enforcement: only those shared with you)")
 def list_cases(
     request: Request, services: ServicesDep, principal: PrincipalDep, status: CaseStatus | None = None
 ) -> CaseList:
-    cases = services.state.list_cases(viewer=_viewer(principal), status=status)
+    cases = services.cases.list_cases(viewer=_viewer(principal), status=status)
     counted(request, len(cases))
     return CaseList(items=cases)
 
@@ -42,7 +41,7 @@ def list_cases(
 @router.post("/cases", response_model=Case, status_code=201, summary="Open a case from flagged items")
 def create_case(body: CaseCreate, services: ServicesDep, principal: PrincipalDep) -> Case:
     return Case.model_validate(
-        services.state.create_case(
+        services.cases.create_case(
             title=body.title,
             actor=principal.name,
             note=body.note,
@@ -55,7 +54,7 @@ def create_case(body: CaseCreate, services: ServicesDep, principal: PrincipalDep
 
 @router.get("/cases/{case_id}", response_model=Case, summary="One case")
 def get_case(case_id: str, services: ServicesDep, principal: PrincipalDep) -> Case:
-    return Case.model_validate(services.state.get_case(case_id, viewer=_viewer(principal)))
+    return Case.model_validate(services.cases.get_case(case_id, viewer=_viewer(principal)))
 
 
 @router.patch(
@@ -65,7 +64,7 @@ def get_case(case_id: str, services: ServicesDep, principal: PrincipalDep) -> Ca
 )
 def update_case(case_id: str, body: CaseUpdate, services: ServicesDep, principal: PrincipalDep) -> Case:
     return Case.model_validate(
-        services.state.update_case(
+        services.cases.update_case(
             case_id,
             actor=principal.name,
             note=body.note,
@@ -79,7 +78,7 @@ def update_case(case_id: str, body: CaseUpdate, services: ServicesDep, principal
 @router.post("/cases/{case_id}/items", response_model=Case, summary="Add flagged items to a case")
 def add_items(case_id: str, body: CaseItemsAdd, services: ServicesDep, principal: PrincipalDep) -> Case:
     return Case.model_validate(
-        services.state.add_case_items(
+        services.cases.add_case_items(
             case_id, actor=principal.name, note=body.note, items=[i.model_dump() for i in body.items]
         )
     )
@@ -87,12 +86,12 @@ def add_items(case_id: str, body: CaseItemsAdd, services: ServicesDep, principal
 
 @router.post("/cases/{case_id}/notes", response_model=Case, summary="Add a note to a case's history")
 def add_note(case_id: str, body: CaseNote, services: ServicesDep, principal: PrincipalDep) -> Case:
-    return Case.model_validate(services.state.add_case_note(case_id, actor=principal.name, note=body.note))
+    return Case.model_validate(services.cases.add_case_note(case_id, actor=principal.name, note=body.note))
 
 
 @router.get("/cases/{case_id}/history", response_model=CaseHistory, summary="Every change to a case, in order")
 def case_history(request: Request, case_id: str, services: ServicesDep, principal: PrincipalDep) -> CaseHistory:
-    entries = services.state.case_history(case_id, viewer=_viewer(principal))
+    entries = services.cases.case_history(case_id, viewer=_viewer(principal))
     counted(request, len(entries))
     return CaseHistory(case_id=case_id, items=entries)
 
@@ -100,7 +99,7 @@ def case_history(request: Request, case_id: str, services: ServicesDep, principa
 @router.post("/cases/{case_id}/shares", response_model=Case, summary="Share a case with a law-enforcement user")
 def share_case(case_id: str, body: CaseShare, services: ServicesDep, principal: PrincipalDep) -> Case:
     return Case.model_validate(
-        services.state.share_case(case_id, actor=principal.name, note=body.note, user_name=body.user_name)
+        services.cases.share_case(case_id, actor=principal.name, note=body.note, user_name=body.user_name)
     )
 
 
@@ -113,5 +112,5 @@ def unshare_case(
     note: Annotated[str, Query(min_length=1, max_length=4000)],
 ) -> Case:
     return Case.model_validate(
-        services.state.unshare_case(case_id, actor=principal.name, note=note, user_name=user_name)
+        services.cases.unshare_case(case_id, actor=principal.name, note=note, user_name=user_name)
     )

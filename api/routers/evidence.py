@@ -39,7 +39,7 @@ def create_export(
 ) -> ExportSummary:
     export = E.create_case_export(
         services.settings,
-        services.state,
+        services.cases,
         case_id,
         actor=principal.name,
         run_id=body.run_id,
@@ -52,7 +52,7 @@ def create_export(
 
 @router.get("/exports/{export_id}", response_model=ExportSummary, summary="An export's manifest summary")
 def get_export(request: Request, export_id: str, services: ServicesDep, principal: PrincipalDep) -> ExportSummary:
-    export = E.get_export(services.settings, services.state, export_id, viewer=_viewer(principal))
+    export = E.get_export(services.settings, services.cases, export_id, viewer=_viewer(principal))
     audited(request, export_id=export.export_id)
     return ExportSummary.model_validate(export.summary())
 
@@ -66,7 +66,7 @@ def get_export(request: Request, export_id: str, services: ServicesDep, principa
     summary="Download an export (zip of the package; verify with `crumbgraph verify`)",
 )
 def download_export(request: Request, export_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:
-    export = E.get_export(services.settings, services.state, export_id, viewer=_viewer(principal))
+    export = E.get_export(services.settings, services.cases, export_id, viewer=_viewer(principal))
     data = E.package_zip(export)
     audited(request, export_id=export.export_id)
     return Response(

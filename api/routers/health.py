@@ -25,4 +25,5 @@ def me(principal: PrincipalDep) -> Me:
 
 @router.get("/openapi.json", include_in_schema=False)
 def openapi(request: Request) -> dict[str, Any]:
-    return request.app.openapi()
+    doc: dict[str, Any] = request.app.openapi()
+    return doc

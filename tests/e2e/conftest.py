@@ -6,33 +6,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.auth import create_user
 from api.settings import Settings
-from api.state import StateDB
+from casework import open_casework
 from tests.api_support import FAST_HASHER
+from tests.live import CHROMIUM_ARGS, serving
 
 CHROMIUM = os.environ.get("CRUMBGRAPH_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 USERS = {
     "investigator": "investigator",
     "investigator2": "investigator",
@@ -52,12 +39,6 @@ class Console:
 
     def auth(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[user]}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -85,25 +66,13 @@ def console(tmp_path_factory) -> Iterator[Console]:
     from evidence.signing import init_keys
 
     init_keys(settings.keys_dir)  # the case page's "Export evidence" signs packages
-    state = StateDB(settings.state_dir)
-    try:
-        keys = {name: create_user(state, name, role, FAST_HASHER)[1] for name, role in USERS.items()}
-    finally:
-        state.close()
+    with open_casework(settings.state_dir) as casework:
+        keys = {name: create_user(casework.users, name, role, FAST_HASHER)[1] for name, role in USERS.items()}
     app = create_app(settings, store=store)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
     try:
-        yield Console(base=f"http://127.0.0.1:{port}", keys=keys, run_id=record.run_id, app=app)
+        with serving(app) as base:
+            yield Console(base=base, keys=keys, run_id=record.run_id, app=app)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         store.close()
 
 

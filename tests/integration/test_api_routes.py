@@ -9,6 +9,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
+from casework import STATE_FILE
 from tests.api_support import app_for, make_env, seeded_store, store_params
 
 PROBLEM = "application/problem+json"
@@ -162,7 +163,7 @@ def test_audit_log_records_requests_but_never_keys(api):
     _get(api, "investigator", f"/runs/{env.run_id}/pathways", params={"source_id": f"{env.prefix}c1"})
     client.get("/users", headers=env.auth("investigator"))  # denied: logged too
     client.get("/runs")  # no key: logged too
-    entries = app.state.services.state.audit_entries(limit=100_000)
+    entries = app.state.services.audit.entries(limit=100_000)
     last = entries[-3:]
     assert [(e["user_name"], e["route"], e["status"]) for e in last] == [
         ("investigator", "/runs/{run_id}/pathways", 200),
@@ -170,8 +171,9 @@ def test_audit_log_records_requests_but_never_keys(api):
         (None, "/runs", 401),
     ]
     assert last[0]["result_count"] == 2 and last[0]["params"]["query"] == {"source_id": f"{env.prefix}c1"}
-    raw = app.state.services.state.path.read_bytes()
-    wal = app.state.services.state.path.with_name(app.state.services.state.path.name + "-wal")
+    path = env.settings.state_dir / STATE_FILE
+    raw = path.read_bytes()
+    wal = path.with_name(path.name + "-wal")
     raw += wal.read_bytes() if wal.exists() else b""
     for key in env.keys.values():
         assert key.encode() not in raw and key.split("_", 2)[2].encode() not in raw

@@ -4,27 +4,19 @@ pathways; rate limits; and the `users` / `audit verify` commands on a tampered l
 
 from __future__ import annotations
 
-import socket
 import sqlite3
-import threading
 import time
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import build_app
-from api.state import STATE_FILE
+from casework import STATE_FILE
 from graph.embedded import EmbeddedStore
 from tests.api_support import app_for, build_graph, make_env, save_results
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.live import serving
 
 
 def test_real_uvicorn_server_on_loopback(tmp_path):
@@ -32,31 +24,21 @@ def test_real_uvicorn_server_on_loopback(tmp_path):
     build_graph(store, "u-")
     env = make_env(tmp_path, "u-")
     save_results(store, "u-", env.run_id)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app_for(env, store), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
-        assert httpx.get(f"{base}/health").json() == {"status": "ok", "store": "ok"}
-        assert httpx.get(f"{base}/runs").status_code == 401
-        got = httpx.get(f"{base}/runs/latest/pathways", params={"source_id": "u-c1"}, headers=env.auth("investigator"))
-        assert got.status_code == 200 and [p["pathway_id"] for p in got.json()["items"]] == ["u-p1", "u-p2"]
-        big = httpx.post(
-            f"{base}/cases",
-            headers={**env.auth("investigator"), "content-type": "application/json"},
-            content=b"{" + b" " * (env.settings.api_max_body_bytes + 10) + b"}",
-        )
-        assert big.status_code == 413
+        with serving(app_for(env, store), timeout=20) as base:
+            assert httpx.get(f"{base}/health").json() == {"status": "ok", "store": "ok"}
+            assert httpx.get(f"{base}/runs").status_code == 401
+            got = httpx.get(
+                f"{base}/runs/latest/pathways", params={"source_id": "u-c1"}, headers=env.auth("investigator")
+            )
+            assert got.status_code == 200 and [p["pathway_id"] for p in got.json()["items"]] == ["u-p1", "u-p2"]
+            big = httpx.post(
+                f"{base}/cases",
+                headers={**env.auth("investigator"), "content-type": "application/json"},
+                content=b"{" + b" " * (env.settings.api_max_body_bytes + 10) + b"}",
+            )
+            assert big.status_code == 413
     finally:
-        server.should_exit = True
-        thread.join(timeout=20)
         store.close()
 
 
@@ -150,3 +132,29 @@ def test_cli_users_and_audit_verify(tmp_path, monkeypatch, tamper, named):
     assert result.exit_code == 1 and named in result.stdout, result.stdout
     revoked = runner.invoke(cli, ["users", "revoke", "alice"])
     assert revoked.exit_code == 0 and "revoked alice" in revoked.stdout
+
+
+def test_serve_logs_structured_lines_and_never_its_secrets(tmp_path):
+    """`crumbgraph serve` as deployed (its own process): uvicorn's and our records come out as
+    key=value lines through the one handler; the secrets in its settings appear nowhere."""
+    import os
+    import re
+
+    from tests.live import serving_process
+
+    secrets = {"CRUMBGRAPH_PSEUDONYM_SECRET": "pseudo-s3cret-value", "CRUMBGRAPH_NEO4J_PASSWORD": "neo-s3cret-pw"}
+    env = {
+        **os.environ,
+        **secrets,
+        "CRUMBGRAPH_STORE": f"embedded:{tmp_path}/g.duckdb",
+        "CRUMBGRAPH_STATE_DIR": str(tmp_path / "state"),
+        "CRUMBGRAPH_LOG_LEVEL": "debug",
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink, serving_process(env, log=sink) as (base, _):
+        assert httpx.get(f"{base}/me", headers={"Authorization": "Bearer cg_0123456789abcdef_" + "x" * 40}).status_code
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    assert lines and all(re.match(r"^at=\S+ level=[A-Z]+ logger=\S+ msg=", line) for line in lines), lines
+    assert any("logger=uvicorn.error" in line for line in lines)
+    text = log.read_text()
+    assert not any(value in text for value in secrets.values())

@@ -1,4 +1,5 @@
-"""The API indexes the newest run and warms the store's point reads at startup, so the console's first request does not pay for it."""
+"""The API indexes the newest run and warms the store's point reads at startup, so the console's
+first request does not pay for it."""
 
 from __future__ import annotations
 

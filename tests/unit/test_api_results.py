@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.results import RunIndex, decode_cursor, query_pathways
-from api.state import InvalidRequest
+from graph.errors import InvalidRequest
 from tests.api_support import results_doc
 
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import build_app
-from api.state import StateDB
+from casework import open_casework
 from evidence.signing import SigningKey
 from graph.errors import CrumbgraphError
 from tests.evidence_support import make_run
@@ -55,11 +55,8 @@ def test_keys_export_verify_and_tamper(env: Path) -> None:
     code, out = invoke("verify", str(pkg))
     assert code == 1 and out.strip() == "FAIL: edges.csv: changed (sha256 differs from the manifest)"
 
-    state = StateDB(env / "state")
-    try:
-        entries = state.audit_entries()
-    finally:
-        state.close()
+    with open_casework(env / "state") as casework:
+        entries = casework.audit.entries()
     assert [(e["route"], e["user_name"]) for e in entries] == [("export", "officer-x")]
 
 
