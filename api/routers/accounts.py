@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from api import results as R
 from api.deps import ServicesDep, StoreDep, counted
 from api.schemas import MAX_HOPS, MAX_NODES, MAX_PAGE, Account, Neighbourhood, PathwayPage
+from detectors.runfolder import LATEST
 
 router = APIRouter(tags=["accounts"])
 
@@ -17,7 +18,7 @@ RunQuery = Annotated[str, Query(min_length=1, max_length=512, description="a run
 
 
 @router.get("/accounts/{account_id}", response_model=Account, summary="An account, its flags and clusters")
-def get_account(account_id: str, store: StoreDep, services: ServicesDep, run_id: RunQuery = R.LATEST) -> Account:
+def get_account(account_id: str, store: StoreDep, services: ServicesDep, run_id: RunQuery = LATEST) -> Account:
     return Account.model_validate(R.describe_account(store, services.results, account_id, run_id))
 
 
@@ -31,7 +32,7 @@ def account_pathways(
     account_id: str,
     store: StoreDep,
     services: ServicesDep,
-    run_id: RunQuery = R.LATEST,
+    run_id: RunQuery = LATEST,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> PathwayPage:
