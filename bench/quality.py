@@ -412,29 +412,29 @@ def _cell(v: Any) -> str:
 
 
 def shape_table(rows: list[Row]) -> str:
-    """Per crumb shape, over all rows: trails, bridge recall, relay recall, pathway recall and recall@K."""
-    agg: dict[str, list[float]] = {}
+    """Per size, mix and crumb shape, summed over seeds: trails, bridge recall, relay recall,
+    pathway recall and recall@K (each a share of that shape's trails)."""
+    agg: dict[tuple[int, float, str], list[float]] = {}
     for r in rows:
         for shape, s in r["method"]["per_shape"].items():
-            a = agg.setdefault(shape, [0, 0.0, 0, 0.0, 0, 0.0, 0.0])
+            a = agg.setdefault((r["accounts"], r["background_mix"], shape), [0, 0.0, 0, 0.0, 0, 0.0, 0.0])
             n = s["trails"]
             a[0] += n
             if s["bridge_recall"] is not None:
-                a[1] += s["bridge_recall"] * n
-                a[2] += n
+                a[1], a[2] = a[1] + s["bridge_recall"] * n, a[2] + n
             if s["relay_recall"] is not None:
-                a[3] += s["relay_recall"] * n
-                a[4] += n
+                a[3], a[4] = a[3] + s["relay_recall"] * n, a[4] + n
             a[5] += s["pathway_recall"] * n
             a[6] += s["pathway_recall_at_k"] * n
     lines = [
-        "| shape | trails | bridge recall | relay recall | pathway recall | pathway recall@K |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| accounts | mix | shape | trails | bridge recall | relay recall | pathway recall | pathway recall@K |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
-    for shape, a in sorted(agg.items()):
-        br = f"{a[1] / a[2]:.2f}" if a[2] else "n/a (no bridge)"
+    for (n, mix, shape), a in sorted(agg.items()):
+        br = f"{a[1] / a[2]:.2f}" if a[2] else "no bridge"
         rl = f"{a[3] / a[4]:.2f}" if a[4] else ""
-        lines.append(f"| `{shape}` | {int(a[0])} | {br} | {rl} | {a[5] / a[0]:.2f} | {a[6] / a[0]:.2f} |")
+        cells = [f"{n:,}", f"{mix:g}", f"`{shape}`", str(int(a[0])), br, rl, f"{a[5] / a[0]:.2f}", f"{a[6] / a[0]:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -452,7 +452,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="one file for all rows instead of one per size and mix")
     ap.add_argument("--no-write", action="store_true", help="print only")
     ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--tables", type=Path, nargs="+", default=None, help="print the tables of saved rows, run nothing")
     args = ap.parse_args(argv)
+    if args.tables:
+        saved = [r for f in args.tables for r in json.loads(f.read_text())]
+        print(table(saved) + "\n\n" + shape_table(saved))
+        return 0
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="cg-quality-") as tmp:
         work = args.work or Path(tmp)
