@@ -92,8 +92,8 @@ def test_naive_baseline_falls_short(scored: dict[str, Any]) -> None:
         assert b["bridge_recall"] < m["bridge_recall"] or b["decoys_flagged"]
 
 
-def test_bridge_recall(request: pytest.FixtureRequest, scored: dict[str, Any]) -> None:
-    _open_at_busy_lives(request, scored, "bridge recall (top 2 x planted, role bridge) >= 0.95")
+@_open("bridge recall (top 2 x planted, role bridge) >= 0.95: relay-only and bio-link-only bridges are missed")
+def test_bridge_recall(scored: dict[str, Any]) -> None:
     assert scored["method"]["bridge_recall"] >= 0.95
 
 
