@@ -37,7 +37,7 @@ def test_every_item_has_the_keys_of_its_example(run: tuple[str, bytes, Path]) ->
     assert all(list(e) == list(EXPOSURE_EXAMPLE) for e in res["exposure"])
     examples = {e["role"]: list(e) for e in FLAGGED_ACCOUNT_EXAMPLES}
     roles = {a["role"] for a in res["flagged_accounts"]}
-    assert roles == set(examples)
+    assert roles <= set(examples) and {"bridge", "cluster_member"} <= roles  # relays: adversarial worlds only
     assert all(list(a) == examples[a["role"]] for a in res["flagged_accounts"])
     nodes = [n for p in res["pathways"] for n in p["nodes"]]
     assert all(("content_kind" in n) == (n["kind"] == "content") for n in nodes)
