@@ -311,8 +311,8 @@ class PathwayDetector(Detector[PathwayParams]):
         found = find_walks(proj, nav, clusters, p)
         if owner is not None:
             found = with_relay_walks(found, relay_walks(proj, nav, owner, member_cluster, proj.label == CHILD_ORIENTED))
-        every, walk_vids = build_pathways(proj, nav, clusters, found, owner, member_cluster)
-        pathways = sorted((pw for pw in every if (pw.tier or 0) >= p.min_tier), key=lambda r: (-r.score, r.pathway_id))
+        pathways, walk_vids, left_out = build_pathways(proj, nav, clusters, found, owner, member_cluster, p.min_tier)
+        pathways.sort(key=lambda r: (-r.score, r.pathway_id))
         reach, exp_rows = exposure_rows(proj, nav, sources, owner, p)
         out = DetectorOutput()
         out.sections.pathways = pathways
@@ -321,7 +321,7 @@ class PathwayDetector(Detector[PathwayParams]):
         out.counts.update(
             pathways=len(pathways),
             trails=sum(pw.trail == pw.pathway_id for pw in pathways),
-            walks_below_min_tier=len(every) - len(pathways),
+            walks_below_min_tier=left_out,
             exposed_items=len(exp_rows),
             child_oriented_items=int(sources.size),
         )
@@ -383,6 +383,17 @@ def _lookups(proj: Projection, nav: Navigation, raw: list[RawWalk], member_of: n
     return _Lookups(names=names, kinds=kinds, refs=refs, hops=hops)
 
 
+def walk_ids(proj: Projection, clusters: list[FoundCluster], raw: list[RawWalk]) -> list[str]:
+    """The pathway id of each raw walk: a hash of its cluster and its nodes' kinds and ids."""
+    all_nodes = unique_ints(np.array([v for _, _, nodes in raw for v in nodes], np.int64))
+    names = dict(zip(all_nodes.tolist(), proj.id_list(all_nodes)))
+    kinds = dict(zip(all_nodes.tolist(), [KINDS[k].value for k in proj.kind[all_nodes].tolist()]))
+    return [
+        "pw-" + short_hash(clusters[ci].cluster_id, "|".join(f"{kinds[v]}:{names[v]}" for v in nodes), n=16)
+        for ci, _, nodes in raw
+    ]
+
+
 def build_pathways(
     proj: Projection,
     nav: Navigation,
@@ -390,33 +401,35 @@ def build_pathways(
     raw: list[RawWalk],
     owner: np.ndarray | None,
     member_cluster: np.ndarray,
-) -> tuple[list[Pathway], dict[str, list[int]]]:
-    """Pathway records for raw walks: the walk, its crumb (detectors/crumbs.py) and its place in
-    the queue (detectors/queue.py)."""
+    min_tier: int = 0,
+) -> tuple[list[Pathway], dict[str, list[int]], int]:
+    """Pathway records for the raw walks whose trail reaches `min_tier`: the walk, its crumb
+    (detectors/crumbs.py) and its place in the queue (detectors/queue.py); and how many walks
+    were left out. Every walk is ranked (a trail's evidence counts all of them), only the kept
+    ones are looked up and built."""
     if not raw:
-        return [], {}
-    member_of = owner if owner is not None else np.full(proj.n_nodes, -1)
-    lk = _lookups(proj, nav, raw, member_of)
+        return [], {}, 0
     crumbs = attribute_all(proj, nav, [(steps, nodes) for _, steps, nodes in raw], member_cluster)
     walks = [
         Walk(
-            pathway_id="pw-"
-            + short_hash(clusters[ci].cluster_id, "|".join(f"{lk.kinds[v]}:{lk.names[v]}" for v in nodes), n=16),
+            pathway_id=pid,
             source=nodes[0],
             cluster=ci,
             nodes=nodes,
             last_rel=int(proj.etype[nav.edge[steps[-1]]]),
             last_forward=bool(nav.forward[steps[-1]]),
-            probability=math.prod(lk.hops[e].prob for e in steps),
+            probability=math.prod(nav.prob[steps].tolist()),
             crumb=crumb,
         )
-        for (ci, steps, nodes), crumb in zip(raw, crumbs)
+        for (ci, steps, nodes), crumb, pid in zip(raw, crumbs, walk_ids(proj, clusters, raw))
     ]
     ranked = rank(proj, walks, member_cluster)
-    pathways = [
-        _pathway(proj, lk, clusters[ci].cluster_id, steps, w, r) for (ci, steps, _), w, r in zip(raw, walks, ranked)
-    ]
-    return pathways, {w.pathway_id: w.nodes for w in walks}
+    keep = [i for i, r in enumerate(ranked) if r.tier >= min_tier]
+    if not keep:
+        return [], {}, len(raw)
+    lk = _lookups(proj, nav, [raw[i] for i in keep], owner if owner is not None else np.full(proj.n_nodes, -1))
+    pathways = [_pathway(proj, lk, clusters[raw[i][0]].cluster_id, raw[i][1], walks[i], ranked[i]) for i in keep]
+    return pathways, {walks[i].pathway_id: walks[i].nodes for i in keep}, len(raw) - len(keep)
 
 
 def _pathway(proj: Projection, lk: _Lookups, cluster_id: str, steps: list[int], w: Walk, r: Ranked) -> Pathway:
