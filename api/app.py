@@ -20,7 +20,7 @@ from api.jobs import IngestFn, JobManager, RunFn
 from api.results import ResultsCache, warm_up
 from api.routers import accounts, admin, audit, cases, evidence, health, runs, ui
 from api.schemas import Problem
-from api.settings import Settings, pseudonym_key
+from api.settings import Settings, pseudonym_key, reader_limits
 from casework import open_casework
 from graph.store import GraphStore
 
@@ -100,7 +100,7 @@ def create_app(
             limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_burst),
             stores=stores,
             results=ResultsCache(settings.api_results_cache_runs),
-            jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn),
+            jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn, ingest_limits=reader_limits(settings)),
             pseudonym_key=pseudonym_key(settings),
         )
         app.state.services = services

@@ -119,6 +119,26 @@ def _walk(root: Path) -> tuple[dict[str, Path], list[IgnoredFile]]:
     return paths, refused
 
 
+def snapshot_below(root: Path, requested: str | Path) -> Path:
+    """The snapshot folder `requested` (relative to `root`, or absolute) if it lies below `root`
+    once every symlink is resolved; IngestError otherwise. The message names neither the
+    resolved path nor whether anything exists there (a caller learns nothing outside `root`)."""
+    base = Path(os.path.realpath(root))
+    path = Path(os.path.realpath(base / requested))
+    if not path.is_relative_to(base) or path == base:
+        raise IngestError(
+            f"snapshot_dir {str(requested)[:200]!r}: not below the ingest root (CRUMBGRAPH_INGEST_ROOT); "
+            "give a snapshot folder relative to it",
+            field="snapshot_dir",
+        )
+    if not path.is_dir():
+        raise IngestError(
+            f"snapshot_dir {str(requested)[:200]!r}: no such snapshot folder below the ingest root",
+            field="snapshot_dir",
+        )
+    return path
+
+
 def discover(snapshot_dir: Path) -> Discovery:
     """Assign every file under `snapshot_dir` to a table, or to the ignored list with a reason.
 
