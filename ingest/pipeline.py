@@ -274,7 +274,9 @@ class _Ingest:
                 batch_map = resolve_columns(f.table, batch.column_names, f.name, complete=False)
             else:
                 batch_map = mapping
-            accepted, rejected = validate_batch(f.table, batch, batch_map, max_field_chars=self.max_field_chars)
+            accepted, rejected = validate_batch(
+                f.table, batch, batch_map, max_field_chars=self.max_field_chars, con=self._db
+            )
             n = batch.num_rows
             pos = accepted.column("__cg_pos")
             writer.write_table(accepted.drop_columns(["__cg_pos"]).append_column("__cg_seq", pc.add(pos, seq)))
