@@ -82,6 +82,8 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/exports/{export_id}"): _r(INVESTIGATOR, LAW_ENFORCEMENT),
     ("GET", "/exports/{export_id}/package"): _r(INVESTIGATOR, LAW_ENFORCEMENT),
     ("POST", "/runs/{run_id}/rerun"): _r(AUDITOR),
+    # jobs everyone who works with runs can see (who started what, state, progress)
+    ("GET", "/jobs"): _r(INVESTIGATOR, AUDITOR, ADMIN),
 }
 
 

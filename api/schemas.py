@@ -127,6 +127,29 @@ class Job(BaseModel):
     error: str | None = None
 
 
+class JobSummary(BaseModel):
+    """A job as the shared job list shows it: who started it, its state and progress (never its
+    parameters or report, which may name server paths: see /run-jobs/{id} and /ingest/{id})."""
+
+    job_id: str
+    kind: Literal["run", "ingest"]
+    status: Literal["queued", "running", "succeeded", "failed"]
+    submitted_by: str
+    submitted_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    progress: JobProgress | None = None
+    run_id: str | None = None
+    error: str | None = Field(None, description="why it failed (withheld from auditors: it may name ids)")
+
+
+class JobList(BaseModel):
+    """Jobs of this server process, newest first."""
+
+    items: list[JobSummary]
+    running: int = Field(description="jobs queued or running now")
+
+
 class RunRecord(BaseModel):
     """A run record as the runner saved it (run id, parameters, digests, detector versions, ...)."""
 

@@ -36,10 +36,10 @@ def _shot(page, name):
 @pytest.mark.parametrize(
     "user, nav",
     [
-        ("investigator", ["Runs", "Flagged accounts", "Clusters", "Cases"]),
+        ("investigator", ["Runs", "Flagged accounts", "Clusters", "Cases", "Jobs"]),
         ("law_enforcement", ["Shared cases"]),
-        ("auditor", ["Runs", "Audit log"]),
-        ("admin", ["Users"]),
+        ("auditor", ["Runs", "Audit log", "Jobs"]),
+        ("admin", ["Users", "Jobs"]),
     ],
 )
 def test_each_role_signs_in_and_sees_only_its_views(console, page, user, nav):
@@ -269,6 +269,45 @@ def test_runs_list_record_and_a_live_job(console, page):
     assert page.locator("tr[data-job] a").count() == 1  # the finished job links its run
     expect(page.locator("main table").last.locator("tbody tr")).to_have_count(len(runs) + 1)  # and the list has it
     _shot(page, "runs")
+
+
+def test_jobs_everyone_can_see_update_live(console, page, browser):
+    """Jobs started by two people show in everyone's Jobs view, with who started them, and their
+    state changes without a reload. (A real detector run and a real re-ingest of the same synthetic
+    snapshot: byte-identical results, an unchanged store.)"""
+    settings = console.app.state.services.settings
+    run = httpx.post(f"{console.base}/runs", headers=console.auth("investigator2"), json={}, timeout=30).json()
+    ingest = httpx.post(
+        f"{console.base}/ingest",
+        headers=console.auth("admin"),
+        json={"snapshot_dir": str(settings.runs_dir.parent / "snap")},
+        timeout=30,
+    ).json()
+    sign_in(page, console, "admin")
+    page.goto(f"{console.base}/ui#/jobs")
+    rows = page.locator("#jobs-table tbody tr")
+    page.wait_for_selector(f"tr[data-job='{ingest['job_id']}']")
+    first_states = page.locator("#jobs-table td.job-status").all_inner_texts()
+    assert {"queued", "running"} & set(first_states), first_states  # it opened while they were busy
+    assert page.locator(f"tr[data-job='{run['job_id']}'] td.job-by").inner_text() == "investigator2"
+    assert page.locator(f"tr[data-job='{ingest['job_id']}'] td.job-by").inner_text() == "admin"
+    expect(page.locator(f"tr[data-job='{run['job_id']}'] td.job-status")).to_have_text("succeeded", timeout=120_000)
+    expect(page.locator(f"tr[data-job='{ingest['job_id']}'] td.job-status")).to_have_text("succeeded", timeout=120_000)
+    expect(page.locator("#jobs-summary")).to_contain_text("0 queued or running")
+    assert page.locator(f"tr[data-job='{run['job_id']}'] a").count() == 1  # links the run it made
+    assert rows.count() == len(_get(console, "admin", "/jobs")["items"])
+    assert page.evaluate(MIN_CONTRAST_JS)["ratio"] >= 7.0
+    _shot(page, "jobs")
+    # an auditor sees the same jobs; law enforcement has no Jobs view and the API refuses it
+    page.click("#signout")
+    sign_in(page, console, "auditor")
+    page.goto(f"{console.base}/ui#/jobs")
+    page.wait_for_selector(f"tr[data-job='{run['job_id']}']")
+    page.click("#signout")
+    sign_in(page, console, "law_enforcement")
+    page.goto(f"{console.base}/ui#/jobs")
+    page.wait_for_selector("text=Your role may not see this.")
+    assert httpx.get(f"{console.base}/jobs", headers=console.auth("law_enforcement")).status_code == 403
 
 
 def test_auditor_audit_log_and_admin_users(console, page):

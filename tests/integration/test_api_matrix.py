@@ -211,6 +211,7 @@ REQUESTS: dict[tuple[str, str], Req] = {
         {},
         200,
     ),
+    ("GET", "/jobs"): lambda env, app: ("/jobs", {"params": {"kind": _job(app, "run") and "run"}}, 200),
 }
 
 
