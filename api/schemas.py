@@ -524,7 +524,16 @@ class ExportSummary(BaseModel):
                     "truncated": False,
                     "limits": {"hops": 1, "max_nodes": 500, "max_edges": 2000, "max_pathways": 50},
                     "signer": {"algorithm": "Ed25519", "key_id": "5f0c2a9e1b7d4c3a", "public_key": "q0Jm…"},
-                    "files": ["case.jsonld", "edges.csv", "nodes.csv", "subgraph.graphml", "subgraph.json"],
+                    "files": [
+                        "case.jsonld",
+                        "edges.csv",
+                        "nodes.csv",
+                        "report.html",
+                        "report.pdf",
+                        "subgraph.graphml",
+                        "subgraph.json",
+                    ],
+                    "report": {"html": "report.html", "pdf": "report.pdf"},
                 }
             ]
         }
@@ -540,6 +549,17 @@ class ExportSummary(BaseModel):
     limits: dict[str, int]
     signer: dict[str, str]
     files: list[str]
+    report: dict[str, str | None] | None = Field(
+        None,
+        description="the case report in the package: `html`, `pdf` (null, with `pdf_missing` saying why, "
+        "when the server had no chromium); download it from /exports/{export_id}/report",
+    )
+
+
+class ExportList(BaseModel):
+    """A case's evidence packages, newest first."""
+
+    items: list[ExportSummary]
 
 
 class RerunReport(BaseModel):

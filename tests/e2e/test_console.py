@@ -4,6 +4,7 @@ seeing only its shared case. All data is synthetic."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
@@ -12,7 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
+from evidence.signing import PublicKey
 from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -217,6 +220,7 @@ def test_case_through_its_states_and_shared_with_law_enforcement_only(console, p
     page.get_by_role("button", name="Export evidence").click()
     page.wait_for_selector("#export-download")
     assert page.get_attribute("#export-download", "download").startswith("evidence-")
+    assert page.get_attribute("#report-download", "download").startswith("case-report-")
     _shot(page, "case")
 
     # a second case, not shared: law enforcement sees only the shared one, in the list and by URL
@@ -236,7 +240,28 @@ def test_case_through_its_states_and_shared_with_law_enforcement_only(console, p
         le.goto(f"{console.base}/ui#/case/{case_id}")
         le.wait_for_selector("#case-state")
         assert le.locator("section[aria-label='Case actions']").count() == 0  # read-only for law enforcement
+        # the officer downloads the case report of the package from the case page
+        expect(le.locator("#case-packages li")).to_have_count(1)
+        with le.expect_download() as dl:
+            le.get_by_role("button", name="Case report (PDF)").click()
+        pdf = Path(dl.value.path()).read_bytes()
+        assert dl.value.suggested_filename.startswith("case-report-") and pdf.startswith(b"%PDF")
+        text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
+        key = PublicKey.from_text(_get(console, "law_enforcement", "/keys/public")["public_key"])
+        assert key.fingerprint in text and case_id in text
         _shot(le, "case-law-enforcement")
+        export_id = le.locator("#case-packages li").get_attribute("data-export")
+        report = httpx.get(
+            f"{console.base}/exports/{export_id}/report",
+            params={"format": "html"},
+            headers=console.auth("law_enforcement"),
+            timeout=30,
+        )
+        shot = browser.new_page(viewport={"width": 900, "height": 1270})
+        shot.set_content(report.text)
+        shot.emulate_media(media="print")
+        _shot(shot, "case-report")
+        shot.close()
         le.goto(f"{console.base}/ui#/case/{other['case_id']}")
         le.wait_for_selector("text=Could not load")
         # the second law-enforcement user sees neither
