@@ -20,6 +20,7 @@ from api.settings import Settings
 from casework import CaseWorkflow
 from evidence.manifest import MANIFEST
 from evidence.package import build_package
+from evidence.report import REPORT_HTML, REPORT_PDF, ReportRequest
 from evidence.selection import Limits, Selection
 from evidence.signing import (
     ALGORITHM,
@@ -102,6 +103,7 @@ class Export:
             "limits": m.get("limits", {}),
             "signer": m.get("signer", {}),
             "files": sorted(m.get("files", {})),
+            "report": m.get("report"),
         }
 
 
@@ -129,8 +131,16 @@ def create_case_export(
     exports_dir.mkdir(parents=True, exist_ok=True)
     tmp = exports_dir / f".tmp-{uuid.uuid4().hex}"
     try:
+        report = ReportRequest(case=case, history=state.case_history(case_id), chromium=settings.chromium)
         pkg = build_package(
-            run, tmp, selection, key, limits=limits or Limits(), runs_dir=settings.runs_dir, exported_by=actor
+            run,
+            tmp,
+            selection,
+            key,
+            limits=limits or Limits(),
+            runs_dir=settings.runs_dir,
+            exported_by=actor,
+            report=report,
         )
         export_id = pkg.manifest["package_id"]
         final = exports_dir / export_id
@@ -157,6 +167,31 @@ def get_export(settings: Settings, state: CaseWorkflow, export_id: str, *, viewe
         except NotFound:
             raise NotFound(f"export {export_id!r} does not exist") from None
     return Export(export_id, path, manifest)
+
+
+def case_exports(settings: Settings, state: CaseWorkflow, case_id: str, *, viewer: str | None = None) -> list[Export]:
+    """The exports of case `case_id`, newest first (`viewer`: a law-enforcement user, who sees
+    them only if the case is shared with them; otherwise NotFound, as for the case)."""
+    state.get_case(case_id, viewer=viewer)
+    out = []
+    for manifest_path in Path(settings.exports_dir).glob(f"*/{MANIFEST}"):
+        if not _EXPORT_ID.fullmatch(manifest_path.parent.name):
+            continue
+        manifest = json.loads(manifest_path.read_bytes())
+        if (manifest.get("selection") or {}).get("case_id") == case_id:
+            out.append(Export(manifest_path.parent.name, manifest_path.parent, manifest))
+    return sorted(out, key=lambda e: (str(e.manifest.get("exported_at")), e.export_id), reverse=True)
+
+
+def report_file(export: Export, fmt: str) -> tuple[bytes, str]:
+    """The case report of an export as (bytes, media type): `pdf` or `html`. NotFound if the
+    package has none in that format (e.g. made where no chromium was at hand)."""
+    name, media = (REPORT_PDF, "application/pdf") if fmt == "pdf" else (REPORT_HTML, "text/html; charset=utf-8")
+    listed = name in (export.manifest.get("files") or {})
+    if not listed or not (export.path / name).is_file():
+        why = (export.manifest.get("report") or {}).get("pdf_missing", "it was made before case reports existed")
+        raise NotFound(f"export {export.export_id} has no {name} ({why})")
+    return (export.path / name).read_bytes(), media
 
 
 def package_zip(export: Export) -> bytes:
