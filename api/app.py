@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 
 from api import problems
 from api.audit import AccessMiddleware
-from api.auth import PERMISSIONS, PUBLIC, KeyVerifier, RateLimiter
+from api.auth import PERMISSIONS, PUBLIC, KeyChecks, KeyVerifier, RateLimiter
 from api.deps import Services, StoreHolder
 from api.jobs import IngestFn, JobManager, RunFn
 from api.results import ResultsCache, warm_up
@@ -91,13 +91,19 @@ def create_app(
         casework = open_casework(settings.state_dir)
         stores = StoreHolder(settings.store_config(), store)
         stores.try_open()  # unreachable now is fine: requests answer 503 until it is back
+        verifier = KeyVerifier(
+            casework.users, ttl=settings.api_key_cache_seconds, negative_ttl=settings.api_auth_negative_cache_seconds
+        )
         services = Services(
             settings=settings,
             users=casework.users,
             cases=casework.cases,
             audit=casework.audit,
-            verifier=KeyVerifier(casework.users, ttl=settings.api_key_cache_seconds),
+            verifier=verifier,
             limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_burst),
+            address_limiter=RateLimiter(settings.api_address_rate_limit, settings.api_address_rate_burst),
+            auth_failures=RateLimiter(settings.api_auth_failure_rate, settings.api_auth_failure_burst),
+            key_checks=KeyChecks(verifier, settings.api_argon2_concurrency, settings.api_argon2_wait_seconds),
             stores=stores,
             results=ResultsCache(settings.api_results_cache_runs),
             jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn),

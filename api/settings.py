@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     api_rate_limit: float = 50.0  # requests per second per API key (token bucket refill)
     api_rate_burst: int = 100  # bucket size
     api_max_body_bytes: int = 65_536  # larger request bodies get 413
+    api_max_json_depth: int = 32  # request bodies nested deeper (arrays/objects) get 400, before parsing
+    # Every request, before authentication: a token bucket per client address
+    api_address_rate_limit: float = 200.0
+    api_address_rate_burst: int = 400
+    # Failed key checks (argon2) per client address: a bucket refilled this slowly; when it is
+    # empty, that address's new keys get 429 (keys verified before, from anywhere, still pass)
+    api_auth_failure_rate: float = 1.0
+    api_auth_failure_burst: int = 20
+    api_argon2_concurrency: int = 0  # argon2 checks at once (0: half the CPUs, at least 1)
+    api_argon2_wait_seconds: float = 10.0  # a key check waiting longer for a slot gets 503
+    api_auth_negative_cache_seconds: float = 5.0  # a wrong key is refused without argon2 this long
+    api_exports_per_case: int = 20  # evidence packages kept per case; more get 409
     api_key_cache_seconds: float = 60.0  # a verified key skips argon2 for this long
     api_results_cache_runs: int = 4  # results indexes kept in memory
     # HMAC key for auditors' pseudonyms; unset: a random one generated once in state_dir (mode 0600)
