@@ -151,6 +151,9 @@ FLAGGED_ACCOUNT_EXAMPLES: list[JsonValue] = [
         "density": 0.0,
         "engaged_share": 0.88,
         "cluster_reach": 0.00214118779577,
+        "followed_minors": 23,
+        "addressed_minors": 24,
+        "minor_groups": 25,
     },
 ]
 EXPOSURE_EXAMPLE: JsonDict = {"content_id": "c0041472", "probability": 0.154819559627}
@@ -240,6 +243,13 @@ class FlaggedAccount(ResultModel):
     density: float | None = optional("suspicious_contact: share of the minors' pairs that follow each other")
     engaged_share: float | None = optional("suspicious_contact: share of the contacted minors it also addresses")
     cluster_reach: float | None = optional("suspicious_contact: probability of reaching a cluster from the account")
+    followed_minors: int | None = optional("suspicious_contact: how many of those minors it follows")
+    addressed_minors: int | None = optional(
+        "suspicious_contact: how many of those minors it addresses (mentions, comments under their content)"
+    )
+    minor_groups: int | None = optional(
+        "suspicious_contact: connected groups those minors form among themselves (a class is one)"
+    )
     sources: int | None = optional("bridge, relay: distinct child-oriented items its crumbs start from")
     shapes: list[CrumbShape] | None = optional("bridge, relay: the crumb shapes of its pathways")
     tied: bool | None = optional("bridge: it also follows or mentions members of a cluster it leads to")
