@@ -18,6 +18,7 @@ from typing import Any
 from api.auth import pseudonym
 from api.settings import Settings
 from casework import CaseWorkflow
+from detectors.results import SECTION_MODELS, Section, names_accounts
 from evidence.manifest import MANIFEST
 from evidence.package import build_package
 from evidence.selection import Limits, Selection
@@ -176,12 +177,16 @@ def package_zip(export: Export) -> bytes:
 def rerun_report(settings: Settings, run_id: str, secret: bytes | None = None) -> dict[str, Any]:
     """detectors.rerun.rerun on a run under `settings.runs_dir`, as a dict; with `secret`, the
     account ids in it are pseudonymised (what auditors see) and the server's folder is left out."""
-    from detectors.rerun import rerun
+    from detectors.rerun import SECTIONS, rerun
 
     report = rerun(run_id, runs_dir=settings.runs_dir)
-    if secret is not None:
-        d = report.diffs["flagged_accounts"]
-        d.removed, d.added, d.changed = ([pseudonym(secret, a) for a in ids] for ids in (d.removed, d.added, d.changed))
+    if secret is not None:  # the ids of a section's rows, where its schema says they name accounts
+        for name, key in SECTIONS.items():
+            if names_accounts(SECTION_MODELS[Section(name)], key):
+                d = report.diffs[name]
+                d.removed, d.added, d.changed = (
+                    [pseudonym(secret, a) for a in ids] for ids in (d.removed, d.added, d.changed)
+                )
     out = report.to_dict()
     out.pop("run_dir", None)
     out["summary"] = report.summary()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import threading
@@ -206,3 +207,56 @@ def test_json_depth_limit_is_exact(tmp_path, depth, status):
             f"{base}/cases", headers={**env.auth("investigator"), "content-type": "application/json"}, content=body
         )
         assert resp.status_code == status, resp.text
+
+
+def test_auditor_sees_no_raw_account_id_on_any_route_or_section(tmp_path, tmp_path_factory):
+    """Item 2: every route the auditor may call (taken from the permission table, so a new one
+    is covered), every results section paged to its end, a re-run, and the audit log after an
+    investigator's requests naming accounts: no account id of the run appears raw."""
+    from api.auth import AUDITOR, PERMISSIONS, PUBLIC
+    from detectors.results import Section
+    from evidence.signing import init_keys
+    from tests.api_support import real_run
+
+    env = make_env(tmp_path, "p-")
+    init_keys(env.settings.keys_dir)
+    run = real_run(env.settings.runs_dir, tmp_path_factory)
+    folder = env.settings.runs_dir / run["run_id"]
+    raw = (folder / "results.json").read_text()
+    accounts = set(re.findall(r'"(a\d{7})"', raw))
+    assert len(accounts) > 50
+    store = EmbeddedStore(tmp_path / "g.duckdb")
+    store.ensure_schema()
+    store.save_run(run["run_id"], json.loads((folder / "run.json").read_text()), raw.encode())
+    some = sorted(accounts)[:3]
+    try:
+        with serving(app_for(env, store), timeout=30) as base, httpx.Client(timeout=120) as http:
+            inv = env.auth("investigator")
+            for a in some:  # the audit log now holds these ids in paths, queries and bodies
+                http.get(f"{base}/accounts/{a}", headers=inv)
+                http.get(f"{base}/runs/latest/pathways", params={"account_id": a}, headers=inv)
+                http.post(f"{base}/cases", headers=inv, json={**CASE, "items": [{"kind": "account", "id": a}]})
+            seen = []
+            for (method, template), roles in sorted(PERMISSIONS.items()):
+                if roles is PUBLIC or AUDITOR not in roles:
+                    continue
+                path = template.replace("{run_id}", run["run_id"])
+                for extra in [{}] if template != "/runs/{run_id}/results" else [{"section": s} for s in Section]:
+                    resp = http.request(method, f"{base}{path}", params={**extra}, headers=env.auth("auditor"))
+                    assert resp.status_code in (200, 422), (template, extra, resp.text[:300])
+                    seen.append(resp.text)
+                    cursor = resp.json().get("next_cursor") if resp.status_code == 200 else None
+                    while cursor:
+                        resp = http.get(
+                            f"{base}{path}",
+                            params={**extra, "cursor": cursor, "limit": 500},
+                            headers=env.auth("auditor"),
+                        )
+                        seen.append(resp.text)
+                        cursor = resp.json().get("next_cursor")
+    finally:
+        store.close()
+    text = "\n".join(seen)
+    assert "acct_" in text and "pw-" in text  # pseudonyms shown, pathway ids kept
+    leaked = sorted(a for a in accounts if a in text)
+    assert leaked == [], leaked[:10]
