@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,12 +61,19 @@ def _provenance(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: a package is for its owner only: the directory 0700 (made so before any file is written), files 0600
+DIR_MODE, FILE_MODE = 0o700, 0o600
+
+
 def _write_files(exporters: tuple[Exporter, ...], subgraph: dict[str, Any], dest: Path) -> list[Path]:
-    """Every exporter's files in `dest` (created if need be)."""
-    dest.mkdir(parents=True, exist_ok=True)
+    """Every exporter's files in `dest` (created if need be, mode 0700), each made mode 0600."""
+    dest.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    os.chmod(dest, DIR_MODE)
     written: list[Path] = []
     for exp in exporters:
         written.extend(exp.write(subgraph, dest))
+    for path in written:
+        os.chmod(path, FILE_MODE)
     return written
 
 
@@ -96,7 +104,7 @@ def _manifest(
         "limits": subgraph["limits"],
         "counts": subgraph["counts"],
         "truncated": subgraph["truncated"],
-        "exporters": [{"name": e.name, "files": list(e.filenames)} for e in exporters],
+        "exporters": [{"name": e.name, "files": list(e.filenames), **e.manifest_notes(subgraph)} for e in exporters],
         "exported_by": exported_by,
         "exported_at": now.isoformat(),
         "signer": {"algorithm": ALGORITHM, "key_id": signer.public.key_id, "public_key": signer.public.b64},
@@ -107,8 +115,15 @@ def _manifest(
 def _sign(dest: Path, manifest: dict[str, Any], signing_key: SigningKey) -> None:
     """Write manifest.json and its signature manifest.sig."""
     body = manifest_bytes(manifest)
-    (dest / MANIFEST).write_bytes(body)
-    (dest / SIGNATURE).write_text(base64.b64encode(signing_key.sign(body)).decode() + "\n")
+    _write_private(dest / MANIFEST, body)
+    _write_private(dest / SIGNATURE, (base64.b64encode(signing_key.sign(body)).decode() + "\n").encode())
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(path, FILE_MODE)
 
 
 def build_package(

@@ -28,7 +28,7 @@ def scored(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     seed, mix = request.param
     work = tmp_path_factory.mktemp(f"quality-{seed}-{mix:g}")
     snap = work / "snapshot"
-    synth(snap, accounts=ACCOUNTS, seed=seed, background_mix=mix)
+    synth(snap, accounts=ACCOUNTS, seed=seed, background_mix=mix, world="classic")
     truth = json.loads((snap / "truth.json").read_text())
     with open_store(StoreConfig(url=f"embedded:{work / 'g.duckdb'}")) as store:
         store.ensure_schema()
