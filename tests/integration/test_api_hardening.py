@@ -161,16 +161,17 @@ def test_unauthenticated_flood_is_rate_limited_and_records_little(tmp_path):
     """Item 4: 300 requests without a key, with 8 KB paths (matched and unmatched) and bodies:
     the address bucket answers 429 past its burst, and the state DB grows by a bounded amount
     (no raw path, no body, strings clipped)."""
-    with live(tmp_path, api_address_rate_limit=20.0, api_address_rate_burst=60) as (env, base):
+    with live(tmp_path, api_address_rate_limit=2.0, api_address_rate_burst=60) as (env, base):
         before = _checkpointed_size(env)
-        codes = []
+        codes, t0 = [], time.monotonic()
         with httpx.Client() as http:
             for i in range(300):
                 path = f"/cases/{'x' * 8000}" if i % 2 else f"/{'y' * 8000}"
                 method = "GET" if i % 2 else "POST"
                 codes.append(http.request(method, f"{base}{path}", content=b"z" * 30_000).status_code)
+        admitted = 60 + 2.0 * (time.monotonic() - t0) + 1  # the burst, and what refilled meanwhile
         grown = _checkpointed_size(env) - before
-        assert codes.count(429) >= 200 and set(codes) <= {401, 404, 429}
+        assert len(codes) - codes.count(429) <= admitted and set(codes) <= {401, 404, 429}
         assert grown < 300 * 1024, grown  # was 60 KB and more per request
     with open_casework(env.settings.state_dir) as cw:
         rows = cw.audit.entries(limit=1000)
