@@ -261,3 +261,75 @@ def test_auditor_sees_no_raw_account_id_on_any_route_or_section(tmp_path, tmp_pa
     assert "acct_" in text and "pw-" in text  # pseudonyms shown, pathway ids kept
     leaked = sorted(a for a in accounts if a in text)
     assert leaked == [], leaked[:10]
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_exports_state_and_errors_hold_no_more_than_they_must(tmp_path, tmp_path_factory):
+    """Item 10: the state dir is 0700 and the state DB, WAL and SHM 0600; export packages 0700/0600;
+    exports per case are capped (409) and half-written packages cleaned up; `rerun latest` is
+    the run `latest` names elsewhere; no error text names a server folder."""
+    from evidence.signing import init_keys
+    from tests.api_support import real_run
+
+    env = make_env(tmp_path, "x-", api_exports_per_case=2)
+    init_keys(env.settings.keys_dir)
+    run = real_run(env.settings.runs_dir, tmp_path_factory)
+    folder = env.settings.runs_dir / run["run_id"]
+    stale = env.settings.exports_dir / ".tmp-deadbeef"
+    stale.mkdir(parents=True)
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    store = EmbeddedStore(tmp_path / "g.duckdb")
+    store.ensure_schema()
+    store.save_run(run["run_id"], json.loads((folder / "run.json").read_text()), (folder / "results.json").read_bytes())
+    items = [{"kind": "pathway", "id": p["pathway_id"]} for p in run["results"]["pathways"][:2]]
+    try:
+        with serving(app_for(env, store), timeout=30) as base, httpx.Client(timeout=120) as http:
+            inv = env.auth("investigator")
+            case = http.post(f"{base}/cases", headers=inv, json={**CASE, "items": items, "run_id": run["run_id"]})
+            path = f"{base}/cases/{case.json()['case_id']}/exports"
+            codes = [http.post(path, headers=inv).status_code for _ in range(3)]
+            capped = http.post(path, headers=inv).json()["detail"]
+            latest = http.post(f"{base}/runs/latest/rerun", headers=env.auth("auditor"))
+            errors = [
+                http.post(f"{base}/runs/no-such-run/rerun", headers=env.auth("auditor")),
+                http.get(f"{base}/runs/no-such-run/results", headers=env.auth("auditor")),
+                http.get(f"{base}/exports/no-such-export", headers=inv),
+            ]
+            state = env.settings.state_dir  # while the server holds it open: the WAL and SHM exist
+            modes = [_mode(state), *(_mode(state / (STATE_FILE + s)) for s in ("", "-wal", "-shm"))]
+    finally:
+        store.close()
+    assert codes == [201, 201, 409] and "already has 2 exports" in capped
+    assert latest.status_code == 200 and latest.json()["run_id"] == run["run_id"]
+    assert [e.status_code for e in errors] == [404, 404, 404]
+    assert not any(str(tmp_path) in e.text or "/tmp" in e.text for e in errors), [e.text for e in errors]
+    assert not stale.exists()
+    assert modes == [0o700, 0o600, 0o600, 0o600]
+    packages = [p for p in env.settings.exports_dir.iterdir() if not p.name.startswith(".")]
+    assert len(packages) == 2 and _mode(env.settings.exports_dir) == 0o700
+    for p in [q for pkg in packages for q in [pkg, *pkg.rglob("*")]]:
+        assert _mode(p) == (0o700 if p.is_dir() else 0o600), p
+
+
+def test_an_officer_does_not_learn_whom_else_a_case_is_shared_with(tmp_path):
+    """Item 10: law-enforcement users see themselves in `shared_with`, never another officer's
+    name (in the case, the list and the history); investigators see everyone."""
+    with live(tmp_path) as (env, base):
+        inv = env.auth("investigator")
+        case_id = httpx.post(f"{base}/cases", headers=inv, json=CASE).json()["case_id"]
+        for officer in ("law_enforcement", "le2"):
+            share = {"user_name": officer, "note": "n"}
+            assert httpx.post(f"{base}/cases/{case_id}/shares", headers=inv, json=share).status_code == 200
+        le = env.auth("law_enforcement")
+        seen = [
+            httpx.get(f"{base}/cases/{case_id}", headers=le).json(),
+            httpx.get(f"{base}/cases", headers=le).json()["items"][0],
+        ]
+        history = httpx.get(f"{base}/cases/{case_id}/history", headers=le).text
+        full = httpx.get(f"{base}/cases/{case_id}", headers=inv).json()
+    assert [c["shared_with"] for c in seen] == [["law_enforcement"], ["law_enforcement"]]
+    assert "le2" not in history and "law_enforcement" in history
+    assert full["shared_with"] == ["law_enforcement", "le2"]
