@@ -17,6 +17,7 @@ COPY casework ./casework
 COPY api ./api
 COPY ops ./ops
 COPY synth ./synth
+COPY publish ./publish
 RUN pip install . && rm -rf /src
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin crumbgraph \
