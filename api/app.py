@@ -50,6 +50,17 @@ def served_routes() -> set[tuple[str, str]]:
     }
 
 
+def success_statuses() -> dict[tuple[str, str], int]:
+    """(method, template) -> the status code the route answers on success."""
+    return {
+        (m, r.path): r.status_code or 200
+        for router in ROUTERS
+        for r in router.routes
+        if isinstance(r, APIRoute)
+        for m in r.methods or ()
+    }
+
+
 _PROBLEM_CODES = {
     400: "Bad request (e.g. a cursor this API did not issue, an invalid value)",
     401: "Missing, unknown or revoked API key",
@@ -136,7 +147,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
     problems.install(app)
-    app.add_middleware(AccessMiddleware, fastapi_app=app)
+    app.add_middleware(AccessMiddleware, fastapi_app=app, statuses=success_statuses())
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

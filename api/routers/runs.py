@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from api import results as R
-from api.auth import AUDITOR, pseudonymise
+from api.auth import AUDITOR, pseudonymise, pseudonymise_result
 from api.deps import PrincipalDep, ServicesDep, StoreDep, counted
 from api.schemas import (
     MAX_PAGE,
@@ -84,7 +84,7 @@ async def get_results(
     pg = R.results_section(index, Section(section), cursor, limit)
     items: list[Any] = pg.items
     if principal.role == AUDITOR:
-        items = pseudonymise([item.model_dump(mode="json") for item in items], services.pseudonym_secret)
+        items = [pseudonymise_result(item, services.pseudonym_secret) for item in items]
     counted(request, len(items))
     return ResultsPage(section=section, items=items, next_cursor=pg.next_cursor, total=pg.total, **index.summary())
 
