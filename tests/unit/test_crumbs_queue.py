@@ -132,6 +132,8 @@ def test_incidental_walk_is_left_out_and_ranks_below_every_trail() -> None:
 
 
 def test_plain_comment_of_a_bridge_ranks_below_its_laid_crumbs(res: dict[str, Any]) -> None:
+    assert not [pw for pw in res["pathways"] if pw["source"]["id"] == "cp5"]  # tier 1: not in the default queue
+    res = run_all(crumb_graph(), {"pathways": {"min_tier": 1}})
     plain = [pw for pw in res["pathways"] if [n["id"] for n in pw["nodes"]][:2] == ["cp5", "plain"]]
     assert plain and all(pw["tier"] == 1 and pw["evidence_terms"]["pointer"] == 0 for pw in plain)
     assert max(pw["score"] for pw in plain) < min(pw["score"] for pw in res["pathways"] if pw["tier"] == 3)
