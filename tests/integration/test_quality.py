@@ -92,12 +92,10 @@ def test_naive_baseline_falls_short(scored: dict[str, Any]) -> None:
         assert b["bridge_recall"] < m["bridge_recall"] or b["decoys_flagged"]
 
 
-@_open("bridge recall (top 2 x planted, role bridge) >= 0.95: relay-only and bio-link-only bridges are missed")
 def test_bridge_recall(scored: dict[str, Any]) -> None:
     assert scored["method"]["bridge_recall"] >= 0.95
 
 
-@_open("relay recall (role relay) >= 0.95: no detector names relays")
 def test_relay_recall(scored: dict[str, Any]) -> None:
     assert scored["method"]["relay_recall"] >= 0.95
 
@@ -113,12 +111,10 @@ def test_pathway_recall(request: pytest.FixtureRequest, scored: dict[str, Any]) 
     assert scored["method"]["pathway_recall"] >= 0.95
 
 
-@_open("pathway precision@K >= 0.80 (K = 2 x planted trails, ranked by score)")
 def test_pathway_precision_at_k(scored: dict[str, Any]) -> None:
     assert scored["method"]["pathway_precision_at_k"] >= 0.80
 
 
-@_open("pathway recall@K >= 0.90 (K = 2 x planted trails, ranked by score)")
 def test_pathway_recall_at_k(scored: dict[str, Any]) -> None:
     assert scored["method"]["pathway_recall_at_k"] >= 0.90
 
