@@ -436,7 +436,7 @@ class ClusterDetector(Detector[ClusterParams]):
         clusters = name_clusters(proj, find_clusters(ties, m, region, mass, tokens, p))
         member_cluster, owner = ownership(proj, clusters, p)
         out.sections.clusters = cluster_rows(proj, clusters, owner, mass)
-        out.state.update(clusters=clusters, member_cluster=member_cluster, owner=owner, mass=mass)
+        out.state.update(clusters=clusters, member_cluster=member_cluster, owner=owner, mass=mass, interaction=m)
         out.counts.update(clusters=len(clusters), cluster_region_accounts=int(np.count_nonzero(region)))
         logger.info(
             "clusters: %d labelled accounts, %d in the region, %d clusters",
