@@ -34,11 +34,10 @@ class GroomingParams(DetectorParams):
         "commenting under its content",
     )
     min_minors: int = Field(10, ge=2, description="least distinct minors an account follows or addresses")
-    min_engaged_share: float = Field(
-        0.3,
-        ge=0,
-        le=1,
-        description="flag only when at least this share of those minors are both followed and addressed "
+    min_engaged_minors: int = Field(
+        8,
+        ge=1,
+        description="flag only when at least this many of those minors are both followed and addressed "
         "(a fan follows without addressing; a commenter on child-oriented posts addresses without following)",
     )
     max_connected_share: float = Field(
@@ -125,8 +124,7 @@ def candidate_adults(proj: Projection, p: GroomingParams, c: Contacts) -> tuple[
     n_acc = proj.offsets[1]
     counts = np.bincount(c.adults, minlength=n_acc)
     both = np.bincount(c.adults[c.followed & c.addressed], minlength=n_acc)
-    share = np.divide(both, counts, out=np.zeros(n_acc), where=counts > 0)
-    cands = np.flatnonzero((counts >= p.min_minors) & (share >= p.min_engaged_share))
+    cands = np.flatnonzero((counts >= p.min_minors) & (both >= p.min_engaged_minors))
     return cands, np.searchsorted(c.adults, cands), counts[cands]
 
 
