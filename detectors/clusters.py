@@ -197,24 +197,27 @@ class Ties:
         outs = np.asarray(self.out[among] @ w).ravel()
         return ins.astype(np.float64), outs
 
-    def vouched(self, members: np.ndarray, among: np.ndarray, p: ClusterParams, surprise: bool = True) -> np.ndarray:
+    def vouched(
+        self, members: np.ndarray, among: np.ndarray, p: ClusterParams, labelled: np.ndarray | None
+    ) -> np.ndarray:
         """Which accounts of `among` the group `members` vouches for: at least min_member_in_links
-        members tie to it and it ties to at least min_member_out_links members, both more than
-        popularity explains (`surprise=False` skips this part): had the group's ties landed on
-        accounts in proportion to the ties each receives from outside the group (+1), and had
-        each account's ties into the group been its share of all ties the group receives (in
-        proportion to the ties it makes outside, +1), counts this high would have probability
-        at most max_tie_p (Poisson upper tail)."""
+        members tie to it and it ties to at least min_member_out_links members. For an account
+        without labels of its own (`labelled` mask; None: skip this part) both counts must also be
+        more than popularity explains: had the group's ties landed on accounts in proportion to
+        the ties each receives from outside the group (+1), and had each account's ties into the
+        group been its share of all ties the group receives (in proportion to the ties it makes
+        outside, +1), counts this high would have probability at most max_tie_p (Poisson upper
+        tail). A labelled account's own content is evidence; an unlabelled one has only its ties."""
         ins, outs = self.two_way(members, among)
         enough = (ins >= p.min_member_in_links) & (outs >= p.min_member_out_links)
-        if not surprise:
+        if labelled is None:
             return enough
         group_out, group_in = float(self.out_deg[members].sum()), float(self.in_deg[members].sum())
         lam_in = (self.in_deg[among] - ins + 1) * group_out / max(self.out.nnz - group_out, 1.0)
         lam_out = (self.out_deg[among] - outs + 1) * group_in / max(self.out.nnz - group_in, 1.0)
         p_in = pdtrc(np.maximum(ins - 1, 0), lam_in)
         p_out = pdtrc(np.maximum(outs - 1, 0), lam_out)
-        return np.asarray(enough & (p_in <= p.max_tie_p) & (p_out <= p.max_tie_p))
+        return np.asarray(enough & (labelled[among] | ((p_in <= p.max_tie_p) & (p_out <= p.max_tie_p))))
 
 
 def candidate_region(ties: Ties, labelled: np.ndarray, p: ClusterParams) -> np.ndarray:
@@ -222,21 +225,20 @@ def candidate_region(ties: Ties, labelled: np.ndarray, p: ClusterParams) -> np.n
     min_member_in_links / min_member_out_links distinct labelled accounts (candidates only: the
     surprise part of the test is made against each cluster, not against all labelled accounts)."""
     everyone = np.arange(labelled.size)
-    return labelled | (
-        ties.vouched(np.flatnonzero(labelled), everyone, p, surprise=False) & (ties.degree <= p.max_degree)
-    )
+    return labelled | (ties.vouched(np.flatnonzero(labelled), everyone, p, None) & (ties.degree <= p.max_degree))
 
 
 def vouched_members(members: np.ndarray, ties: Ties, labelled: np.ndarray, p: ClusterParams) -> np.ndarray:
     """The members the others vouch for: labelled or not, a member needs at least
     min_member_in_links other members that follow/mention/reply to/share it and must itself
-    tie to at least min_member_out_links other members. Neither test depends on what else the
+    tie to at least min_member_out_links other members (an unlabelled one, more than its
+    popularity explains). Neither test depends on what else the
     account does or receives (ordinary followers, ordinary follows), so a member living an
     ordinary life still belongs, while a popular account members follow (it does not tie back)
     and an ordinary follower of members (they do not tie back) do not. Repeated against the
     kept members until stable, so dropped accounts vouch for nobody."""
     while members.size:
-        ok = ties.vouched(members, members, p) & (labelled[members] | (ties.degree[members] <= p.max_degree))
+        ok = ties.vouched(members, members, p, labelled) & (labelled[members] | (ties.degree[members] <= p.max_degree))
         if ok.all():
             break
         members = members[ok]
@@ -252,7 +254,7 @@ def readmitted(
     cand = cand[labelled[cand] | (ties.degree[cand] <= p.max_degree)]
     while True:
         rest = cand[~isin_sorted(cand, members)]
-        join = rest[ties.vouched(members, rest, p)] if rest.size else rest
+        join = rest[ties.vouched(members, rest, p, labelled)] if rest.size else rest
         if not join.size:
             return members
         members = unique_ints(np.concatenate([members, join]))
