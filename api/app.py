@@ -18,9 +18,9 @@ from api.auth import PERMISSIONS, PUBLIC, KeyChecks, KeyVerifier, RateLimiter
 from api.deps import Services, StoreHolder
 from api.jobs import IngestFn, JobManager, RunFn
 from api.results import ResultsCache, warm_up
-from api.routers import accounts, admin, audit, cases, evidence, health, runs, ui
+from api.routers import accounts, admin, audit, cases, evidence, health, jobs, runs, ui
 from api.schemas import Problem
-from api.settings import Settings, pseudonym_key
+from api.settings import Settings, pseudonym_key, reader_limits
 from casework import open_casework
 from graph.store import GraphStore
 
@@ -34,6 +34,7 @@ ROUTERS = (
     audit.router,
     ui.router,
     evidence.router,
+    jobs.router,
 )
 
 
@@ -117,7 +118,7 @@ def create_app(
             key_checks=KeyChecks(verifier, settings.api_argon2_concurrency, settings.api_argon2_wait_seconds),
             stores=stores,
             results=ResultsCache(settings.api_results_cache_runs),
-            jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn),
+            jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn, ingest_limits=reader_limits(settings)),
             pseudonym_key=pseudonym_key(settings),
         )
         app.state.services = services

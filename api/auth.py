@@ -85,7 +85,11 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/cases/{case_id}/exports"): _r(INVESTIGATOR),
     ("GET", "/exports/{export_id}"): _r(INVESTIGATOR, LAW_ENFORCEMENT),
     ("GET", "/exports/{export_id}/package"): _r(INVESTIGATOR, LAW_ENFORCEMENT),
+    ("GET", "/exports/{export_id}/report"): _r(INVESTIGATOR, LAW_ENFORCEMENT),
+    ("GET", "/cases/{case_id}/exports"): _r(INVESTIGATOR, LAW_ENFORCEMENT),
     ("POST", "/runs/{run_id}/rerun"): _r(AUDITOR),
+    # jobs everyone who works with runs can see (who started what, state, progress)
+    ("GET", "/jobs"): _r(INVESTIGATOR, AUDITOR, ADMIN),
 }
 
 

@@ -13,6 +13,7 @@ import shutil
 import time
 import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from detectors.results import SECTION_MODELS, Section, names_accounts
 from detectors.runfolder import LATEST
 from evidence.manifest import MANIFEST
 from evidence.package import build_package
+from evidence.report import REPORT_HTML, REPORT_PDF, ReportRequest
 from evidence.selection import Limits, Selection
 from evidence.signing import (
     ALGORITHM,
@@ -108,6 +110,7 @@ class Export:
             "limits": m.get("limits", {}),
             "signer": m.get("signer", {}),
             "files": sorted(m.get("files", {})),
+            "report": m.get("report"),
         }
 
 
@@ -132,7 +135,7 @@ def create_case_export(
         raise ExportRefused(f"case {case_id} has no items to export")
     selection = Selection.from_case(case_id, exportable)
     exports_dir = exports_folder(settings)
-    held = case_exports(exports_dir, case_id)
+    held = [export_id for export_id, _, _ in _case_packages(exports_dir, case_id)]
     if len(held) >= settings.api_exports_per_case:
         raise ExportRefused(
             f"case {case_id} already has {len(held)} exports (the cap, CRUMBGRAPH_API_EXPORTS_PER_CASE): "
@@ -140,8 +143,16 @@ def create_case_export(
         )
     tmp = exports_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
     try:
+        report = ReportRequest(case=case, history=state.case_history(case_id), chromium=settings.chromium)
         pkg = build_package(
-            run, tmp, selection, key, limits=limits or Limits(), runs_dir=settings.runs_dir, exported_by=actor
+            run,
+            tmp,
+            selection,
+            key,
+            limits=limits or Limits(),
+            runs_dir=settings.runs_dir,
+            exported_by=actor,
+            report=report,
         )
         export_id = pkg.manifest["package_id"]
         final = exports_dir / export_id
@@ -171,19 +182,17 @@ def exports_folder(settings: Settings) -> Path:
     return exports_dir
 
 
-def case_exports(exports_dir: Path, case_id: str) -> list[str]:
-    """Ids of the packages of `case_id` held in `exports_dir`."""
-    held = []
+def _case_packages(exports_dir: Path, case_id: str) -> Iterator[tuple[str, Path, dict[str, Any]]]:
+    """(export id, folder, manifest) of every well-formed package of `case_id` in `exports_dir`."""
     for manifest in sorted(exports_dir.glob(f"*/{MANIFEST}")):
         if not _EXPORT_ID.fullmatch(manifest.parent.name):
             continue
         try:
-            selection = json.loads(manifest.read_bytes()).get("selection") or {}
+            data = json.loads(manifest.read_bytes())
         except ValueError:
             continue
-        if selection.get("case_id") == case_id:
-            held.append(manifest.parent.name)
-    return held
+        if (data.get("selection") or {}).get("case_id") == case_id:
+            yield manifest.parent.name, manifest.parent, data
 
 
 def _make_private(folder: Path) -> None:
@@ -210,6 +219,25 @@ def get_export(settings: Settings, state: CaseWorkflow, export_id: str, *, viewe
         except NotFound:
             raise NotFound(f"export {export_id!r} does not exist") from None
     return Export(export_id, path, manifest)
+
+
+def case_exports(settings: Settings, state: CaseWorkflow, case_id: str, *, viewer: str | None = None) -> list[Export]:
+    """The exports of case `case_id`, newest first (`viewer`: a law-enforcement user, who sees
+    them only if the case is shared with them; otherwise NotFound, as for the case)."""
+    state.get_case(case_id, viewer=viewer)
+    out = [Export(*package) for package in _case_packages(Path(settings.exports_dir), case_id)]
+    return sorted(out, key=lambda e: (str(e.manifest.get("exported_at")), e.export_id), reverse=True)
+
+
+def report_file(export: Export, fmt: str) -> tuple[bytes, str]:
+    """The case report of an export as (bytes, media type): `pdf` or `html`. NotFound if the
+    package has none in that format (e.g. made where no chromium was at hand)."""
+    name, media = (REPORT_PDF, "application/pdf") if fmt == "pdf" else (REPORT_HTML, "text/html; charset=utf-8")
+    listed = name in (export.manifest.get("files") or {})
+    if not listed or not (export.path / name).is_file():
+        why = (export.manifest.get("report") or {}).get("pdf_missing", "it was made before case reports existed")
+        raise NotFound(f"export {export.export_id} has no {name} ({why})")
+    return (export.path / name).read_bytes(), media
 
 
 def package_zip(export: Export) -> bytes:

@@ -39,14 +39,34 @@ PAGED_SECTIONS: tuple[Section, ...] = (Section.PATHWAYS, Section.CLUSTERS, Secti
 
 
 class Role(StrEnum):
-    """Why an account is flagged (the spec's vocabulary; `relay` and `recreation` are reserved:
-    no built-in detector emits them yet)."""
+    """Why an account is flagged (the spec's vocabulary; `recreation` is reserved: no built-in
+    detector emits it yet)."""
 
     BRIDGE = "bridge"
     RELAY = "relay"
     CLUSTER_MEMBER = "cluster_member"
     SUSPICIOUS_CONTACT = "suspicious_contact"
     RECREATION = "recreation"
+
+
+class CrumbShape(StrEnum):
+    """The kind of breadcrumb a pathway follows into its cluster (docs/detectors.md#crumb-attribution).
+    The first six are laid by an account (the bridge); the rest are not crumbs anyone laid."""
+
+    COMMENT_MENTION = "comment_mention"  # a comment (or post) mentions a member
+    BIO_LINK = "bio_link"  # an account's bio links a URL the cluster owns (its invite)
+    CODED_HASHTAG = "coded_hashtag"  # a comment or re-share carries a hashtag the cluster owns
+    URL_LINK = "url_link"  # a comment or post links a URL the cluster owns
+    RESHARE = "reshare"  # a share of cluster content, or a share of the child item into the cluster's group
+    RELAY = "relay"  # a mention of a relay: an account outside the cluster whose own posts share its content
+    RECOMMENDATION = "recommendation"  # the platform recommends cluster content from the child item: no bridge
+    FOLLOW = "follow"  # only an account's follow of a member leads in (a follow is no crumb a viewer sees)
+    MEMBER_CONTENT = "member_content"  # a member's own comment on, or share of, the child item
+    INCIDENTAL = "incidental"  # a walk through members' ordinary lives that nobody laid
+
+
+#: pathway tiers (`Pathway.tier`), highest first: the integer part of the queue score
+TIER_LAID, TIER_RECOMMENDED, TIER_CONTACT, TIER_INCIDENTAL = 3, 2, 1, 0
 
 
 # Examples (the OpenAPI document shows them): real detector output, lists shortened; a test
@@ -62,29 +82,59 @@ CLUSTER_EXAMPLE: JsonDict = {
     "unlabelled_accounts": 1,
 }
 PATHWAY_EXAMPLE: JsonDict = {
-    "pathway_id": "pw-2a97421b5d40a62a",
-    "source": {"kind": "content", "id": "c0053288"},
-    "cluster_id": "cluster-33841b348272",
+    "pathway_id": "pw-434c7d4d2726db05",
+    "source": {"kind": "content", "id": "c0046034"},
+    "cluster_id": "cluster-aa2ecd7dc4f8",
     "nodes": [
-        {"kind": "content", "id": "c0053288", "content_kind": "post"},
-        {"kind": "content", "id": "c0032281", "content_kind": "comment"},
-        {"kind": "account", "id": "a0016634"},
-        {"kind": "url", "id": "https://sehocil.example/join/gotufo"},
+        {"kind": "content", "id": "c0046034", "content_kind": "video"},
+        {"kind": "content", "id": "c0002598", "content_kind": "comment"},
+        {"kind": "account", "id": "a0010285"},
+        {"kind": "content", "id": "c0043750", "content_kind": "post"},
+        {"kind": "content", "id": "c0022534", "content_kind": "post"},
     ],
-    "edges": ["REPLY_TO", "POSTED", "BIO_LINK"],
-    "directions": ["backward", "backward", "forward"],
-    "hop_probabilities": [0.25, 0.5, 0.05],
-    "created_at": ["2025-01-10T17:46:07Z", "2025-01-10T17:46:07Z", "2025-08-16T03:49:58Z"],
-    "created_by": ["a0016634", "a0016634", "a0016634"],
-    "bridges": ["a0016634"],
-    "score": 0.00625,
+    "edges": ["REPLY_TO", "MENTIONS", "POSTED", "SHARES"],
+    "directions": ["backward", "forward", "forward", "forward"],
+    "hop_probabilities": [0.142857142857, 0.333333333333, 0.047619047619, 0.5],
+    "created_at": ["2025-09-18T00:25:25Z", "2025-09-18T00:25:25Z", "2025-05-28T13:12:09Z", "2025-05-28T13:12:09Z"],
+    "created_by": ["a0013041", "a0013041", "a0010285", "a0010285"],
+    "bridges": ["a0010285", "a0013041"],
+    "probability": 0.00113378684807,
+    "shape": "relay",
+    "laid_by": ["a0013041"],
+    "relays": ["a0010285"],
+    "crumbs": [1],
+    "tier": 3,
+    "evidence": 23.180548063,
+    "evidence_terms": {
+        "sources": 9.40087943628,
+        "laid": 2.0,
+        "anchored": 3.0,
+        "pointer": 3.0,
+        "tied": 2.0,
+        "owned_token": 0.0,
+        "surprise": 3.77966862721,
+    },
+    "trail": "pw-434c7d4d2726db05",
+    "duplicates": 4,
+    "score": 3.62887011944,
 }
 FLAGGED_ACCOUNT_EXAMPLES: list[JsonValue] = [
     {
-        "account_id": "a0018555",
-        "score": 0.17705982039,
+        "account_id": "a0013041",
+        "score": 24.790176521,
         "role": "bridge",
-        "pathways": ["pw-10eff323e039f244", "pw-180bf7daa90cdce4"],
+        "pathways": ["pw-35f29de380d16925", "pw-434c7d4d2726db05", "pw-76f95bb3e45c92a5"],
+        "sources": 6,
+        "shapes": ["bio_link", "coded_hashtag", "comment_mention", "relay", "reshare"],
+        "tied": True,
+    },
+    {
+        "account_id": "a0010285",
+        "score": 23.180548063,
+        "role": "relay",
+        "pathways": ["pw-434c7d4d2726db05", "pw-a0c502b13fff2493"],
+        "sources": 1,
+        "shapes": ["relay"],
     },
     {
         "account_id": "a0009963",
@@ -103,6 +153,9 @@ FLAGGED_ACCOUNT_EXAMPLES: list[JsonValue] = [
         "density": 0.0,
         "engaged_share": 0.88,
         "cluster_reach": 0.00214118779577,
+        "followed_minors": 23,
+        "addressed_minors": 24,
+        "minor_groups": 25,
     },
 ]
 EXPOSURE_EXAMPLE: JsonDict = {"content_id": "c0041472", "probability": 0.154819559627}
@@ -256,7 +309,17 @@ class Pathway(ResultModel):
     created_at: list[Text | None] | None = optional("when each hop's relationship was created (ISO-8601 UTC)")
     created_by: list[AccountId | None] | None = optional("the account that created each hop's reference")
     bridges: list[AccountId] | None = optional("accounts laying crumbs on this walk (not members, not the source's)")
-    score: float = Field(description="the walk's probability: the product of its hop probabilities")
+    probability: float | None = optional("the walk's click probability: the product of its hop probabilities")
+    shape: CrumbShape | None = optional("the kind of breadcrumb the walk follows into the cluster")
+    laid_by: list[AccountId] | None = optional("the account that laid that crumb (empty: nobody laid it)")
+    relays: list[AccountId] | None = optional("relay accounts the crumb points at (shape `relay`)")
+    crumbs: list[int] | None = optional("indexes of the hops whose reference the crumb's layer created")
+    tier: int | None = optional("3 laid crumb, 2 platform recommendation, 1 follow or member content, 0 incidental")
+    evidence: float | None = optional("the trail's evidence E: the sum of `evidence_terms`")
+    evidence_terms: dict[str, float] | None = optional("each term of the evidence (docs/detectors.md#the-queue)")
+    trail: Text | None = optional("pathway_id of the trail's representative (itself on a representative)")
+    duplicates: int | None = optional("other pathways of the same trail (same source, crumb layer and cluster)")
+    score: float = Field(description="the queue order: tier + 0.9·E/(E+10) + 0.1·probability (the trail's)")
 
 
 class FlaggedAccount(ResultModel):
@@ -269,13 +332,24 @@ class FlaggedAccount(ResultModel):
     role: Role = Field(description="why it is flagged")
     cluster_id: Text | None = optional("cluster_member: the cluster it belongs to")
     pathways: list[Text] = Field(
-        description="bridge: pathways it lays crumbs on; cluster_member: pathways ending at it"
+        description="bridge: pathways whose crumb it laid; relay: pathways through it; "
+        "cluster_member: pathways ending at it"
     )
     minors: int | None = optional("suspicious_contact: distinct minors it contacts")
     largest_connected_share: float | None = optional("suspicious_contact: share of those minors in their largest group")
     density: float | None = optional("suspicious_contact: share of the minors' pairs that follow each other")
     engaged_share: float | None = optional("suspicious_contact: share of the contacted minors it also addresses")
     cluster_reach: float | None = optional("suspicious_contact: probability of reaching a cluster from the account")
+    followed_minors: int | None = optional("suspicious_contact: how many of those minors it follows")
+    addressed_minors: int | None = optional(
+        "suspicious_contact: how many of those minors it addresses (mentions, comments under their content)"
+    )
+    minor_groups: int | None = optional(
+        "suspicious_contact: connected groups those minors form among themselves (a class is one)"
+    )
+    sources: int | None = optional("bridge, relay: distinct child-oriented items its crumbs start from")
+    shapes: list[CrumbShape] | None = optional("bridge, relay: the crumb shapes of its pathways")
+    tied: bool | None = optional("bridge: it also follows or mentions members of a cluster it leads to")
 
 
 class ExposureEntry(ResultModel):
