@@ -18,7 +18,7 @@ from api.auth import PERMISSIONS, PUBLIC, KeyChecks, KeyVerifier, RateLimiter
 from api.deps import Services, StoreHolder
 from api.jobs import IngestFn, JobManager, RunFn
 from api.results import ResultsCache, warm_up
-from api.routers import accounts, admin, audit, cases, evidence, health, runs, ui
+from api.routers import accounts, admin, audit, cases, evidence, health, jobs, runs, ui
 from api.schemas import Problem
 from api.settings import Settings, pseudonym_key, reader_limits
 from casework import open_casework
@@ -34,6 +34,7 @@ ROUTERS = (
     audit.router,
     ui.router,
     evidence.router,
+    jobs.router,
 )
 
 
@@ -46,6 +47,17 @@ def served_routes() -> set[tuple[str, str]]:
         if isinstance(r, APIRoute)
         for m in r.methods or ()
         if m != "HEAD"
+    }
+
+
+def success_statuses() -> dict[tuple[str, str], int]:
+    """(method, template) -> the status code the route answers on success."""
+    return {
+        (m, r.path): r.status_code or 200
+        for router in ROUTERS
+        for r in router.routes
+        if isinstance(r, APIRoute)
+        for m in r.methods or ()
     }
 
 
@@ -135,7 +147,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
     problems.install(app)
-    app.add_middleware(AccessMiddleware, fastapi_app=app)
+    app.add_middleware(AccessMiddleware, fastapi_app=app, statuses=success_statuses())
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -85,6 +85,12 @@ class JobManager:
                 raise NotFound(f"no {kind} job {job_id!r}")
             return dict(job)
 
+    def list(self, *, kind: str | None = None, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Every job this process knows (of `kind` and `status` if given), newest first."""
+        with self._lock:
+            jobs = [dict(j) for j in reversed(self._jobs.values())]
+        return [j for j in jobs if kind in (None, j["kind"]) and status in (None, j["status"])][:limit]
+
     def _new(self, kind: str, user: str, params: dict[str, Any]) -> dict[str, Any]:
         job_id = f"{kind}-{uuid.uuid4().hex[:12]}"
         job: dict[str, Any] = {

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     api_argon2_concurrency: int = 0  # argon2 checks at once (0: half the CPUs, at least 1)
     api_argon2_wait_seconds: float = 10.0  # a key check waiting longer for a slot gets 503
     api_auth_negative_cache_seconds: float = 5.0  # a wrong key is refused without argon2 this long
+    # Case reports in evidence packages are rendered to PDF by this headless chromium (a path or a
+    # command on PATH); without one, packages hold the printable report.html only
+    chromium: str = "/usr/bin/chromium"
     api_exports_per_case: int = 20  # evidence packages kept per case; more get 409
     api_key_cache_seconds: float = 60.0  # a verified key skips argon2 for this long
     api_results_cache_runs: int = 4  # results indexes kept in memory

@@ -175,6 +175,8 @@ def make_env(tmp_path: Path, prefix: str, **overrides: Any) -> ApiEnv:
         store=overrides.pop("store", f"embedded:{tmp_path}/unused.duckdb"),
         api_rate_limit=overrides.pop("api_rate_limit", 10_000.0),
         api_rate_burst=overrides.pop("api_rate_burst", 10_000),
+        # no PDF rendering (a chromium per export) unless a test asks: packages hold report.html
+        chromium=overrides.pop("chromium", "no-chromium-in-api-tests"),
         **overrides,
     )
     keys = {}
