@@ -31,6 +31,7 @@ from graph.model import NodeKind
 from graph.progress import Progress, Stage, no_progress
 from graph.store import GraphStore
 from ingest.digest import TableDigest, snapshot_digest
+from ingest.guard import ReaderLimits, ReaderReject
 from ingest.readers import TABLES, SnapshotFile, discover, iter_batches, read_header
 from ingest.report import QUARANTINE_FILE, IngestReport, TableReport
 from ingest.staged import NODE_TABLES, StagedSnapshot
@@ -59,6 +60,7 @@ def load_snapshot(
     progress: Progress | None = None,
     batch_rows: int = 250_000,
     max_field_chars: int = MAX_FIELD_CHARS,
+    limits: ReaderLimits | None = None,
 ) -> IngestReport:
     """Validate the snapshot in `snapshot_dir` and write it into `store`.
 
@@ -70,7 +72,7 @@ def load_snapshot(
     (after saving the report, before writing anything) when a table cannot be ingested: a
     missing required column, an unreadable file, or no table file at all.
     """
-    return _Ingest(Path(snapshot_dir), store, quarantine_dir, progress, batch_rows, max_field_chars).run()
+    return _Ingest(Path(snapshot_dir), store, quarantine_dir, progress, batch_rows, max_field_chars, limits).run()
 
 
 def read_snapshot(
@@ -80,10 +82,11 @@ def read_snapshot(
     progress: Progress | None = None,
     batch_rows: int = 250_000,
     max_field_chars: int = MAX_FIELD_CHARS,
+    limits: ReaderLimits | None = None,
 ) -> IngestReport:
     """Validate, normalise and digest a snapshot without a store (same report, same digest;
     the `bare_created` and url/hashtag node counts stay empty)."""
-    return _Ingest(Path(snapshot_dir), None, quarantine_dir, progress, batch_rows, max_field_chars).run()
+    return _Ingest(Path(snapshot_dir), None, quarantine_dir, progress, batch_rows, max_field_chars, limits).run()
 
 
 def _now() -> str:
@@ -109,6 +112,7 @@ class _Ingest:
         progress: Progress | None,
         batch_rows: int,
         max_field_chars: int,
+        limits: ReaderLimits | None = None,
     ) -> None:
         if batch_rows < 1:
             raise IngestError(f"batch_rows must be at least 1, got {batch_rows}")
@@ -117,6 +121,7 @@ class _Ingest:
         self.qdir = Path(quarantine_dir) if quarantine_dir is not None else default_quarantine_dir(snapshot_dir)
         self.batch_rows = batch_rows
         self.max_field_chars = max_field_chars
+        self.limits = limits or ReaderLimits()
         self.progress = progress or no_progress
         self.report = IngestReport(
             snapshot=str(snapshot_dir),
@@ -265,10 +270,12 @@ class _Ingest:
         if f.size == 0:
             self.report.warnings.append(f"{f.name}: empty file (no header, no rows)")
             return seq
-        header = read_header(f)
+        header = read_header(f, self.limits)
         mapping = resolve_columns(f.table, header, f.name) if header is not None else None
         seen: set[str] = set()
-        for batch, rows in iter_batches(f, self.batch_rows):
+        unread: list[ReaderReject] = []  # rows the reader could not decode: quarantined as they come
+        for batch, rows in iter_batches(f, self.batch_rows, limits=self.limits, rejects=unread):
+            self._quarantine_unread(quarantine, f, unread)
             if mapping is None:  # JSON Lines (no header): columns are per row
                 seen.update(batch.column_names)
                 batch_map = resolve_columns(f.table, batch.column_names, f.name, complete=False)
@@ -288,6 +295,7 @@ class _Ingest:
                 self._quarantine(quarantine, f, batch, rows, batch_map, rejected)
             if stage is not None:
                 stage.advance(n)
+        self._quarantine_unread(quarantine, f, unread)
         if header is None and seen:
             resolve_columns(f.table, sorted(seen), f.name)  # a required key that no row has
         return seq
@@ -328,6 +336,27 @@ class _Ingest:
                 + "\n"
             )
             tr.rejected_by_rule[check.rule] = tr.rejected_by_rule.get(check.rule, 0) + 1
+
+    def _quarantine_unread(self, out: IO[str], f: SnapshotFile, unread: list[ReaderReject]) -> None:
+        """Reader-level rejects (not UTF-8, line too long, not a JSON object) into the quarantine,
+        counted as read and rejected by their rule; empties `unread`."""
+        tr = self.report.tables[f.table]
+        for r in unread:
+            entry = {
+                "table": f.table,
+                "file": f.name,
+                "row": r.row,
+                "field": r.field,
+                "rule": r.rule,
+                "reason": r.reason,
+                "value": r.value,
+                "data": r.data,
+            }
+            out.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+            tr.rows_read += 1
+            tr.rejected += 1
+            tr.rejected_by_rule[r.rule] = tr.rejected_by_rule.get(r.rule, 0) + 1
+        unread.clear()
 
     # -- phase 2: deduplicate, find bare endpoints -----------------------------------------
     @property

@@ -206,11 +206,18 @@ REQUESTS: dict[tuple[str, str], Req] = {
     ),
     ("GET", "/exports/{export_id}"): lambda env, app: (f"/exports/{_export(app)}", {}, 200),
     ("GET", "/exports/{export_id}/package"): lambda env, app: (f"/exports/{_export(app)}/package", {}, 200),
+    ("GET", "/exports/{export_id}/report"): lambda env, app: (
+        f"/exports/{_export(app)}/report",
+        {"params": {"format": "html"}},
+        200,
+    ),
+    ("GET", "/cases/{case_id}/exports"): lambda env, app: (f"/cases/{_real_case(app)}/exports", {}, 200),
     ("POST", "/runs/{run_id}/rerun"): lambda env, app: (
         f"/runs/{real_run(app.state.services.settings.runs_dir, None)['run_id']}/rerun",
         {},
         200,
     ),
+    ("GET", "/jobs"): lambda env, app: ("/jobs", {"params": {"kind": _job(app, "run") and "run"}}, 200),
 }
 
 
@@ -238,7 +245,9 @@ def test_role_route(api, route, who):
         assert resp.json()["status"] == 403
 
 
-@pytest.mark.parametrize("route", ["/exports/{export_id}", "/exports/{export_id}/package"])
+@pytest.mark.parametrize(
+    "route", ["/exports/{export_id}", "/exports/{export_id}/package", "/exports/{export_id}/report"]
+)
 def test_law_enforcement_gets_only_exports_of_cases_shared_with_it(api, route):
     env, client, app = api
     export_id = _export(app)  # shared with `law_enforcement`, not with `le2`
