@@ -20,7 +20,7 @@ from api.jobs import IngestFn, JobManager, RunFn
 from api.results import ResultsCache, warm_up
 from api.routers import accounts, admin, audit, cases, evidence, health, jobs, publish, runs, ui
 from api.schemas import Problem
-from api.settings import Settings, pseudonym_key
+from api.settings import Settings, pseudonym_key, reader_limits
 from casework import open_casework
 from graph.store import GraphStore
 
@@ -48,6 +48,17 @@ def served_routes() -> set[tuple[str, str]]:
         if isinstance(r, APIRoute)
         for m in r.methods or ()
         if m != "HEAD"
+    }
+
+
+def success_statuses() -> dict[tuple[str, str], int]:
+    """(method, template) -> the status code the route answers on success."""
+    return {
+        (m, r.path): r.status_code or 200
+        for router in ROUTERS
+        for r in router.routes
+        if isinstance(r, APIRoute)
+        for m in r.methods or ()
     }
 
 
@@ -108,7 +119,7 @@ def create_app(
             key_checks=KeyChecks(verifier, settings.api_argon2_concurrency, settings.api_argon2_wait_seconds),
             stores=stores,
             results=ResultsCache(settings.api_results_cache_runs),
-            jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn),
+            jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn, ingest_limits=reader_limits(settings)),
             pseudonym_key=pseudonym_key(settings),
         )
         app.state.services = services
@@ -137,7 +148,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
     problems.install(app)
-    app.add_middleware(AccessMiddleware, fastapi_app=app)
+    app.add_middleware(AccessMiddleware, fastapi_app=app, statuses=success_statuses())
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import AuthError, Principal, RateLimiter, RouteTable, allowed, bearer_token, is_public, pseudonymise
@@ -325,11 +324,11 @@ class AccessMiddleware:
     the state change it makes, or else before the first byte of its answer leaves; an entry that
     cannot be written turns the answer into a 500 problem and nothing is served."""
 
-    def __init__(self, app: ASGIApp, fastapi_app: FastAPI) -> None:
+    def __init__(self, app: ASGIApp, fastapi_app: FastAPI, statuses: dict[tuple[str, str], int]) -> None:
         self.app = app
         self.fastapi_app = fastapi_app
         self.routes = RouteTable()
-        self._status: dict[tuple[str, str], int] = {}
+        self._status = statuses  # (method, template) -> what the route answers on success
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -353,22 +352,22 @@ class AccessMiddleware:
         try:
             with bound_audit(sender.pending):
                 await self.app(scope, replay(exchange.body, receive), sender)
-        except BaseException:
-            if not sender.started:  # the app failed before answering: record the 500 it becomes
-                exchange.status = 500
-                try:
-                    record(services.audit, exchange, sender.pending, state)
-                except Exception:
-                    logger.exception("could not append to the audit log", extra={"route": exchange.audit_route})
+        except Exception:
+            if sender.started:
+                raise
+            # The app failed before answering: record the 500 it becomes (the server's error
+            # handler answers it); if even that cannot be recorded, answer so here.
+            exchange.status = 500
+            try:
+                record(services.audit, exchange, sender.pending, state)
+            except Exception:
+                logger.exception("could not append to the audit log", extra={"route": exchange.audit_route})
+                await _send_refusal(send, _UNRECORDED, sender.instance)
+                return
             raise
 
     def _success_status(self, exchange: Exchange) -> int:
         """The status code the matched route answers on success (200 if it declares none)."""
-        if not self._status:
-            for route in self.fastapi_app.routes:
-                if isinstance(route, APIRoute):
-                    for method in route.methods or ():
-                        self._status[(method, route.path)] = route.status_code or 200
         if exchange.route is None:
             return 404
         return self._status.get((exchange.table_method, exchange.route), 200)

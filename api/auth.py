@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from starlette.routing import compile_path
 
 from casework import Role, User, UserStore
+from detectors.results import ResultModel, map_account_ids
 
 # short names for the table below; the roles themselves are casework.Role
 INVESTIGATOR, LAW_ENFORCEMENT, AUDITOR, ADMIN = Role.INVESTIGATOR, Role.LAW_ENFORCEMENT, Role.AUDITOR, Role.ADMIN
@@ -316,12 +317,20 @@ def pseudonym(secret: bytes, account_id: str) -> str:
     return "acct_" + hmac.new(secret, str(account_id).encode(), hashlib.sha256).hexdigest()[:20]
 
 
+def pseudonymise_result(item: ResultModel, secret: bytes) -> ResultModel:
+    """A results item (pathway, cluster, flagged account, …) as an auditor sees it: every field
+    the results schema marks as an account id (detectors.results.AccountId, NodeId), and every
+    unmarked string, pseudonymised."""
+    return map_account_ids(item, lambda account_id: pseudonym(secret, account_id))  # type: ignore[return-value]
+
+
 _ACCOUNT_LIST_KEYS = {"accounts"}
 _ACCOUNT_KEYS = {"account_id"}
 
 
 def pseudonymise(obj: Any, secret: bytes) -> Any:
-    """Replace every account id in a JSON-like value: values of `account_id`, members of
+    """Replace every account id in a JSON-like value that is not a results item (audit entries,
+    run records; results items go through `pseudonymise_result`): values of `account_id`, members of
     `accounts`, and `id`/`src_id`/`dst_id` whose matching kind is `account`."""
     if isinstance(obj, list):
         return [pseudonymise(v, secret) for v in obj]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -23,7 +24,9 @@ def _config(ctx: typer.Context, home: Path | None, port: int | None) -> ServerCo
 
 def register(app: typer.Typer) -> None:
     """Add the `neo4j` command group to `app`."""
-    group = typer.Typer(no_args_is_help=True, help=f"A local Neo4j {NEO4J_VERSION} (no Docker): start, stop, status.")
+    group = typer.Typer(
+        no_args_is_help=True, help=f"A local Neo4j {NEO4J_VERSION} (no Docker): start, stop, status, bulk import."
+    )
     app.add_typer(group, name="neo4j")
 
     home_opt = typer.Option(None, "--home", help="Server folder (jars, conf, data, logs) [CRUMBGRAPH_NEO4J_HOME]")
@@ -55,6 +58,40 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"export CRUMBGRAPH_NEO4J_PASSWORD={cfg.password}")
         else:
             typer.echo("# export CRUMBGRAPH_NEO4J_PASSWORD=...  (the password from your settings; not printed)")
+
+    @group.command("import")
+    def import_cmd(
+        ctx: typer.Context,
+        snapshot_dir: Path = typer.Argument(..., help="Snapshot directory (ingest format v1)."),
+        home: Path | None = home_opt,
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace a database that already holds nodes."),
+        quarantine: Path | None = typer.Option(
+            None, help="Folder for quarantine.jsonl and ingest-report.json (default: <snapshot>.ingest beside it)."
+        ),
+        threads: int | None = typer.Option(None, help="Import tool worker threads (default: every core)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the report and timings as JSON on stdout."),
+    ) -> None:
+        """Bulk-load a snapshot into a fresh database with neo4j-admin import (server stopped and
+        started again around it); same validation, quarantine, report and graph as `ingest`."""
+        import json
+
+        from rich.console import Console
+
+        from api.cli_ingest import render_report
+        from ops.neo4j_import import bulk_import
+
+        cfg = _config(ctx, home, None)
+        cfg = replace(cfg, bolt_port=cfg.configured_port())
+        result = bulk_import(snapshot_dir, cfg, overwrite=overwrite, quarantine_dir=quarantine, threads=threads)
+        rels = result.total_relationships
+        if as_json:
+            out = {"report": result.report.to_dict(), "nodes": result.nodes, "relationships": result.relationships}
+            typer.echo(json.dumps({**out, "seconds": result.seconds}, indent=2, sort_keys=True))
+            return
+        Console().print(render_report(result.report))
+        steps = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+        rate = rels / result.seconds["total"] if result.seconds["total"] > 0 else 0.0
+        typer.echo(f"{sum(result.nodes.values()):,} nodes, {rels:,} relationships ({rate:,.0f} rels/s): {steps}")
 
     @group.command("stop")
     def stop_cmd(

@@ -4,6 +4,7 @@ never compete for the machine; each job's status, progress and outcome are kept 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import uuid
@@ -38,10 +39,10 @@ def _default_run_fn() -> RunFn:
     return run_detectors
 
 
-def _default_ingest_fn() -> IngestFn:
+def _default_ingest_fn(limits: Any = None) -> IngestFn:
     from ingest.pipeline import load_snapshot
 
-    return load_snapshot
+    return functools.partial(load_snapshot, limits=limits) if limits is not None else load_snapshot
 
 
 def _plain(obj: Any) -> Any:
@@ -64,9 +65,12 @@ def _plain(obj: Any) -> Any:
 class JobManager:
     """Queue of background jobs run one at a time."""
 
-    def __init__(self, run_fn: RunFn | None = None, ingest_fn: IngestFn | None = None) -> None:
+    def __init__(
+        self, run_fn: RunFn | None = None, ingest_fn: IngestFn | None = None, ingest_limits: Any = None
+    ) -> None:
         self._run_fn = run_fn
         self._ingest_fn = ingest_fn
+        self._ingest_limits = ingest_limits  # ingest.guard.ReaderLimits for the default ingest
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crumbgraph-job")
         self._jobs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -171,7 +175,7 @@ class JobManager:
         job = self._new("ingest", user, {"snapshot_dir": str(snapshot_dir)})
 
         def work(on_progress: Progress) -> dict[str, Any]:
-            ingest_fn = self._ingest_fn or _default_ingest_fn()
+            ingest_fn = self._ingest_fn or _default_ingest_fn(self._ingest_limits)
             report = ingest_fn(snapshot_dir, store_getter(), quarantine_dir=quarantine_dir, progress=on_progress)
             return {"report": _plain(report)}
 

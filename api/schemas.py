@@ -432,9 +432,13 @@ class UserList(BaseModel):
 
 
 class IngestStart(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"snapshot_dir": "/data/snapshots/2026-03-01"}]})
-    snapshot_dir: str = Field(min_length=1, max_length=4096, description="A snapshot directory on the server.")
-    quarantine_dir: str | None = Field(default=None, max_length=4096)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"snapshot_dir": "2026-03-01"}]})
+    snapshot_dir: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="A snapshot folder below the server's ingest root (CRUMBGRAPH_INGEST_ROOT), relative to it. "
+        "The report and quarantine go under the server's state folder.",
+    )
 
 
 class Config(BaseModel):

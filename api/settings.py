@@ -7,13 +7,16 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graph.errors import ConfigError
 from graph.store import StoreConfig
+
+if TYPE_CHECKING:
+    from ingest.guard import ReaderLimits
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +77,13 @@ class Settings(BaseSettings):
     pseudonym_secret: SecretStr | None = None
     exports_dir: Path = Path("exports")  # evidence packages made through the API (POST /cases/{id}/exports)
 
+    # Ingest. POST /ingest reads only snapshot folders below ingest_root (paths in the request are
+    # relative to it); every ingest's report and quarantine go under state_dir/ingests/.
+    ingest_root: Path = Path("snapshots")
+    ingest_max_decompressed_bytes: int = 4 << 30  # a .gz file may expand to at most this much...
+    ingest_max_compression_ratio: int = 100  # ...and to at most this many times its size (past 64 MiB)
+    ingest_max_line_bytes: int = 1 << 20  # a longer line is skipped unread and its row quarantined
+
     # Logging (configured by the CLI entry and `serve`, never by library code): one line per
     # record on stderr. Unset level: WARNING for commands, INFO for `serve`.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
@@ -92,6 +102,17 @@ class Settings(BaseSettings):
             neo4j_database=self.neo4j_database,
             batch_size=self.batch_size,
         )
+
+
+def reader_limits(settings: Settings) -> ReaderLimits:
+    """What one snapshot file may cost the ingest readers (decompression bombs, huge lines)."""
+    from ingest.guard import ReaderLimits
+
+    return ReaderLimits(
+        max_decompressed_bytes=settings.ingest_max_decompressed_bytes,
+        max_compression_ratio=settings.ingest_max_compression_ratio,
+        max_line_bytes=settings.ingest_max_line_bytes,
+    )
 
 
 def pseudonym_key(settings: Settings) -> bytes:

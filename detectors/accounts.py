@@ -1,5 +1,6 @@
-"""Who laid the crumbs: rank the accounts that created the references on pathways (`bridge`),
-and list cluster members (`cluster_member`) with the pathways that reach them."""
+"""Who laid the crumbs: the accounts that laid the crumbs of the queue's top-tier pathways
+(`bridge`), the relay accounts those crumbs point at (`relay`), ranked by their trails' evidence,
+and the cluster members (`cluster_member`) with the pathways that reach them."""
 
 from __future__ import annotations
 
@@ -11,27 +12,26 @@ from pydantic import Field
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd
 from detectors.clusters import FoundCluster, account_owner
-from detectors.results import FlaggedAccount, Pathway, Role
+from detectors.results import TIER_LAID, CrumbShape, FlaggedAccount, Pathway, Role
 from graph.projection import Projection
 
 logger = logging.getLogger(__name__)
 
 
 class BridgeParams(DetectorParams):
-    min_score: float = Field(
-        0.05,
-        ge=0,
-        description="least pathway probability mass (summed over the pathways "
-        "it lays crumbs on) an account must create to be a bridge",
+    min_evidence: float = Field(
+        0.0, ge=0, description="least evidence (of its best laid-crumb trail) an account needs to be named"
     )
-    min_pathways: int = Field(1, ge=1, description="least number of pathways an account must lay crumbs on")
+    min_tier: int = Field(
+        TIER_LAID, ge=0, le=3, description="an account is named for the crumbs of pathways of at least this tier"
+    )
 
 
 class BridgeDetector(Detector[BridgeParams]):
-    """Bridges and cluster members; see docs/detectors.md#who-laid-the-crumb."""
+    """Bridges, relays and cluster members; see docs/detectors.md#who-laid-the-crumb."""
 
     name = "bridges"
-    version = "1.0.0"
+    version = "2.0.0"
     Params = BridgeParams
     requires = ("clusters", "pathways")
 
@@ -39,27 +39,46 @@ class BridgeDetector(Detector[BridgeParams]):
         pathways: list[Pathway] = context.outputs["pathways"].state["pathways"]
         walk_vids: dict[str, list[int]] = context.outputs["pathways"].state["walk_vids"]
         cstate = context.outputs["clusters"].state
-        bridges = bridge_rows(pathways, params)
+        bridges = crumb_layer_rows(pathways, params, Role.BRIDGE)
+        relays = crumb_layer_rows(pathways, params, Role.RELAY)
         members = member_rows(projection, cstate["clusters"], cstate["mass"], pathways, walk_vids)
         out = DetectorOutput()
-        out.sections.flagged_accounts = bridges + members
-        out.counts.update(bridges=len(bridges), cluster_members=len(members))
-        logger.info("bridges: %d bridges, %d cluster members", len(bridges), len(members))
+        out.sections.flagged_accounts = bridges + relays + members
+        out.counts.update(bridges=len(bridges), relays=len(relays), cluster_members=len(members))
+        logger.info("bridges: %d bridges, %d relays, %d cluster members", len(bridges), len(relays), len(members))
         return out
 
 
-def bridge_rows(pathways: list[Pathway], params: BridgeParams) -> list[FlaggedAccount]:
-    """Accounts laying crumbs on enough pathways, scored by the probability mass they create."""
-    score: dict[str, float] = defaultdict(float)
-    paths: dict[str, list[str]] = defaultdict(list)
+def crumb_layer_rows(pathways: list[Pathway], params: BridgeParams, role: Role) -> list[FlaggedAccount]:
+    """`bridge`: the accounts that laid the crumbs of pathways of at least `min_tier`; `relay`:
+    the relays those crumbs point at. Each scored by the evidence of its best such pathway (which
+    counts the distinct child items its crumbs start from, not click probability)."""
+    best: dict[str, float] = defaultdict(float)
+    paths: dict[str, set[str]] = defaultdict(set)
+    sources: dict[str, set[str]] = defaultdict(set)
+    shapes: dict[str, set[CrumbShape]] = defaultdict(set)
+    tied: dict[str, bool] = defaultdict(bool)
     for pw in pathways:
-        for acc in pw.bridges or []:
-            score[acc] += pw.score
-            paths[acc].append(pw.pathway_id)
+        if (pw.tier or 0) < params.min_tier or pw.shape is None:
+            continue
+        for acc in (pw.laid_by if role == Role.BRIDGE else pw.relays) or []:
+            best[acc] = max(best[acc], pw.evidence or 0.0)
+            paths[acc].add(pw.pathway_id)
+            sources[acc].add(pw.source.id)
+            shapes[acc].add(pw.shape)
+            tied[acc] |= bool((pw.evidence_terms or {}).get("tied"))
     return [
-        FlaggedAccount(account_id=acc, score=rnd(s), role=Role.BRIDGE, pathways=sorted(set(paths[acc])))
-        for acc, s in score.items()
-        if s >= params.min_score and len(paths[acc]) >= params.min_pathways
+        FlaggedAccount(
+            account_id=acc,
+            score=rnd(e),
+            role=role,
+            pathways=sorted(paths[acc]),
+            sources=len(sources[acc]),
+            shapes=sorted(shapes[acc]),
+            tied=tied[acc] if role == Role.BRIDGE else None,
+        )
+        for acc, e in best.items()
+        if e >= params.min_evidence
     ]
 
 

@@ -59,17 +59,21 @@ def _micros(table: pa.Table) -> pa.Table:
     return table
 
 
-def _to_arrow(columns: list[str], values: list[list[Any]], schema: pa.Schema) -> pa.Table:
-    """Query rows -> Arrow table in `schema` (int micros -> timestamp[us, UTC])."""
-    cols = list(zip(*values)) if values else [()] * len(columns)
-    arrays = []
-    for field in schema:
-        data = cols[columns.index(field.name)]
-        if field.type == TS:
-            arrays.append(pa.array(data, pa.int64()).cast(TS))
-        else:
-            arrays.append(pa.array(data, field.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
+def _wire_schema(schema: pa.Schema) -> pa.Schema:
+    """`schema` as the server sends it: timestamps as int64 epoch microseconds."""
+    return pa.schema([pa.field(f.name, pa.int64()) if f.type == TS else f for f in schema])
+
+
+def _to_arrow(rows: list[Any], schema: pa.Schema) -> pa.Table:
+    """Query rows (records or tuples, in the order of `schema`'s fields) -> Arrow table in
+    `schema`. One C++ conversion of the rows as a struct array: far cheaper than splitting them
+    into Python columns first."""
+    wire = _wire_schema(schema)
+    if not rows:
+        return schema.empty_table()
+    arr = pa.array([tuple(r) for r in rows], type=pa.struct(list(wire)))
+    table = pa.Table.from_batches([pa.RecordBatch.from_struct_array(arr)])
+    return table.cast(schema) if wire != schema else table
 
 
 def _values(result: Result) -> list[list[Any]]:
@@ -93,12 +97,14 @@ class Neo4jStore(GraphStore):
         database: str = "neo4j",
         batch_size: int = 10_000,
         write_concurrency: int = 1,
+        read_concurrency: int = 2,
         connection_timeout: float = 10.0,
         max_transaction_retry_time: float = 15.0,
     ) -> None:
         if batch_size < 1 or write_concurrency < 1:
             raise ConfigError(f"batch_size and write_concurrency must be >= 1, got {batch_size}, {write_concurrency}")
         self.write_concurrency = write_concurrency
+        self.read_concurrency = max(1, read_concurrency)
         self.url = re.sub(r"//[^@/]*@", "//", url)  # never keep user:password@ of a URL
         self.user = user
         self.database = database
@@ -146,14 +152,12 @@ class Neo4jStore(GraphStore):
 
         def work(tx: ManagedTransaction) -> pa.Table:
             result = tx.run(query, params)
-            batches, values = [], []
-            for record in result:
-                values.append(record.values())
-                if len(values) >= chunk:
-                    batches.append(_to_arrow(schema.names, values, schema))
-                    values = []
-            batches.append(_to_arrow(schema.names, values, schema))
-            return pa.concat_tables(batches)
+            if result.keys() and list(result.keys()) != schema.names:  # pragma: no cover - a programming error
+                raise StoreError(f"query columns {result.keys()} are not {schema.names}")
+            batches = []
+            while rows := result.fetch(chunk):
+                batches.append(_to_arrow(rows, schema))
+            return pa.concat_tables(batches) if batches else schema.empty_table()
 
         with self._driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
             return session.execute_read(work)
@@ -171,6 +175,11 @@ class Neo4jStore(GraphStore):
         with self._errors("creating constraints"):
             for stmt in stmts:  # schema statements cannot share a transaction with anything else
                 self._driver.execute_query(stmt, database_=self.database)
+
+    def await_indexes(self, timeout_s: int = 600) -> None:
+        """Wait until every index (those behind the constraints included) is online."""
+        with self._errors("waiting for indexes"):
+            self._driver.execute_query("CALL db.awaitIndexes($t)", t=timeout_s, database_=self.database)
 
     # -- writes ----------------------------------------------------------------------
     # Rows go as parallel lists (`UNWIND range(0, size($k) - 1) AS i ... $col[i]`) rather than a
@@ -287,7 +296,6 @@ class Neo4jStore(GraphStore):
     ) -> pa.Table:
         if types is not None and not types:
             return EDGE_SCHEMA.empty_table()
-        rel = "" if types is None else ":" + "|".join(RelType(t).value for t in types)
         where = [_is_ours("a"), _is_ours("b")]
         params: dict[str, Any] = {}
         if since is not None:
@@ -296,9 +304,21 @@ class Neo4jStore(GraphStore):
         if until is not None:
             where.append("(r.created_at IS NULL OR r.created_at < $until)")
             params["until"] = _to_micros(until)
-        query = f"MATCH (a)-[r{rel}]->(b) WHERE {' AND '.join(where)} {self._EDGE_RETURN}"
+        # One query per type (a relationship-type scan each), read_concurrency at a time: each
+        # stream is decoded while the server produces the next.
+        rels = [t.value for t in RelType] if types is None else [RelType(t).value for t in types]
+
+        def read(rel: str) -> pa.Table:
+            query = f"MATCH (a)-[r:{rel}]->(b) WHERE {' AND '.join(where)} {self._EDGE_RETURN}"
+            return self._read_arrow(query, EDGE_SCHEMA, **params)
+
         with self._errors("reading edges"):
-            table = self._read_arrow(query, EDGE_SCHEMA, **params)
+            if self.read_concurrency == 1:
+                parts = [read(rel) for rel in rels]
+            else:
+                with ThreadPoolExecutor(self.read_concurrency, thread_name_prefix="neo4j-read") as pool:
+                    parts = list(pool.map(read, rels))
+        table = pa.concat_tables(parts)
         return table.sort_by([(k, "ascending") for k in EDGE_KEY]) if ordered else table
 
     def _adjacent(
@@ -332,7 +352,7 @@ class Neo4jStore(GraphStore):
         ids = {f"ids_{k}": [i for kk, i in nodes if kk == k] for k in kinds}
         with self._errors("reading a neighbourhood"):
             values = self._read(query, keys=[f"{k}\x00{i}" for k, i in nodes], **ids)
-        return _to_arrow(EDGE_SCHEMA.names, values, EDGE_SCHEMA).sort_by([(k, "ascending") for k in EDGE_KEY])
+        return _to_arrow(values, EDGE_SCHEMA).sort_by([(k, "ascending") for k in EDGE_KEY])
 
     # -- run records -----------------------------------------------------------------
     def _save_run(self, run_id: str, record_json: str, results: bytes | None) -> None:

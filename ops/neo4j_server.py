@@ -410,6 +410,7 @@ def start(cfg: ServerConfig, *, timeout: float = 180.0) -> StartResult:
             start_new_session=True,
         )
     cfg.pid_file.write_text(f"{proc.pid}\n")
+    _CHILDREN[proc.pid] = proc  # reaped by stop(); a dropped running Popen warns (an error under pytest)
 
     deadline = t0 + timeout
     last = ""
@@ -460,8 +461,17 @@ def stop(cfg: ServerConfig, *, timeout: float = 60.0) -> int | None:
     return pid
 
 
+#: servers started by this process, by pid (stop() collects their exit status)
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def _reap(pid: int) -> None:
     """Collect the exit status if the server is our own child (started in this process)."""
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        if child.poll() is not None:
+            del _CHILDREN[pid]
+        return
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:

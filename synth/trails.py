@@ -149,6 +149,8 @@ SHAPE_LAYERS: dict[str, Callable[[Crumb], tuple[list[Node], list[Hop]]]] = {
 }
 CLASSIC_SHAPES = tuple(SHAPE_LAYERS)[:4]
 BRIDGED_SHAPES = tuple(SHAPE_LAYERS)
+#: the adversarial world's specialist bridges take their one shape in this turn (hardest first)
+SPECIALIST_ORDER = ("relay", "bio_link", "coded_hashtag_share", "comment_mention", "coded_hashtag", "share_to_group")
 #: every shape a trail in truth.json can have: the bridged ones and the platform's own
 SHAPES = (*BRIDGED_SHAPES, "recommendation")
 
@@ -219,41 +221,49 @@ class Relays:
 def lay_adversarial_trails(
     world: World, clusters: list[PlantedCluster], relays: Relays, laid: list[Trail]
 ) -> tuple[list[Trail], list[Bridge]]:
-    """1-2 more bridges per cluster (ordinary accounts with an ordinary life) lay 4-7 trails each,
-    rotating over every bridged shape (relays included); appended to `laid` numbering."""
+    """2-3 more bridges per cluster (ordinary accounts with an ordinary life), each a specialist:
+    it lays 3-6 trails of ONE bridged shape, taken in turn in SPECIALIST_ORDER (so even the
+    smallest world has relay and bio-link specialists, whose crumbs carry little click mass);
+    numbered after `laid`."""
     rng, cast = world.rng.adversary, world.cast
     sources = _Sources(world, rng, {t.source for t in laid})
     trails: list[Trail] = []
     bridges: list[Bridge] = []
     bio_linked: set[int] = set()
     pool = np.flatnonzero(world.people.adult & world.people.active & ~cast.taken & ~cast.in_cluster)
-    counts = rng.integers(1, 3, len(clusters))
+    counts = rng.integers(2, 4, len(clusters))
     chosen = rng.choice(pool, int(counts.sum()), replace=False)
     cast.claim(chosen)
+    turn = 0
     for ci, accounts in enumerate(np.split(chosen, np.cumsum(counts)[:-1])):
         cl = clusters[ci]
-        for br in accounts:
+        for br in accounts.tolist():
+            shape = SPECIALIST_ORDER[turn % len(SPECIALIST_ORDER)]
+            turn += 1
             followed = rng.choice(cl.members, min(len(cl.members), int(rng.integers(2, 6))), replace=False)
             world.rows.add_follows(np.full(len(followed), br), followed)
-            start, numbers = int(rng.integers(0, len(BRIDGED_SHAPES))), []
-            for t in range(int(rng.integers(4, 8))):
-                shape = BRIDGED_SHAPES[(start + t) % len(BRIDGED_SHAPES)]
+            numbers = []
+            for _ in range(int(rng.integers(3, 7))):
                 post = sources.take()
-                crumb = Crumb(
-                    world, cl, int(br), post, after(rng, world.posts.ts[[post]], 5.0), bio_linked,
-                    relays.accounts[ci], relays.shares[ci],
-                )  # fmt: skip
+                at = after(rng, world.posts.ts[[post]], 5.0)
+                crumb = Crumb(world, cl, br, post, at, bio_linked, relays.accounts[ci], relays.shares[ci])
                 nodes, edges = SHAPE_LAYERS[shape](crumb)
                 numbers.append(len(laid) + len(trails))
                 relay = int(nodes[2][1]) if shape == "relay" else None
-                trails.append(Trail(shape, crumb.source, int(br), ci, nodes, edges, relay))
-            noise = rng.choice(world.posts.child, min(len(world.posts.child), int(rng.integers(3, 11))), replace=False)
-            world.rows.add_content(
-                np.full(len(noise), br), after(rng, world.posts.ts[noise], 3.0), COMMENT, world.posts.item[noise]
-            )
-            bridges.append(Bridge(int(br), ci, numbers))
+                trails.append(Trail(shape, crumb.source, br, ci, nodes, edges, relay))
+            _harmless(world, rng, br)
+            bridges.append(Bridge(br, ci, numbers))
     logger.debug("trails: %d adversarial trails by %d bridges", len(trails), len(bridges))
     return trails, bridges
+
+
+def _harmless(world: World, rng: np.random.Generator, bridge: int) -> None:
+    """3-10 harmless comments of `bridge` under child-oriented items."""
+    child = world.posts.child
+    noise = rng.choice(child, min(len(child), int(rng.integers(3, 11))), replace=False)
+    world.rows.add_content(
+        np.full(len(noise), bridge), after(rng, world.posts.ts[noise], 3.0), COMMENT, world.posts.item[noise]
+    )
 
 
 def harden_trails(world: World, trails: list[Trail]) -> None:

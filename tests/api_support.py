@@ -168,6 +168,7 @@ def make_env(tmp_path: Path, prefix: str, **overrides: Any) -> ApiEnv:
     second law-enforcement user `le2`."""
     settings = Settings(
         state_dir=tmp_path / "state",
+        ingest_root=overrides.pop("ingest_root", tmp_path),
         runs_dir=tmp_path / "runs",
         keys_dir=tmp_path / "keys",
         exports_dir=tmp_path / "exports",

@@ -124,4 +124,6 @@ def download_report(
 )
 def rerun_run(run_id: str, services: ServicesDep, principal: PrincipalDep) -> RerunReport:
     secret = services.pseudonym_secret if principal.role == AUDITOR else None
-    return RerunReport.model_validate(E.rerun_report(services.settings, run_id, secret))
+    # a re-run needs only the runs folder: the store, if it is up, says which run `latest` is
+    store = services.stores.opened
+    return RerunReport.model_validate(E.rerun_report(services.settings, run_id, secret, store=store))

