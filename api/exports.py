@@ -222,17 +222,17 @@ def get_export(settings: Settings, state: CaseWorkflow, export_id: str, *, viewe
     return Export(export_id, path, manifest)
 
 
-def case_exports(settings: Settings, state: CaseWorkflow, case_id: str, *, viewer: str | None = None) -> list[Export]:
+def case_export_list(
+    settings: Settings, state: CaseWorkflow, case_id: str, *, viewer: str | None = None
+) -> list[Export]:
     """The exports of case `case_id`, newest first (`viewer`: a law-enforcement user, who sees
     them only if the case is shared with them; otherwise NotFound, as for the case)."""
     state.get_case(case_id, viewer=viewer)
-    out = []
-    for manifest_path in Path(settings.exports_dir).glob(f"*/{MANIFEST}"):
-        if not _EXPORT_ID.fullmatch(manifest_path.parent.name):
-            continue
-        manifest = json.loads(manifest_path.read_bytes())
-        if (manifest.get("selection") or {}).get("case_id") == case_id:
-            out.append(Export(manifest_path.parent.name, manifest_path.parent, manifest))
+    exports_dir = Path(settings.exports_dir)
+    out = [
+        Export(export_id, exports_dir / export_id, json.loads((exports_dir / export_id / MANIFEST).read_bytes()))
+        for export_id in case_exports(exports_dir, case_id)
+    ]
     return sorted(out, key=lambda e: (str(e.manifest.get("exported_at")), e.export_id), reverse=True)
 
 
