@@ -24,14 +24,17 @@ from tests.live import serving
 #: what one ingest process may reach on these inputs; the unbounded readers went far past it
 MAX_RSS_MB = 450
 
+#: the peak is the process's own high-water mark (VmHWM, reset by exec), not ru_maxrss, which
+#: Linux carries over exec from the forking parent (a large pytest process would count)
 _CLI = """
-import resource, sys
+import re, sys
 sys.argv = ["crumbgraph", "ingest", *sys.argv[1:]]
 try:
     from api.cli import main
     main()
 finally:
-    print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    status = open("/proc/self/status").read()
+    print("MAXRSS_KB", re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1), file=sys.stderr)
 """
 
 

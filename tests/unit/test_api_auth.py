@@ -3,6 +3,9 @@ result paging. No server, no graph store. (Cases and the audit chain: tests/unit
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from api.auth import (
@@ -98,6 +101,15 @@ class _CountingHasher(type(FAST_HASHER)):  # type: ignore[misc]
                 self.now -= 1
 
 
+def _run_in_own_thread(main: Callable[[], Awaitable[None]]) -> None:
+    """anyio.run in a thread of its own: a session-wide Playwright (browser tests in the same
+    process) keeps an event loop on the main thread, where anyio.run refuses to start."""
+    import anyio
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, main).result()
+
+
 def test_concurrent_wrong_keys_run_argon2_at_most_slots_at_once_and_repeats_not_at_all(users):
     import anyio
 
@@ -122,7 +134,7 @@ def test_concurrent_wrong_keys_run_argon2_at_most_slots_at_once_and_repeats_not_
         for k in wrong:  # the same wrong keys again: refused from the negative cache
             await one(k)
 
-    anyio.run(main)
+    _run_in_own_thread(main)
     assert len(refused) == 24 and hasher.calls == 12 and 1 <= hasher.most <= 2
 
 
@@ -140,4 +152,4 @@ def test_a_slot_not_freed_in_time_is_a_timeout(users):
         with pytest.raises(TimeoutError):
             await checks.verify(key)
 
-    anyio.run(main)
+    _run_in_own_thread(main)
