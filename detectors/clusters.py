@@ -205,7 +205,8 @@ class Ties:
     ) -> np.ndarray:
         """Which accounts of `among` the group `members` vouches for: at least min_member_in_links
         members tie to it and it ties to at least min_member_out_links members. For an account
-        without labels of its own (`labelled` mask; None: skip this part) both counts must also be
+        not exempt (`labelled`: the accounts whose own abusive content exempts them; None: skip
+        this part for everyone) both counts must also be
         more than popularity explains: had the group's ties landed on accounts in proportion to
         the ties each receives from outside the group (+1), and had each account's ties into the
         group been its share of all ties the group receives (in proportion to the ties it makes
@@ -259,14 +260,15 @@ def grown(
     members: np.ndarray, ties: Ties, labelled: np.ndarray, candidates: np.ndarray, p: ClusterParams
 ) -> np.ndarray:
     """`members` plus the `candidates` (region accounts no cluster took yet; modularity can split
-    a dense group) tied to and from at least min_member_in_links / min_member_out_links of them,
-    repeated until none joins (the surprise part of vouching comes after, on the whole group, so
-    a candidate is judged with the others it came with, not one at a time)."""
+    a dense group) the group vouches for, surprise part included even for labelled accounts (so
+    a neighbouring cluster tied by chance at a few points is not pulled in, one labelled account
+    after another), repeated against the grown group until none joins."""
     cand = np.flatnonzero(candidates)
     cand = cand[labelled[cand] | (ties.degree[cand] <= p.max_degree)]
+    nobody = np.zeros(labelled.size, bool)
     while True:
         rest = cand[~isin_sorted(cand, members)]
-        join = rest[ties.vouched(members, rest, p, None)] if rest.size else rest
+        join = rest[ties.vouched(members, rest, p, nobody)] if rest.size else rest
         if not join.size:
             return members
         members = unique_ints(np.concatenate([members, join]))

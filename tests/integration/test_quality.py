@@ -66,14 +66,11 @@ def test_the_world_is_adversarial(scored: dict[str, Any]) -> None:
     assert {c["tied"] for c in t["contacts"]} == {True, False}
 
 
-def test_no_decoy_flagged(request: pytest.FixtureRequest, scored: dict[str, Any]) -> None:
-    # seed 2: a false-positive label's owner is flagged as a bridge
-    _open_at_busy_lives(request, scored, "decoys flagged (any role) = 0")
+def test_no_decoy_flagged(scored: dict[str, Any]) -> None:
     assert scored["method"]["decoys_flagged"] == []
 
 
-def test_bridge_precision(request: pytest.FixtureRequest, scored: dict[str, Any]) -> None:
-    _open_at_busy_lives(request, scored, "bridge precision >= 0.90")
+def test_bridge_precision(scored: dict[str, Any]) -> None:
     assert scored["method"]["bridge_precision"] >= 0.90
 
 
