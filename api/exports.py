@@ -13,6 +13,7 @@ import shutil
 import time
 import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,7 +135,7 @@ def create_case_export(
         raise ExportRefused(f"case {case_id} has no items to export")
     selection = Selection.from_case(case_id, exportable)
     exports_dir = exports_folder(settings)
-    held = case_exports(exports_dir, case_id)
+    held = [export_id for export_id, _, _ in _case_packages(exports_dir, case_id)]
     if len(held) >= settings.api_exports_per_case:
         raise ExportRefused(
             f"case {case_id} already has {len(held)} exports (the cap, CRUMBGRAPH_API_EXPORTS_PER_CASE): "
@@ -181,19 +182,17 @@ def exports_folder(settings: Settings) -> Path:
     return exports_dir
 
 
-def case_exports(exports_dir: Path, case_id: str) -> list[str]:
-    """Ids of the packages of `case_id` held in `exports_dir`."""
-    held = []
+def _case_packages(exports_dir: Path, case_id: str) -> Iterator[tuple[str, Path, dict[str, Any]]]:
+    """(export id, folder, manifest) of every well-formed package of `case_id` in `exports_dir`."""
     for manifest in sorted(exports_dir.glob(f"*/{MANIFEST}")):
         if not _EXPORT_ID.fullmatch(manifest.parent.name):
             continue
         try:
-            selection = json.loads(manifest.read_bytes()).get("selection") or {}
+            data = json.loads(manifest.read_bytes())
         except ValueError:
             continue
-        if selection.get("case_id") == case_id:
-            held.append(manifest.parent.name)
-    return held
+        if (data.get("selection") or {}).get("case_id") == case_id:
+            yield manifest.parent.name, manifest.parent, data
 
 
 def _make_private(folder: Path) -> None:
@@ -228,11 +227,7 @@ def case_export_list(
     """The exports of case `case_id`, newest first (`viewer`: a law-enforcement user, who sees
     them only if the case is shared with them; otherwise NotFound, as for the case)."""
     state.get_case(case_id, viewer=viewer)
-    exports_dir = Path(settings.exports_dir)
-    out = [
-        Export(export_id, exports_dir / export_id, json.loads((exports_dir / export_id / MANIFEST).read_bytes()))
-        for export_id in case_exports(exports_dir, case_id)
-    ]
+    out = [Export(*package) for package in _case_packages(Path(settings.exports_dir), case_id)]
     return sorted(out, key=lambda e: (str(e.manifest.get("exported_at")), e.export_id), reverse=True)
 
 
