@@ -3,9 +3,6 @@ result paging. No server, no graph store. (Cases and the audit chain: tests/unit
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
 from api.auth import (
@@ -101,13 +98,25 @@ class _CountingHasher(type(FAST_HASHER)):  # type: ignore[misc]
                 self.now -= 1
 
 
-def _run_in_own_thread(main: Callable[[], Awaitable[None]]) -> None:
-    """anyio.run in a thread of its own: a session-wide Playwright (browser tests in the same
-    process) keeps an event loop on the main thread, where anyio.run refuses to start."""
+def _run_async(main) -> None:
+    """anyio.run in a thread of its own (another test may leave an event loop in this one)."""
+    import threading
+
     import anyio
 
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(anyio.run, main).result()
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            anyio.run(main)
+        except BaseException as exc:  # re-raised in the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def test_concurrent_wrong_keys_run_argon2_at_most_slots_at_once_and_repeats_not_at_all(users):
@@ -134,7 +143,7 @@ def test_concurrent_wrong_keys_run_argon2_at_most_slots_at_once_and_repeats_not_
         for k in wrong:  # the same wrong keys again: refused from the negative cache
             await one(k)
 
-    _run_in_own_thread(main)
+    _run_async(main)
     assert len(refused) == 24 and hasher.calls == 12 and 1 <= hasher.most <= 2
 
 
@@ -152,4 +161,4 @@ def test_a_slot_not_freed_in_time_is_a_timeout(users):
         with pytest.raises(TimeoutError):
             await checks.verify(key)
 
-    _run_in_own_thread(main)
+    _run_async(main)
