@@ -131,26 +131,38 @@ def covers(pw: Row, tr: Row, maps_to: dict[str, str]) -> bool:
     return tr["bridge"] in named or (tr["relay"] is not None and tr["relay"] in named)
 
 
+def queue(pathways: list[Row]) -> list[Row]:
+    """The ranked queue: pathways by score, highest first, near-duplicates collapsed — a pathway
+    naming another as its `trail` representative is left out (results without `trail`: all)."""
+    return ranked([pw for pw in pathways if pw.get("trail") in (None, pw.get("pathway_id"))])
+
+
 def _pathway_metrics(results: Row, trails: list[Row], maps_to: dict[str, str]) -> tuple[Row, list[Row]]:
-    """Pathway precision@K / recall@K (K = 2 × planted trails, by score) and recall (any pathway)."""
+    """Pathway precision@K / recall@K (K = 2 × planted trails, over the ranked queue) and recall
+    (any returned pathway, duplicates included)."""
     k = 2 * len(trails)
+    order = queue(results["pathways"])
     by_source: dict[str, list[tuple[int, Row]]] = {}
-    order = ranked(results["pathways"])
     for rank, pw in enumerate(order):
         by_source.setdefault(pw["source"]["id"], []).append((rank, pw))
+    every: dict[str, list[Row]] = {}
+    for pw in results["pathways"]:
+        every.setdefault(pw["source"]["id"], []).append(pw)
     real_in_top: set[int] = set()
     for tr in trails:
         ranks = [r for r, pw in by_source.get(tr["source"], []) if covers(pw, tr, maps_to)]
         tr["rank"] = min(ranks) if ranks else None
+        tr["covered"] = any(covers(pw, tr, maps_to) for pw in every.get(tr["source"], []))
         real_in_top |= {r for r in ranks if r < k}
     top = min(k, len(order))
     covered_at_k = sum(tr["rank"] is not None and tr["rank"] < k for tr in trails)
     return {
         "k": k,
-        "pathways": len(order),
+        "pathways": len(results["pathways"]),
+        "queue": len(order),
         "pathway_precision_at_k": _ratio(len(real_in_top), top, 0.0 if trails else 1.0),
         "pathway_recall_at_k": _ratio(covered_at_k, len(trails)),
-        "pathway_recall": _ratio(sum(tr["rank"] is not None for tr in trails), len(trails)),
+        "pathway_recall": _ratio(sum(tr["covered"] for tr in trails), len(trails)),
     }, order
 
 
@@ -160,11 +172,17 @@ def _accounts_metrics(flagged: list[Row], truth: Row, trails: list[Row]) -> Row:
     role = lambda r: [f["account_id"] for f in flagged if f["role"] == r]  # noqa: E731
     planted_b = {b["account_id"] for b in truth["bridges"]}
     top_b = role("bridge")[: 2 * len(planted_b)]
-    planted_r = {r["account_id"] for r in truth.get("relays", [])}
-    relays = role("relay")
+    # relays a planted trail goes through; a relay no trail uses is not counted as missed, nor
+    # as a false relay when flagged (it does share cluster content)
+    planted_r = {r["account_id"] for r in truth.get("relays", []) if r["trails"]}
+    idle_r = {r["account_id"] for r in truth.get("relays", []) if not r["trails"]}
+    relays = [a for a in role("relay") if a not in idle_r]
     contacts = truth.get("contacts") or [dict(g, tied=False) for g in truth["groomers"]]
     planted_c = {c["account_id"] for c in contacts}
-    top_c = role("suspicious_contact")[: 2 * len(planted_c)]
+    # a planted bridge, relay or member also flagged as a contact is neither a hit nor a false alarm
+    actors = {b["account_id"] for b in truth["bridges"]} | {r["account_id"] for r in truth.get("relays", [])}
+    actors |= {a for c in truth["clusters"] for a in c["accounts"]}
+    top_c = [a for a in role("suspicious_contact") if a not in actors - planted_c][: 2 * len(planted_c)]
     untied = {c["account_id"] for c in contacts if not c["tied"]}
     for tr in trails:
         tr["bridge_found"] = tr["bridge"] in top_b if tr["bridge"] else None
@@ -185,6 +203,7 @@ def _accounts_metrics(flagged: list[Row], truth: Row, trails: list[Row]) -> Row:
         "contact_recall": _ratio(len(planted_c & set(top_c)), len(planted_c)),
         "contact_precision": _ratio(len(planted_c & set(top_c)), len(top_c), 0.0 if planted_c else 1.0),
         "contact_recall_untied": _ratio(len(untied & set(top_c)), len(untied)),
+        "non_contacts_in_top": [a for a in top_c if a not in planted_c],
         "groomer_recall": _ratio(len(planted_c & set(role("suspicious_contact"))), len(planted_c)),
     }
 
@@ -226,7 +245,7 @@ def per_shape(trails: list[Row], k: int) -> dict[str, Row]:
             "trails": len(ts),
             "bridge_recall": _ratio(sum(bool(t["bridge_found"]) for t in bridged), len(bridged)) if bridged else None,
             "relay_recall": _ratio(sum(bool(t["relay_found"]) for t in relayed), len(relayed)) if relayed else None,
-            "pathway_recall": _ratio(sum(t["rank"] is not None for t in ts), len(ts)),
+            "pathway_recall": _ratio(sum(t["covered"] for t in ts), len(ts)),
             "pathway_recall_at_k": _ratio(sum(t["rank"] is not None and t["rank"] < k for t in ts), len(ts)),
             "ranks": [t["rank"] for t in ts],
         }
@@ -242,7 +261,7 @@ def score(results: Row, truth: Row, edges: set[EdgeKey] | None = None) -> Row:
     decoys = _decoys_flagged(results, truth)
     incidental_sources = {w["source_content_id"] for w in truth.get("incidental_walks", [])}
     top = order[: paths["k"]]
-    real = None if edges is None else sum(is_real_walk(pw, edges) for pw in order)
+    real = None if edges is None else sum(is_real_walk(pw, edges) for pw in results["pathways"])
     return {
         **accounts,
         "decoys_flagged": decoys,
@@ -256,7 +275,7 @@ def score(results: Row, truth: Row, edges: set[EdgeKey] | None = None) -> Row:
         "incidental_walks_in_top_k": sum(
             pw["source"]["id"] in incidental_sources and not any(covers(pw, t, maps_to) for t in trails) for pw in top
         ),
-        "real_walk_share": None if real is None else _ratio(real, len(order)),
+        "real_walk_share": None if real is None else _ratio(real, len(results["pathways"])),
         "suspicious_flagged": accounts["flagged_contacts"],
         "per_shape": per_shape(trails, paths["k"]),
     }
@@ -387,6 +406,7 @@ COLUMNS = (
     ("contact P", "contact_precision"),
     ("decoys", "decoys_flagged"),
     ("pathways", "pathways"),
+    ("queue", "queue"),
     ("trails", "trails"),
 )
 

@@ -5,13 +5,17 @@ and the cluster members (`cluster_member`) with the pathways that reach them."""
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 from pydantic import Field
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd
 from detectors.clusters import FoundCluster, account_owner
+from detectors.crumbs import relay_items
+from detectors.queue import W_SOURCES
 from detectors.results import TIER_LAID, CrumbShape, FlaggedAccount, Pathway, Role
 from graph.projection import Projection
 
@@ -24,6 +28,12 @@ class BridgeParams(DetectorParams):
     )
     min_tier: int = Field(
         TIER_LAID, ge=0, le=3, description="an account is named for the crumbs of pathways of at least this tier"
+    )
+    min_relay_shares: int = Field(
+        2,
+        ge=1,
+        description="an account outside the clusters whose own posts share at least this many distinct "
+        "cluster items is a relay even when no pathway's crumb points at it yet",
     )
 
 
@@ -41,6 +51,7 @@ class BridgeDetector(Detector[BridgeParams]):
         cstate = context.outputs["clusters"].state
         bridges = crumb_layer_rows(pathways, params, Role.BRIDGE)
         relays = crumb_layer_rows(pathways, params, Role.RELAY)
+        relays += standing_relay_rows(projection, cstate, {r.account_id for r in relays}, params)
         members = member_rows(projection, cstate["clusters"], cstate["mass"], pathways, walk_vids)
         out = DetectorOutput()
         out.sections.flagged_accounts = bridges + relays + members
@@ -80,6 +91,34 @@ def crumb_layer_rows(pathways: list[Pathway], params: BridgeParams, role: Role) 
         for acc, e in best.items()
         if e >= params.min_evidence
     ]
+
+
+def standing_relay_rows(
+    proj: Projection, cstate: dict[str, Any], named: set[str], params: BridgeParams
+) -> list[FlaggedAccount]:
+    """Relays no crumb of the queue points at yet: accounts outside every cluster whose own posts
+    share at least `min_relay_shares` distinct items a cluster owns. Scored 2·log2(1 + items), below
+    any relay on a laid trail (whose evidence adds the trail's terms)."""
+    owner, member = cstate.get("owner"), cstate.get("member_cluster")
+    if owner is None or member is None:
+        return []
+    rows = []
+    for r, pairs in relay_items(proj, owner, member).items():
+        shared = {s for _, s in pairs}
+        acc = proj.node_id(r)
+        if acc in named or len(shared) < params.min_relay_shares:
+            continue
+        rows.append(
+            FlaggedAccount(
+                account_id=acc,
+                score=rnd(W_SOURCES * math.log2(1 + len(shared))),
+                role=Role.RELAY,
+                pathways=[],
+                sources=0,
+                shapes=[CrumbShape.RELAY],
+            )
+        )
+    return rows
 
 
 def member_rows(

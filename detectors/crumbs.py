@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 ACCOUNT = KIND_CODE["account"]
 _REL = {rel: REL_CODE[rel.value] for rel in RelType}
+#: the first hop of an anchored crumb, walked backwards: a comment under the child item, a share of it
+ANCHOR_RELS = frozenset({_REL[RelType.REPLY_TO], _REL[RelType.SHARES]})
 #: shapes whose crumb an account laid by hand (tier `LAID`); the others are the platform's or nobody's
 LAID_SHAPES: frozenset[CrumbShape] = frozenset(
     {
@@ -35,8 +37,9 @@ LAID_SHAPES: frozenset[CrumbShape] = frozenset(
 class Crumb:
     """What crumb a walk follows: its `shape`, the account that laid it (`layer`, -1: none), the
     relay account it passes (-1: none), the hops the layer laid (`laid_hops`), whether the
-    layer's own content sits right at the source (`anchored`: a comment under it or a share of
-    it) and whether that content points somewhere (`pointer`: it mentions, tags, links or shares)."""
+    layer's own content sits right at the source (`anchored`: the first hop reaches the layer's
+    comment under it or share of it) and whether that content points somewhere (`pointer`: it
+    mentions, tags, links or shares)."""
 
     shape: CrumbShape
     layer: int
@@ -86,7 +89,9 @@ def attribute(
         else:
             shape = CrumbShape.INCIDENTAL
     laid = tuple(i for i in credited if layer >= 0 and int(hops.creator[steps[i]]) == layer)
-    anchored = layer >= 0 and len(nodes) > 2 and int(proj.author[nodes[1]]) == layer
+    first = steps[0]
+    on_source = int(hops.rel[first]) in ANCHOR_RELS and not hops.forward[first]  # a comment on / share of it
+    anchored = layer >= 0 and len(nodes) > 2 and on_source and int(proj.author[nodes[1]]) == layer
     pointer = anchored and bool(points[nodes[1]])
     return Crumb(shape=shape, layer=layer, relay=relay, laid_hops=laid, anchored=anchored, pointer=pointer)
 
@@ -157,7 +162,7 @@ def step_between(nav: Navigation, rel_of_step: np.ndarray, u: int, v: int, rel: 
     return lo + int(hit[0]) if hit.size else -1
 
 
-def _relay_items(proj: Projection, owner: np.ndarray, member: np.ndarray) -> dict[int, list[tuple[int, int]]]:
+def relay_items(proj: Projection, owner: np.ndarray, member: np.ndarray) -> dict[int, list[tuple[int, int]]]:
     """Per relay account: its (share item, cluster item shared) pairs, for accounts outside every
     cluster whose own posts share content a cluster owns."""
     sh = np.flatnonzero(proj.etype == _REL[RelType.SHARES])
@@ -177,7 +182,7 @@ def relay_walks(
     """(cluster index, steps, nodes) of every relay crumb, found by its pattern rather than by
     click probability (a relay sits a hop further out than the cheapest walks): child item <-
     a comment or share of it -> (mention) relay -> (posted) its share item -> (shares) cluster item."""
-    relays = _relay_items(proj, owner, member)
+    relays = relay_items(proj, owner, member)
     if not relays:
         return []
     is_relay = np.zeros(proj.n_nodes, bool)

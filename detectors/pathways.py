@@ -36,11 +36,12 @@ class PathwayParams(DetectorParams):
     )
     min_exposure: float = Field(1e-6, ge=0, description="exposure entries below this are left out of results")
     min_tier: int = Field(
-        1,
+        2,
         ge=0,
         le=3,
-        description="walks of a lower queue tier are counted but left out of results (0: keep "
-        "incidental walks too; every item's reach stays in `exposure`)",
+        description="walks of a lower queue tier are counted but left out of results (1: also other "
+        "ways in through crumb layers and members' own content; 0: incidental walks too; every "
+        "item's reach stays in `exposure`)",
     )
 
 

@@ -23,15 +23,15 @@ def crumb_graph() -> ToyGraph:
     g.account("kid4", "minor")
     g.post("cp3", "kid3", kind="video", label="child_oriented")
     g.post("cp4", "kid4", kind="video", label="child_oriented")
-    # reshare: b_share shares cp1 into a member's group post
-    g.post("group", "m1")
+    # reshare: b_share shares cp1 into a member's group post (m4: m1 already has outside ties)
+    g.post("group", "m4")
     g.post("sh1", "b_share", parent="group")
     g.link("content", "sh1", "SHARES", "content", "cp1")
     # relay: b_relay's comment under cp2 mentions relay1, whose own post shares cluster content
     g.post("cr1", "b_relay", kind="comment", parent="cp2")
     g.link("content", "cr1", "MENTIONS", "account", "relay1")
     g.post("rp1", "relay1")
-    g.link("content", "rp1", "SHARES", "content", "ab0")
+    g.link("content", "rp1", "SHARES", "content", "ab2")
     # the platform recommends an unlabelled member item from cp3
     g.link("content", "cp3", "RECOMMENDS", "content", "m5post")
     # incidental: cp4 is recommended to a news item; a member commented on it once
@@ -49,6 +49,20 @@ def crumb_graph() -> ToyGraph:
     g.link("content", "cd1", "MENTIONS", "account", "m5")
     g.follow("b_dup", "kid5")
     g.follow("b_dup", "m5")
+    # a relay no crumb points at yet: its own posts share two cluster items
+    g.account("relay2")
+    g.post("rp2", "relay2")
+    g.link("content", "rp2", "SHARES", "content", "ab1")
+    g.post("rp3", "relay2")
+    g.link("content", "rp3", "SHARES", "content", "m5post")
+    # decoy: a child post is recommended to an ordinary account's video that carries the coded tag
+    # (the tag is reached through the platform's recommendation, not through a crumb at the child item)
+    g.account("tagger")
+    g.account("kid6", "minor")
+    g.post("cp7", "kid6", kind="video", label="child_oriented")
+    g.post("tvid", "tagger", kind="video")
+    g.link("content", "cp7", "RECOMMENDS", "content", "tvid")
+    g.link("content", "tvid", "TAGGED", "hashtag", "qzcode")
     return g
 
 
@@ -68,7 +82,7 @@ def res() -> dict[str, Any]:
         ("cp2", "bio_link", "b_bio", "https://invite.example/join/x1"),
         ("cp1", "coded_hashtag", "b_tag", "qzcode"),
         ("cp1", "reshare", "b_share", "group"),
-        ("cp2", "relay", "b_relay", "ab0"),
+        ("cp2", "relay", "b_relay", "ab2"),
     ],
 )
 def test_every_laid_crumb_shape_is_named_with_its_layer(
@@ -85,7 +99,7 @@ def test_every_laid_crumb_shape_is_named_with_its_layer(
 def test_relay_is_named_and_flagged_as_relay(res: dict[str, Any]) -> None:
     pw = by_crumb(res, "cp2", "relay")[0]
     assert pw["relays"] == ["relay1"]
-    assert [n["id"] for n in pw["nodes"]] == ["cp2", "cr1", "relay1", "rp1", "ab0"]
+    assert [n["id"] for n in pw["nodes"]] == ["cp2", "cr1", "relay1", "rp1", "ab2"]
     assert pw["edges"] == ["REPLY_TO", "MENTIONS", "POSTED", "SHARES"]
     roles = {(a["account_id"], a["role"]) for a in res["flagged_accounts"]}
     assert ("relay1", "relay") in roles and ("b_relay", "bridge") in roles
@@ -97,7 +111,7 @@ def test_bridges_are_the_crumb_layers_and_no_decoy(res: dict[str, Any]) -> None:
     assert set(bridges) == {"b_mention", "b_bio", "b_tag", "b_share", "b_relay", "b_dup"}
     assert bridges["b_relay"]["shapes"] == ["relay"] and bridges["b_relay"]["sources"] == 1
     flagged = {a["account_id"] for a in res["flagged_accounts"]}
-    assert not flagged & {"benign", "hub", "news", "teacher", "fan", "fp", "fp2", "kid3", "kid4"}
+    assert not flagged & {"benign", "hub", "news", "teacher", "fan", "fp", "fp2", "kid3", "kid4", "tagger"}
 
 
 def test_recommendation_names_no_bridge(res: dict[str, Any]) -> None:
@@ -118,6 +132,8 @@ def test_incidental_walk_is_left_out_and_ranks_below_every_trail() -> None:
 
 
 def test_plain_comment_of_a_bridge_ranks_below_its_laid_crumbs(res: dict[str, Any]) -> None:
+    assert not [pw for pw in res["pathways"] if pw["source"]["id"] == "cp5"]  # tier 1: not in the default queue
+    res = run_all(crumb_graph(), {"pathways": {"min_tier": 1}})
     plain = [pw for pw in res["pathways"] if [n["id"] for n in pw["nodes"]][:2] == ["cp5", "plain"]]
     assert plain and all(pw["tier"] == 1 and pw["evidence_terms"]["pointer"] == 0 for pw in plain)
     assert max(pw["score"] for pw in plain) < min(pw["score"] for pw in res["pathways"] if pw["tier"] == 3)
@@ -148,3 +164,14 @@ def test_near_duplicates_collapse_into_trails(res: dict[str, Any]) -> None:
     assert len(dup) >= 2 and len({pw["trail"] for pw in dup}) == 1
     rep = next(pw for pw in dup if pw["trail"] == pw["pathway_id"])
     assert rep["shape"] == "comment_mention" and {pw["shape"] for pw in dup} >= {"comment_mention", "follow"}
+
+
+def test_a_relay_with_no_trail_yet_is_named_below_relays_on_trails(res: dict[str, Any]) -> None:
+    relays = {a["account_id"]: a for a in res["flagged_accounts"] if a["role"] == "relay"}
+    assert set(relays) == {"relay1", "relay2"}
+    assert relays["relay2"]["pathways"] == [] and relays["relay2"]["score"] < relays["relay1"]["score"]
+
+
+def test_a_crumb_reached_through_a_recommendation_is_not_anchored(res: dict[str, Any]) -> None:
+    via = [pw for pw in res["pathways"] if pw["source"]["id"] == "cp7" and pw["laid_by"] == ["tagger"]]
+    assert all(pw["tier"] < 3 and pw["evidence_terms"]["anchored"] == 0 for pw in via)
