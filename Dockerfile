@@ -17,6 +17,9 @@ COPY casework ./casework
 COPY api ./api
 COPY ops ./ops
 COPY synth ./synth
+COPY publish ./publish
+COPY notebook ./notebook
+# No chromium in this image: case reports in evidence packages are report.html only (CRUMBGRAPH_CHROMIUM)
 RUN pip install . && rm -rf /src
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin crumbgraph \

@@ -14,13 +14,13 @@ from fastapi.routing import APIRoute
 
 from api import problems
 from api.audit import AccessMiddleware
-from api.auth import PERMISSIONS, PUBLIC, KeyVerifier, RateLimiter
+from api.auth import PERMISSIONS, PUBLIC, KeyChecks, KeyVerifier, RateLimiter
 from api.deps import Services, StoreHolder
 from api.jobs import IngestFn, JobManager, RunFn
 from api.results import ResultsCache, warm_up
-from api.routers import accounts, admin, audit, cases, evidence, health, runs, ui
+from api.routers import accounts, admin, audit, cases, evidence, health, jobs, publish, runs, ui
 from api.schemas import Problem
-from api.settings import Settings, pseudonym_key
+from api.settings import Settings, pseudonym_key, reader_limits
 from casework import open_casework
 from graph.store import GraphStore
 
@@ -34,6 +34,8 @@ ROUTERS = (
     audit.router,
     ui.router,
     evidence.router,
+    jobs.router,
+    publish.router,
 )
 
 
@@ -46,6 +48,17 @@ def served_routes() -> set[tuple[str, str]]:
         if isinstance(r, APIRoute)
         for m in r.methods or ()
         if m != "HEAD"
+    }
+
+
+def success_statuses() -> dict[tuple[str, str], int]:
+    """(method, template) -> the status code the route answers on success."""
+    return {
+        (m, r.path): r.status_code or 200
+        for router in ROUTERS
+        for r in router.routes
+        if isinstance(r, APIRoute)
+        for m in r.methods or ()
     }
 
 
@@ -91,16 +104,22 @@ def create_app(
         casework = open_casework(settings.state_dir)
         stores = StoreHolder(settings.store_config(), store)
         stores.try_open()  # unreachable now is fine: requests answer 503 until it is back
+        verifier = KeyVerifier(
+            casework.users, ttl=settings.api_key_cache_seconds, negative_ttl=settings.api_auth_negative_cache_seconds
+        )
         services = Services(
             settings=settings,
             users=casework.users,
             cases=casework.cases,
             audit=casework.audit,
-            verifier=KeyVerifier(casework.users, ttl=settings.api_key_cache_seconds),
+            verifier=verifier,
             limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_burst),
+            address_limiter=RateLimiter(settings.api_address_rate_limit, settings.api_address_rate_burst),
+            auth_failures=RateLimiter(settings.api_auth_failure_rate, settings.api_auth_failure_burst),
+            key_checks=KeyChecks(verifier, settings.api_argon2_concurrency, settings.api_argon2_wait_seconds),
             stores=stores,
             results=ResultsCache(settings.api_results_cache_runs),
-            jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn),
+            jobs=JobManager(run_fn=run_fn, ingest_fn=ingest_fn, ingest_limits=reader_limits(settings)),
             pseudonym_key=pseudonym_key(settings),
         )
         app.state.services = services
@@ -129,7 +148,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
     problems.install(app)
-    app.add_middleware(AccessMiddleware, fastapi_app=app)
+    app.add_middleware(AccessMiddleware, fastapi_app=app, statuses=success_statuses())
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

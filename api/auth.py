@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
 import threading
@@ -15,11 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from starlette.routing import compile_path
 
 from casework import Role, User, UserStore
+from detectors.results import ResultModel, map_account_ids
 
 # short names for the table below; the roles themselves are casework.Role
 INVESTIGATOR, LAW_ENFORCEMENT, AUDITOR, ADMIN = Role.INVESTIGATOR, Role.LAW_ENFORCEMENT, Role.AUDITOR, Role.ADMIN
@@ -81,7 +85,14 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/cases/{case_id}/exports"): _r(INVESTIGATOR),
     ("GET", "/exports/{export_id}"): _r(INVESTIGATOR, LAW_ENFORCEMENT),
     ("GET", "/exports/{export_id}/package"): _r(INVESTIGATOR, LAW_ENFORCEMENT),
+    ("GET", "/exports/{export_id}/report"): _r(INVESTIGATOR, LAW_ENFORCEMENT),
+    ("GET", "/cases/{case_id}/exports"): _r(INVESTIGATOR, LAW_ENFORCEMENT),
     ("POST", "/runs/{run_id}/rerun"): _r(AUDITOR),
+    # jobs everyone who works with runs can see (who started what, state, progress)
+    ("GET", "/jobs"): _r(INVESTIGATOR, AUDITOR, ADMIN),
+    # a run's results into the Neo4j store (docs/neo4j.md)
+    ("POST", "/runs/{run_id}/publish"): _r(INVESTIGATOR),
+    ("DELETE", "/runs/{run_id}/publish"): _r(INVESTIGATOR),
 }
 
 
@@ -156,13 +167,30 @@ class KeyVerifier:
         ttl: float = 60.0,
         hasher: PasswordHasher | None = None,
         clock: Callable[[], float] = time.monotonic,
+        negative_ttl: float = 5.0,
     ) -> None:
         self._users = users
         self._ttl = ttl
+        self._negative_ttl = negative_ttl
         self._hasher = hasher or PasswordHasher()
         self._clock = clock
         self._cache: dict[str, tuple[str, float]] = {}
+        self._refused: dict[str, float] = {}  # sha256(key) -> until when it is refused without argon2
         self._lock = threading.Lock()
+
+    def refused(self, key: str) -> bool:
+        """Was this exact key refused in the last `negative_ttl` seconds? (No argon2 again.)"""
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        with self._lock:
+            until = self._refused.get(digest)
+        return until is not None and until >= self._clock()
+
+    def _refuse(self, key: str, message: str) -> AuthError:
+        with self._lock:
+            if len(self._refused) > 10_000:
+                self._refused.clear()
+            self._refused[hashlib.sha256(key.encode()).hexdigest()] = self._clock() + self._negative_ttl
+        return AuthError(message)
 
     def cached(self, key: str) -> Principal | None:
         """The principal if this key was verified recently and is still active; no argon2."""
@@ -184,13 +212,15 @@ class KeyVerifier:
         m = KEY_RE.match(key)
         if m is None:
             raise AuthError("malformed API key")
+        if self.refused(key):
+            raise AuthError("unknown API key")
         user = self._users.user_by_key_id(m.group(1))
         if user is None:
             raise AuthError("unknown API key")
         try:
             self._hasher.verify(user.key_hash, key)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            raise AuthError("unknown API key") from None
+            raise self._refuse(key, "unknown API key") from None
         if not user.active:
             raise AuthError("API key revoked")
         with self._lock:
@@ -202,6 +232,32 @@ class KeyVerifier:
     def forget(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._refused.clear()
+
+
+class KeyChecks:
+    """The argon2 checks of keys not verified recently, off the event loop and at most `slots`
+    at once (argon2 is slow on purpose: unbounded, concurrent wrong keys would take every CPU
+    from the requests of everyone else). A check that waits longer than `wait` seconds for a
+    slot raises TimeoutError (HTTP 503); a key refused moments ago is refused at once."""
+
+    def __init__(self, verifier: KeyVerifier, slots: int = 0, wait: float = 10.0) -> None:
+        self._verifier = verifier
+        self.slots = slots if slots > 0 else max(1, (os.cpu_count() or 2) // 2)
+        self._wait = wait
+        self._semaphore: anyio.Semaphore | None = None
+
+    async def verify(self, key: str) -> Principal:
+        if self._verifier.refused(key):
+            raise AuthError("unknown API key")
+        if self._semaphore is None:  # made on first use, inside the server's event loop
+            self._semaphore = anyio.Semaphore(self.slots)
+        with anyio.fail_after(self._wait):
+            await self._semaphore.acquire()
+        try:
+            return await anyio.to_thread.run_sync(self._verifier.verify, key)
+        finally:
+            self._semaphore.release()
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -217,6 +273,8 @@ def bearer_token(authorization: str | None) -> str:
 class RateLimiter:
     """A token bucket per key: `rate` tokens a second, at most `burst` saved up."""
 
+    MAX_BUCKETS = 10_000
+
     def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = float(rate)
         self.burst = float(burst)
@@ -225,16 +283,31 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def take(self, key: str) -> float:
-        """0.0 if the request may go ahead, else the seconds until a token is available."""
+        """0.0 if the request may go ahead (a token is used), else the seconds until a token is available."""
+        return self._bucket(key, take=True)
+
+    def wait(self, key: str) -> float:
+        """`take` without using a token: 0.0 if one is there."""
+        return self._bucket(key, take=False)
+
+    def _bucket(self, key: str, *, take: bool) -> float:
         now = self._clock()
         with self._lock:
             tokens, last = self._buckets.get(key, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
             if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
+                self._buckets[key] = (tokens - 1.0 if take else tokens, now)
+                self._prune(now)
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0
+
+    def _prune(self, now: float) -> None:
+        """Forget buckets that have refilled (bounded memory under many keys or addresses)."""
+        if len(self._buckets) > self.MAX_BUCKETS:
+            self._buckets = {
+                k: (t, last) for k, (t, last) in self._buckets.items() if t + (now - last) * self.rate < self.burst
+            }
 
 
 # -- pseudonyms for auditors -----------------------------------------------------------
@@ -244,12 +317,20 @@ def pseudonym(secret: bytes, account_id: str) -> str:
     return "acct_" + hmac.new(secret, str(account_id).encode(), hashlib.sha256).hexdigest()[:20]
 
 
+def pseudonymise_result(item: ResultModel, secret: bytes) -> ResultModel:
+    """A results item (pathway, cluster, flagged account, …) as an auditor sees it: every field
+    the results schema marks as an account id (detectors.results.AccountId, NodeId), and every
+    unmarked string, pseudonymised."""
+    return map_account_ids(item, lambda account_id: pseudonym(secret, account_id))  # type: ignore[return-value]
+
+
 _ACCOUNT_LIST_KEYS = {"accounts"}
 _ACCOUNT_KEYS = {"account_id"}
 
 
 def pseudonymise(obj: Any, secret: bytes) -> Any:
-    """Replace every account id in a JSON-like value: values of `account_id`, members of
+    """Replace every account id in a JSON-like value that is not a results item (audit entries,
+    run records; results items go through `pseudonymise_result`): values of `account_id`, members of
     `accounts`, and `id`/`src_id`/`dst_id` whose matching kind is `account`."""
     if isinstance(obj, list):
         return [pseudonymise(v, secret) for v in obj]

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "api.cli_neo4j",  # neo4j start|stop|status
     "api.cli_serve",  # serve, users, audit
     "api.cli_evidence",  # keys init|show, export, verify, rerun
+    "api.cli_publish",  # publish, unpublish
 )
 
 

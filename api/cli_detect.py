@@ -143,11 +143,16 @@ def _detect(
     with open_store(settings.store_config(store_url)) as store:
         store.ensure_schema()
         if snapshot_dir is not None:
+            from api.settings import reader_limits
             from ingest.pipeline import load_snapshot
+            from ingest.report import new_ingest_dir
 
-            console.print(f"ingesting {snapshot_dir} into {store.url}")
+            qdir = new_ingest_dir(settings.state_dir)
+            console.print(f"ingesting {snapshot_dir} into {store.url}; report and quarantine: {qdir}")
             with RichProgress(console, enabled=not quiet and sys.stderr.isatty()) as progress:
-                report = load_snapshot(snapshot_dir, store, progress=progress)
+                report = load_snapshot(
+                    snapshot_dir, store, quarantine_dir=qdir, progress=progress, limits=reader_limits(settings)
+                )
             console.print(f"ingested: digest {report.digest}")
         with RichProgress(console, one_bar=True, enabled=not quiet) as progress:
             record = run_detectors(store, params=params, runs_dir=runs_dir or settings.runs_dir, on_progress=progress)
@@ -216,4 +221,5 @@ def register(app: typer.Typer) -> None:
         db = dir / "crumbgraph.duckdb"
         for f in (db, db.with_name(db.name + ".wal")):
             f.unlink(missing_ok=True)  # the demo's own store: start fresh
-        _detect(cli_settings(ctx), f"embedded:{db}", dir / "runs", None, dir / "results.json", quiet, snapshot_dir=snap)
+        settings = cli_settings(ctx).model_copy(update={"state_dir": dir / "state"})  # the demo's own
+        _detect(settings, f"embedded:{db}", dir / "runs", None, dir / "results.json", quiet, snapshot_dir=snap)

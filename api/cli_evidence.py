@@ -15,19 +15,25 @@ from api.settings import Settings
 from evidence.selection import Limits
 
 if TYPE_CHECKING:
-    from evidence.signing import PublicKey
+    from evidence.verify import Trust, Verification
 
 
-def _public_key_arg(value: str | None, settings: Settings) -> PublicKey | None:
-    """--public-key: base64 text, or a file holding it (or a PEM); else the local key, if any."""
+def _trust_args(public_keys: list[str], keyrings: list[Path], fingerprints: list[str], settings: Settings) -> Trust:
+    """What `verify` trusts: --public-key (base64 text, or a file holding it or a PEM), --keyring
+    files, --fingerprint values; with none of them, the local signing key if there is one."""
     from evidence.signing import PUBLIC_KEY_FILE, PublicKey, load_public_key
+    from evidence.verify import Trust, read_keyring
 
-    if value:
+    keys: list[PublicKey] = []
+    for value in public_keys:
         p = Path(value)
-        return PublicKey.from_text(p.read_text() if p.is_file() else value)
-    if (settings.keys_dir / PUBLIC_KEY_FILE).exists():
-        return load_public_key(settings.keys_dir)
-    return None
+        keys.append(PublicKey.from_text(p.read_text() if p.is_file() else value))
+    for ring in keyrings:
+        keys.extend(read_keyring(ring))
+    fps = tuple(f.strip().lower().replace(":", "") for f in fingerprints)
+    if not keys and not fps and (settings.keys_dir / PUBLIC_KEY_FILE).exists():
+        keys.append(load_public_key(settings.keys_dir))
+    return Trust(keys=tuple(keys), fingerprints=fps)
 
 
 def _run_arg(value: str) -> str | Path:
@@ -74,10 +80,14 @@ def keys_show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", 
 
     pub = load_public_key(cli_settings(ctx).keys_dir)
     if as_json:
-        typer.echo(json.dumps({"algorithm": ALGORITHM, "key_id": pub.key_id, "public_key": pub.b64}))
+        typer.echo(
+            json.dumps(
+                {"algorithm": ALGORITHM, "key_id": pub.key_id, "fingerprint": pub.fingerprint, "public_key": pub.b64}
+            )
+        )
     else:
         typer.echo(pub.b64)
-        typer.echo(f"key id {pub.key_id} ({ALGORITHM})", err=True)
+        typer.echo(f"key id {pub.key_id} ({ALGORITHM}), fingerprint sha256 {pub.fingerprint}", err=True)
 
 
 def _audit_export(settings: Settings, who: str, manifest: dict[str, Any], out: Path, seconds: float) -> None:
@@ -159,31 +169,41 @@ def export_command(
 def verify_command(
     ctx: typer.Context,
     package: Path = typer.Argument(..., help="Package directory"),
-    public_key: str = typer.Option(
-        None, "--public-key", help="Trusted public key (base64, or a file holding it) [default: the local key]"
+    public_key: list[str] = typer.Option(
+        [], "--public-key", help="Trusted public key (base64, or a file holding it); repeatable"
+    ),
+    keyring: list[Path] = typer.Option([], "--keyring", help="File of trusted public keys, one a line; repeatable"),
+    fingerprint: list[str] = typer.Option(
+        [], "--fingerprint", help="Trusted signer fingerprint (hex sha256 of the key, or its 16-digit key id)"
     ),
 ) -> None:
-    """Check a package's signature and every file; exit 1 naming what changed."""
+    """Check a package's signature and every file; VALID (exit 0) only when it is intact and signed
+    by a trusted key (--public-key, --keyring, --fingerprint, else the local signing key); exit 1
+    naming what changed, or saying the signer is unverified."""
     from evidence.verify import verify_package
 
-    key = _public_key_arg(public_key, cli_settings(ctx))
-    v = verify_package(package, key)
-    if not v.ok:
+    v = verify_package(package, _trust_args(public_key, keyring, fingerprint, cli_settings(ctx)))
+    if not v.intact:
         for p in v.problems:
             typer.echo(f"FAIL: {p}")
         raise typer.Exit(1)
+    if not v.ok:
+        typer.echo(
+            f"UNVERIFIED: the files match the manifest, but its signer (key {v.key_id}) is not a key you "
+            "trust; anyone can re-sign an altered package. Pass --public-key, --keyring or --fingerprint "
+            "with the key published by the exporting organisation."
+        )
+        raise typer.Exit(1)
+    typer.echo(_valid_line(v))
+
+
+def _valid_line(v: Verification) -> str:
     m = v.manifest or {}
-    typer.echo(
-        f"VALID: {len(m.get('files', {}))} files match the manifest signed by key {v.key_id}; "
+    return (
+        f"VALID: {len(m.get('files', {}))} files match the manifest signed by trusted key {v.key_id}; "
         f"run {m.get('run_id')}, snapshot {str(m.get('snapshot_digest'))[:16]}…, "
         f"exported by {m.get('exported_by')} at {m.get('exported_at')}"
     )
-    if not v.trusted_key:
-        typer.echo(
-            f"WARNING: checked only against the key named in the package ({v.key_id}); pass "
-            "--public-key with the key published by the exporting organisation",
-            err=True,
-        )
 
 
 def rerun_cli(

@@ -24,7 +24,8 @@ def register(app: typer.Typer) -> None:
         quarantine: Annotated[
             Path | None,
             typer.Option(
-                help="Folder for quarantine.jsonl and ingest-report.json (default: <snapshot>.ingest beside it)."
+                help="Folder for quarantine.jsonl and ingest-report.json "
+                "(default: a new folder under CRUMBGRAPH_STATE_DIR/ingests/)."
             ),
         ] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no report table.")] = False,
@@ -36,17 +37,27 @@ def register(app: typer.Typer) -> None:
 
         from api.cli import cli_settings
         from api.cli_progress import RichProgress
+        from api.settings import reader_limits
         from graph.store import open_store
         from ingest.pipeline import load_snapshot
+        from ingest.report import new_ingest_dir
 
         settings = cli_settings(ctx)
         show = not quiet and not as_json
+        qdir = quarantine or new_ingest_dir(settings.state_dir)
+        if not quiet:
+            typer.echo(f"ingest report and quarantine: {qdir}", err=True)
         with (
             open_store(settings.store_config(store)) as graph,
             RichProgress(enabled=show and sys.stderr.isatty()) as progress,
         ):
             report = load_snapshot(
-                snapshot_dir, graph, quarantine_dir=quarantine, progress=progress, batch_rows=batch_rows
+                snapshot_dir,
+                graph,
+                quarantine_dir=qdir,
+                progress=progress,
+                batch_rows=batch_rows,
+                limits=reader_limits(settings),
             )
         if as_json:
             typer.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))

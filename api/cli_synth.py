@@ -31,6 +31,12 @@ def register(app: typer.Typer) -> None:
             help="Give cluster members an ordinary background life, this many times an ordinary account's "
             "(0: none, today's snapshots; 1.0: as much as anyone). See docs/synthetic-data.md.",
         ),
+        world: str = typer.Option(
+            "adversarial",
+            "--world",
+            help="adversarial (default: every situation that punishes a detection shortcut) or classic "
+            "(the planted structures of truth version 1 only). See docs/synthetic-data.md.",
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary output."),
     ) -> None:
         """Write a SYNTHETIC snapshot (accounts, content, follows, links) plus truth.json of what was planted."""
@@ -53,6 +59,7 @@ def register(app: typer.Typer) -> None:
                 split=split,
                 force=force,
                 background_mix=background_mix,
+                world=world,
                 progress=show,
             )
         if quiet:

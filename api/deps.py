@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import KeyVerifier, Principal, RateLimiter
+from api.auth import KeyChecks, KeyVerifier, Principal, RateLimiter
 from api.jobs import JobManager
 from api.results import ResultsCache
 from api.settings import Settings
@@ -88,7 +88,10 @@ class Services:
     cases: CaseWorkflow
     audit: AuditLog
     verifier: KeyVerifier
-    limiter: RateLimiter
+    limiter: RateLimiter  # per API key
+    address_limiter: RateLimiter  # per client address, every request, before authentication
+    auth_failures: RateLimiter  # failed key checks per client address
+    key_checks: KeyChecks  # argon2, bounded
     stores: StoreHolder
     results: ResultsCache
     jobs: JobManager

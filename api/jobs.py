@@ -4,6 +4,7 @@ never compete for the machine; each job's status, progress and outcome are kept 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import uuid
@@ -38,10 +39,10 @@ def _default_run_fn() -> RunFn:
     return run_detectors
 
 
-def _default_ingest_fn() -> IngestFn:
+def _default_ingest_fn(limits: Any = None) -> IngestFn:
     from ingest.pipeline import load_snapshot
 
-    return load_snapshot
+    return functools.partial(load_snapshot, limits=limits) if limits is not None else load_snapshot
 
 
 def _plain(obj: Any) -> Any:
@@ -64,9 +65,12 @@ def _plain(obj: Any) -> Any:
 class JobManager:
     """Queue of background jobs run one at a time."""
 
-    def __init__(self, run_fn: RunFn | None = None, ingest_fn: IngestFn | None = None) -> None:
+    def __init__(
+        self, run_fn: RunFn | None = None, ingest_fn: IngestFn | None = None, ingest_limits: Any = None
+    ) -> None:
         self._run_fn = run_fn
         self._ingest_fn = ingest_fn
+        self._ingest_limits = ingest_limits  # ingest.guard.ReaderLimits for the default ingest
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crumbgraph-job")
         self._jobs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -80,6 +84,12 @@ class JobManager:
             if job is None or job["kind"] != kind:
                 raise NotFound(f"no {kind} job {job_id!r}")
             return dict(job)
+
+    def list(self, *, kind: str | None = None, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Every job this process knows (of `kind` and `status` if given), newest first."""
+        with self._lock:
+            jobs = [dict(j) for j in reversed(self._jobs.values())]
+        return [j for j in jobs if kind in (None, j["kind"]) and status in (None, j["status"])][:limit]
 
     def _new(self, kind: str, user: str, params: dict[str, Any]) -> dict[str, Any]:
         job_id = f"{kind}-{uuid.uuid4().hex[:12]}"
@@ -140,6 +150,23 @@ class JobManager:
         self._pool.submit(self._execute, job["job_id"], work)
         return dict(job)
 
+    def submit_publish(
+        self, store_getter: Callable[[], GraphStore], *, user: str, run_id: str, runs_dir: Path
+    ) -> dict[str, Any]:
+        """Queue publishing run `run_id` (a run folder under `runs_dir`) into the Neo4j store."""
+        job = self._new("publish", user, {"run_id": run_id})
+
+        def work(on_progress: Progress) -> dict[str, Any]:
+            from publish import publish_run
+
+            on_progress("publish", 0, 1)
+            report = publish_run(run_id, store_getter(), runs_dir=runs_dir)
+            on_progress("publish", 1, 1)
+            return {"run_id": report.run_id, "report": report.to_dict()}
+
+        self._pool.submit(self._execute, job["job_id"], work)
+        return dict(job)
+
     def submit_ingest(
         self, store_getter: Callable[[], GraphStore], *, user: str, snapshot_dir: Path, quarantine_dir: Path | None
     ) -> dict[str, Any]:
@@ -148,7 +175,7 @@ class JobManager:
         job = self._new("ingest", user, {"snapshot_dir": str(snapshot_dir)})
 
         def work(on_progress: Progress) -> dict[str, Any]:
-            ingest_fn = self._ingest_fn or _default_ingest_fn()
+            ingest_fn = self._ingest_fn or _default_ingest_fn(self._ingest_limits)
             report = ingest_fn(snapshot_dir, store_getter(), quarantine_dir=quarantine_dir, progress=on_progress)
             return {"report": _plain(report)}
 

@@ -4,7 +4,9 @@ title, status and a human detail; never a stack trace."""
 from __future__ import annotations
 
 import logging
+import os
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -42,9 +44,40 @@ def problem_body(
     return body
 
 
+def server_paths(request: Request) -> list[tuple[str, str]]:
+    """(path, placeholder) of the folders this server keeps things in, longest first: error
+    texts name these by their role, never by where they are on the server."""
+    services = getattr(request.app.state, "services", None)
+    if services is None:
+        return []
+    s = services.settings
+    named = {"runs": s.runs_dir, "state": s.state_dir, "keys": s.keys_dir, "exports": s.exports_dir}
+    named.update({k: Path(v) for k, v in vars(s).items() if k.endswith("_root") and v})  # e.g. the ingest root
+    out = {str(p): f"<{name}>" for name, p in named.items() if str(p) not in ("", ".")}
+    out.update({str(Path(p).resolve()): f"<{name}>" for name, p in named.items()})
+    out[os.getcwd()] = "<server>"
+    return sorted(out.items(), key=lambda kv: -len(kv[0]))
+
+
+def scrub(detail: str, paths: list[tuple[str, str]]) -> str:
+    """`detail` with every server folder replaced by its placeholder."""
+    for path, placeholder in paths:
+        if len(path) > 1:
+            detail = detail.replace(path, placeholder)
+    return detail
+
+
 def problem(
-    status: int, detail: str, *, headers: dict[str, str] | None = None, instance: str | None = None, **extra: Any
+    status: int,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    instance: str | None = None,
+    request: Request | None = None,
+    **extra: Any,
 ) -> JSONResponse:
+    if request is not None:
+        detail = scrub(detail, server_paths(request))
     return JSONResponse(
         problem_body(status, detail, instance=instance, **extra),
         status_code=status,
@@ -68,12 +101,18 @@ def _crumbgraph_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
         return problem(status, "internal error", instance=request.url.path)
-    return problem(status, str(exc), instance=request.url.path)
+    return problem(status, str(exc), instance=request.url.path, request=request)
 
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None), instance=request.url.path)
+    return problem(
+        exc.status_code,
+        str(exc.detail),
+        headers=getattr(exc, "headers", None),
+        instance=request.url.path,
+        request=request,
+    )
 
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -83,7 +122,7 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         for e in exc.errors()
     ]
     where = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
-    return problem(422, f"invalid request: {where}", instance=request.url.path, errors=errors)
+    return problem(422, f"invalid request: {where}", instance=request.url.path, request=request, errors=errors)
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -43,6 +43,8 @@ class RunIndex:
     by_source: dict[str, list[int]] = field(default_factory=dict)
     by_cluster: dict[str, list[int]] = field(default_factory=dict)
     by_account: dict[str, list[int]] = field(default_factory=dict)
+    by_trail: dict[str, list[int]] = field(default_factory=dict)
+    representatives: list[int] = field(default_factory=list)
     clusters_of_account: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
@@ -59,6 +61,9 @@ class RunIndex:
             idx.pathway_pos[p.pathway_id] = pos
             idx.by_source.setdefault(p.source.id, []).append(pos)
             idx.by_cluster.setdefault(p.cluster_id, []).append(pos)
+            idx.by_trail.setdefault(p.trail or p.pathway_id, []).append(pos)
+            if (p.trail or p.pathway_id) == p.pathway_id:  # a trail's representative (or a pathway with no trail)
+                idx.representatives.append(pos)
             for account in dict.fromkeys(n.id for n in p.nodes if n.kind == NodeKind.ACCOUNT):
                 idx.by_account.setdefault(account, []).append(pos)
         for pos, c in enumerate(idx.clusters):
@@ -218,11 +223,19 @@ def query_pathways(
     source_id: str | None = None,
     cluster_id: str | None = None,
     account_id: str | None = None,
+    trail_id: str | None = None,
+    trails_only: bool = False,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[Pathway]:
-    """Pathways of a run, highest score first, optionally by source content, cluster or account."""
+    """Pathways of a run in queue order (highest score first), optionally by source content,
+    cluster, account or trail (`trail_id`: the pathways of one trail); `trails_only`: one pathway
+    per trail, its representative (the queue read as trails)."""
     filters = []
+    if trail_id is not None:
+        filters.append(index.by_trail.get(trail_id, []))
+    if trails_only:
+        filters.append(index.representatives)
     if source_id is not None:
         filters.append(index.by_source.get(source_id, []))
     if cluster_id is not None:

@@ -92,6 +92,10 @@ class JobProgress(BaseModel):
     fraction: float | None = Field(description="done / total in 0..1; null while the total is unknown")
 
 
+#: what a background job does: a detector run, an ingest, or publishing a run's results into Neo4j
+JobKind = Literal["run", "ingest", "publish"]
+
+
 class Job(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -114,7 +118,7 @@ class Job(BaseModel):
         }
     )
     job_id: str
-    kind: Literal["run", "ingest"]
+    kind: JobKind
     status: Literal["queued", "running", "succeeded", "failed"]
     submitted_by: str
     submitted_at: str
@@ -125,6 +129,29 @@ class Job(BaseModel):
     run_id: str | None = None
     report: Any = None
     error: str | None = None
+
+
+class JobSummary(BaseModel):
+    """A job as the shared job list shows it: who started it, its state and progress (never its
+    parameters or report, which may name server paths: see /run-jobs/{id} and /ingest/{id})."""
+
+    job_id: str
+    kind: JobKind
+    status: Literal["queued", "running", "succeeded", "failed"]
+    submitted_by: str
+    submitted_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    progress: JobProgress | None = None
+    run_id: str | None = None
+    error: str | None = Field(None, description="why it failed (withheld from auditors: it may name ids)")
+
+
+class JobList(BaseModel):
+    """Jobs of this server process, newest first."""
+
+    items: list[JobSummary]
+    running: int = Field(description="jobs queued or running now")
 
 
 class RunRecord(BaseModel):
@@ -405,9 +432,13 @@ class UserList(BaseModel):
 
 
 class IngestStart(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"snapshot_dir": "/data/snapshots/2026-03-01"}]})
-    snapshot_dir: str = Field(min_length=1, max_length=4096, description="A snapshot directory on the server.")
-    quarantine_dir: str | None = Field(default=None, max_length=4096)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"snapshot_dir": "2026-03-01"}]})
+    snapshot_dir: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="A snapshot folder below the server's ingest root (CRUMBGRAPH_INGEST_ROOT), relative to it. "
+        "The report and quarantine go under the server's state folder.",
+    )
 
 
 class Config(BaseModel):
@@ -501,7 +532,16 @@ class ExportSummary(BaseModel):
                     "truncated": False,
                     "limits": {"hops": 1, "max_nodes": 500, "max_edges": 2000, "max_pathways": 50},
                     "signer": {"algorithm": "Ed25519", "key_id": "5f0c2a9e1b7d4c3a", "public_key": "q0Jm…"},
-                    "files": ["case.jsonld", "edges.csv", "nodes.csv", "subgraph.graphml", "subgraph.json"],
+                    "files": [
+                        "case.jsonld",
+                        "edges.csv",
+                        "nodes.csv",
+                        "report.html",
+                        "report.pdf",
+                        "subgraph.graphml",
+                        "subgraph.json",
+                    ],
+                    "report": {"html": "report.html", "pdf": "report.pdf"},
                 }
             ]
         }
@@ -517,6 +557,28 @@ class ExportSummary(BaseModel):
     limits: dict[str, int]
     signer: dict[str, str]
     files: list[str]
+    report: dict[str, str | None] | None = Field(
+        None,
+        description="the case report in the package: `html`, `pdf` (null, with `pdf_missing` saying why, "
+        "when the server had no chromium); download it from /exports/{export_id}/report",
+    )
+
+
+class UnpublishReport(BaseModel):
+    """What DELETE /runs/{run_id}/publish removed from Neo4j (zeros if the run was not published)."""
+
+    run_id: str
+    store: str
+    clusters: int
+    pathways: int
+    flags: int
+    run_node_deleted: bool
+
+
+class ExportList(BaseModel):
+    """A case's evidence packages, newest first."""
+
+    items: list[ExportSummary]
 
 
 class RerunReport(BaseModel):

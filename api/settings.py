@@ -7,13 +7,16 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graph.errors import ConfigError
 from graph.store import StoreConfig
+
+if TYPE_CHECKING:
+    from ingest.guard import ReaderLimits
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +56,33 @@ class Settings(BaseSettings):
     api_rate_limit: float = 50.0  # requests per second per API key (token bucket refill)
     api_rate_burst: int = 100  # bucket size
     api_max_body_bytes: int = 65_536  # larger request bodies get 413
+    api_max_json_depth: int = 32  # request bodies nested deeper (arrays/objects) get 400, before parsing
+    # Every request, before authentication: a token bucket per client address
+    api_address_rate_limit: float = 200.0
+    api_address_rate_burst: int = 400
+    # Failed key checks (argon2) per client address: a bucket refilled this slowly; when it is
+    # empty, that address's new keys get 429 (keys verified before, from anywhere, still pass)
+    api_auth_failure_rate: float = 1.0
+    api_auth_failure_burst: int = 20
+    api_argon2_concurrency: int = 0  # argon2 checks at once (0: half the CPUs, at least 1)
+    api_argon2_wait_seconds: float = 10.0  # a key check waiting longer for a slot gets 503
+    api_auth_negative_cache_seconds: float = 5.0  # a wrong key is refused without argon2 this long
+    # Case reports in evidence packages are rendered to PDF by this headless chromium (a path or a
+    # command on PATH); without one, packages hold the printable report.html only
+    chromium: str = "/usr/bin/chromium"
+    api_exports_per_case: int = 20  # evidence packages kept per case; more get 409
     api_key_cache_seconds: float = 60.0  # a verified key skips argon2 for this long
     api_results_cache_runs: int = 4  # results indexes kept in memory
     # HMAC key for auditors' pseudonyms; unset: a random one generated once in state_dir (mode 0600)
     pseudonym_secret: SecretStr | None = None
     exports_dir: Path = Path("exports")  # evidence packages made through the API (POST /cases/{id}/exports)
+
+    # Ingest. POST /ingest reads only snapshot folders below ingest_root (paths in the request are
+    # relative to it); every ingest's report and quarantine go under state_dir/ingests/.
+    ingest_root: Path = Path("snapshots")
+    ingest_max_decompressed_bytes: int = 4 << 30  # a .gz file may expand to at most this much...
+    ingest_max_compression_ratio: int = 100  # ...and to at most this many times its size (past 64 MiB)
+    ingest_max_line_bytes: int = 1 << 20  # a longer line is skipped unread and its row quarantined
 
     # Logging (configured by the CLI entry and `serve`, never by library code): one line per
     # record on stderr. Unset level: WARNING for commands, INFO for `serve`.
@@ -77,6 +102,17 @@ class Settings(BaseSettings):
             neo4j_database=self.neo4j_database,
             batch_size=self.batch_size,
         )
+
+
+def reader_limits(settings: Settings) -> ReaderLimits:
+    """What one snapshot file may cost the ingest readers (decompression bombs, huge lines)."""
+    from ingest.guard import ReaderLimits
+
+    return ReaderLimits(
+        max_decompressed_bytes=settings.ingest_max_decompressed_bytes,
+        max_compression_ratio=settings.ingest_max_compression_ratio,
+        max_line_bytes=settings.ingest_max_line_bytes,
+    )
 
 
 def pseudonym_key(settings: Settings) -> bytes:

@@ -1,8 +1,12 @@
-"""Quality of the detectors on the project's own synthetic generator, against what it planted
-(truth.json, read only here and in tests), next to a naive k-hop-proximity baseline.
+"""Quality of the detectors on the project's own synthetic generator (the adversarial world by
+default), against what it planted (truth.json, read only here and in tests), next to a naive
+k-hop-proximity baseline. Every metric is defined in docs/quality.md ("How it is scored").
 
-    .venv/bin/python bench/quality.py --accounts 20000 200000 --seeds 1 2 3 [--out bench/results/quality.json]
-        [--background-mix 1.0]   # cluster members with an ordinary background life (docs/synthetic-data.md)
+    .venv/bin/python bench/quality.py --accounts 20000 200000 --seeds 1 2 3 --background-mix 0 1 5 10
+        [--world adversarial|classic] [--out-dir bench/results] [--work DIR]
+
+Raw rows go to `bench/results/quality-v2-<accounts>-mix<m>.json` (one file per size and mix;
+`--out FILE` writes all rows to one file instead); a table is printed at the end.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
@@ -27,26 +33,36 @@ from detectors.clusters import account_owner
 from graph.projection import REL_TYPES, Projection, unique_ints
 
 EdgeKey = tuple[str, str, str, str, str]
+Row = dict[str, Any]
+#: a found cluster "misses" a planted one when its best Jaccard is below this
+MISSED_BELOW = 0.5
 
 
-def stored_edges(proj: Projection) -> set[EdgeKey]:
-    """Every stored edge as (src_kind, src_id, type, dst_kind, dst_id), to check walks against."""
+def stored_edges(proj: Projection, among: Iterable[str] | None = None) -> set[EdgeKey]:
+    """Stored edges as (src_kind, src_id, type, dst_kind, dst_id), to check walks against; with
+    `among`, only edges whose both ends have one of those ids (the nodes of returned pathways)."""
     kinds = np.array(["account", "content", "url", "hashtag"], dtype=object)
     types = np.array([t.value for t in REL_TYPES], dtype=object)
-    ids = np.array(proj.ids.to_pylist(), dtype=object)
+    sel = np.arange(proj.n_edges)
+    if among is not None:
+        wanted = np.asarray(pc.is_in(proj.ids, value_set=pa.array(sorted(set(among)), proj.ids.type)), bool)
+        sel = np.flatnonzero(wanted[proj.src] & wanted[proj.dst])
+    src, dst = proj.src[sel], proj.dst[sel]
+    ends = np.unique(np.concatenate([src, dst]))
+    name = dict(zip(ends.tolist(), proj.id_list(ends)))
     return set(
         zip(
-            kinds[proj.kind[proj.src]],
-            ids[proj.src],
-            types[proj.etype],
-            kinds[proj.kind[proj.dst]],
-            ids[proj.dst],
+            kinds[proj.kind[src]],
+            [name[v] for v in src.tolist()],
+            types[proj.etype[sel]],
+            kinds[proj.kind[dst]],
+            [name[v] for v in dst.tolist()],
             strict=True,
         )
     )
 
 
-def is_real_walk(pw: dict[str, Any], edges: set[EdgeKey]) -> bool:
+def is_real_walk(pw: Row, edges: set[EdgeKey]) -> bool:
     dirs = pw.get("directions") or ["forward"] * len(pw["edges"])
     if len(pw["nodes"]) != len(pw["edges"]) + 1 or len(dirs) != len(pw["edges"]):
         return False
@@ -54,7 +70,7 @@ def is_real_walk(pw: dict[str, Any], edges: set[EdgeKey]) -> bool:
         s, t = (a, b) if d == "forward" else (b, a)
         if (s["kind"], s["id"], rel, t["kind"], t["id"]) not in edges:
             return False
-    return len(pw["nodes"]) == len(pw["edges"]) + 1
+    return True
 
 
 def jaccard(a: Iterable[str], b: Iterable[str]) -> float:
@@ -62,69 +78,206 @@ def jaccard(a: Iterable[str], b: Iterable[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 1.0
 
 
-def score(results: dict[str, Any], truth: dict[str, Any], edges: set[EdgeKey] | None = None) -> dict[str, Any]:
-    """Score one run against the planted truth (see docs/quality.md for each metric)."""
-    planted_b = {b["account_id"] for b in truth["bridges"]}
-    flagged = results["flagged_accounts"]
-    bridges = [r["account_id"] for r in flagged if r["role"] == "bridge"]
-    k = 2 * len(planted_b)
-    top = bridges[:k]
-    hits = len(planted_b & set(top))
-    # clusters: best match of each planted cluster
+def _ratio(num: int, den: int, empty: float = 1.0) -> float:
+    return rnd(num / den) if den else empty
+
+
+def ranked(pathways: list[Row]) -> list[Row]:
+    """Pathways by `score`, highest first (ties keep the order of results.json: stable)."""
+    return sorted(pathways, key=lambda pw: -float(pw.get("score", 0.0)))
+
+
+def match_clusters(results: Row, truth: Row) -> tuple[dict[str, float], dict[str, str]]:
+    """(best Jaccard of each planted cluster, the planted cluster each returned one stands for)."""
     found = results["clusters"]
-    best: dict[str, tuple[float, str | None]] = {}
-    for pc_ in truth["clusters"]:
-        cands = [(jaccard(pc_["accounts"], c["accounts"]), c["cluster_id"]) for c in found]
-        best[pc_["cluster_id"]] = max(cands, default=(0.0, None))
-    # planted cluster each found cluster stands for (its best match)
+    best = {
+        p["cluster_id"]: max((jaccard(p["accounts"], c["accounts"]) for c in found), default=0.0)
+        for p in truth["clusters"]
+    }
     maps_to = {}
     for c in found:
         j, pid = max(
-            ((jaccard(p["accounts"], c["accounts"]), p["cluster_id"]) for p in truth["clusters"]), default=(0.0, None)
+            ((jaccard(p["accounts"], c["accounts"]), p["cluster_id"]) for p in truth["clusters"]), default=(0.0, "")
         )
         if j > 0:
             maps_to[c["cluster_id"]] = pid
-    covered = 0
-    by_source: dict[str, list[dict[str, Any]]] = {}
+    return best, maps_to
+
+
+def _trail(tr: Row) -> Row:
+    """A truth trail with the version-2 names (a version-1 truth has only the long ones)."""
+    return {
+        "id": tr["trail_id"],
+        "shape": tr["shape"],
+        "source": tr.get("source", tr["source_content_id"]),
+        "bridge": tr.get("bridge", tr.get("bridge_account_id")),
+        "relay": tr.get("relay"),
+        "cluster": tr.get("cluster", tr["cluster_id"]),
+        "first": tr["nodes"][1]["id"] if len(tr["nodes"]) > 1 else None,
+    }
+
+
+def covers(pw: Row, tr: Row, maps_to: dict[str, str]) -> bool:
+    """A pathway is the trail when it starts at the trail's source, reaches the trail's cluster (its
+    best-matching returned cluster) and goes through the trail's bridge or relay (named on the
+    pathway: a node, a hop's creator or a listed bridge) or, for a platform recommendation trail,
+    takes the trail's recommendation hop first."""
+    if pw["source"]["id"] != tr["source"] or maps_to.get(pw["cluster_id"]) != tr["cluster"]:
+        return False
+    if tr["bridge"] is None:
+        return bool(pw["edges"]) and pw["edges"][0] == "RECOMMENDS" and pw["nodes"][1]["id"] == tr["first"]
+    named = set(pw.get("bridges") or []) | {c for c in pw.get("created_by") or [] if c}
+    named |= {n["id"] for n in pw["nodes"] if n["kind"] == "account"}
+    return tr["bridge"] in named or (tr["relay"] is not None and tr["relay"] in named)
+
+
+def queue(pathways: list[Row]) -> list[Row]:
+    """The ranked queue: pathways by score, highest first, near-duplicates collapsed — a pathway
+    naming another as its `trail` representative is left out (results without `trail`: all)."""
+    return ranked([pw for pw in pathways if pw.get("trail") in (None, pw.get("pathway_id"))])
+
+
+def _pathway_metrics(results: Row, trails: list[Row], maps_to: dict[str, str]) -> tuple[Row, list[Row]]:
+    """Pathway precision@K / recall@K (K = 2 × planted trails, over the ranked queue) and recall
+    (any returned pathway, duplicates included)."""
+    k = 2 * len(trails)
+    order = queue(results["pathways"])
+    by_source: dict[str, list[tuple[int, Row]]] = {}
+    for rank, pw in enumerate(order):
+        by_source.setdefault(pw["source"]["id"], []).append((rank, pw))
+    every: dict[str, list[Row]] = {}
     for pw in results["pathways"]:
-        by_source.setdefault(pw["source"]["id"], []).append(pw)
-    for tr in truth["trails"]:
-        if any(
-            maps_to.get(pw["cluster_id"]) == tr["cluster_id"] and tr["bridge_account_id"] in pw.get("bridges", [])
-            for pw in by_source.get(tr["source_content_id"], [])
-        ):
-            covered += 1
-    decoy_accounts = {d["account_id"] for d in truth["decoys"] if d["account_id"]}
-    decoy_tags = {d["hashtag"] for d in truth["decoys"] if d["hashtag"]}
-    decoy_content = {d["content_id"] for d in truth["decoys"] if d["content_id"]}
-    flagged_ids = {r["account_id"] for r in flagged}
-    decoys_flagged = sorted(decoy_accounts & flagged_ids)
-    decoys_flagged += sorted(t for t in decoy_tags if any(t in c.get("hashtags", []) for c in found))
-    decoys_flagged += sorted(c for c in decoy_content if any(c in cl["content"] for cl in found))
-    incidental = {d["account_id"] for d in truth.get("incidental", [])}
-    groomers = {g["account_id"] for g in truth["groomers"]}
-    suspicious = [r["account_id"] for r in flagged if r["role"] == "suspicious_contact"]
-    real = sum(is_real_walk(pw, edges) for pw in results["pathways"]) if edges is not None else None
+        every.setdefault(pw["source"]["id"], []).append(pw)
+    real_in_top: set[int] = set()
+    for tr in trails:
+        ranks = [r for r, pw in by_source.get(tr["source"], []) if covers(pw, tr, maps_to)]
+        tr["rank"] = min(ranks) if ranks else None
+        tr["covered"] = any(covers(pw, tr, maps_to) for pw in every.get(tr["source"], []))
+        real_in_top |= {r for r in ranks if r < k}
+    top = min(k, len(order))
+    covered_at_k = sum(tr["rank"] is not None and tr["rank"] < k for tr in trails)
+    return {
+        "k": k,
+        "pathways": len(results["pathways"]),
+        "queue": len(order),
+        "pathway_precision_at_k": _ratio(len(real_in_top), top, 0.0 if trails else 1.0),
+        "pathway_recall_at_k": _ratio(covered_at_k, len(trails)),
+        "pathway_recall": _ratio(sum(tr["covered"] for tr in trails), len(trails)),
+    }, order
+
+
+def _accounts_metrics(flagged: list[Row], truth: Row, trails: list[Row]) -> Row:
+    """Bridges (role `bridge`, top 2 × planted), relays (role `relay`, any), contacts
+    (role `suspicious_contact`, top 2 × planted): recall and precision."""
+    role = lambda r: [f["account_id"] for f in flagged if f["role"] == r]  # noqa: E731
+    planted_b = {b["account_id"] for b in truth["bridges"]}
+    top_b = role("bridge")[: 2 * len(planted_b)]
+    # relays a planted trail goes through; a relay no trail uses is not counted as missed, nor
+    # as a false relay when flagged (it does share cluster content)
+    planted_r = {r["account_id"] for r in truth.get("relays", []) if r["trails"]}
+    idle_r = {r["account_id"] for r in truth.get("relays", []) if not r["trails"]}
+    relays = [a for a in role("relay") if a not in idle_r]
+    contacts = truth.get("contacts") or [dict(g, tied=False) for g in truth["groomers"]]
+    planted_c = {c["account_id"] for c in contacts}
+    # a planted bridge, relay or member also flagged as a contact is neither a hit nor a false alarm
+    actors = {b["account_id"] for b in truth["bridges"]} | {r["account_id"] for r in truth.get("relays", [])}
+    actors |= {a for c in truth["clusters"] for a in c["accounts"]}
+    top_c = [a for a in role("suspicious_contact") if a not in actors - planted_c][: 2 * len(planted_c)]
+    untied = {c["account_id"] for c in contacts if not c["tied"]}
+    for tr in trails:
+        tr["bridge_found"] = tr["bridge"] in top_b if tr["bridge"] else None
+        tr["relay_found"] = tr["relay"] in relays if tr["relay"] else None
     return {
         "planted_bridges": len(planted_b),
-        "flagged_bridges": len(bridges),
-        "bridge_recall": rnd(hits / len(planted_b)) if planted_b else 1.0,
-        "bridge_precision": rnd(hits / len(top)) if top else (1.0 if not planted_b else 0.0),
-        "decoys_flagged": decoys_flagged,
-        "cluster_jaccard": rnd(float(np.mean([j for j, _ in best.values()]))) if best else 1.0,
-        "clusters_found": len(found),
-        "trails": len(truth["trails"]),
-        "trail_coverage": rnd(covered / len(truth["trails"])) if truth["trails"] else 1.0,
-        "pathways": len(results["pathways"]),
-        "real_walk_share": None
-        if real is None
-        else rnd(real / len(results["pathways"]) if results["pathways"] else 1.0),
-        "groomer_recall": rnd(len(groomers & set(suspicious)) / len(groomers)) if groomers else 1.0,
-        "suspicious_flagged": len(suspicious),
-        # unsuspecting ordinary followers of members (background mix only): counted against
-        # precision like any other account, listed here to tell them apart
-        "incidental_in_top": sorted(incidental & set(top)),
-        "non_bridges_in_top": [a for a in top if a not in planted_b],
+        "flagged_bridges": len(role("bridge")),
+        "bridge_recall": _ratio(len(planted_b & set(top_b)), len(planted_b)),
+        "bridge_precision": _ratio(len(planted_b & set(top_b)), len(top_b), 0.0 if planted_b else 1.0),
+        "non_bridges_in_top": [a for a in top_b if a not in planted_b],
+        "incidental_in_top": sorted({d["account_id"] for d in truth.get("incidental", [])} & set(top_b)),
+        "planted_relays": len(planted_r),
+        "flagged_relays": len(relays),
+        "relay_recall": _ratio(len(planted_r & set(relays)), len(planted_r)),
+        "relay_precision": _ratio(len(planted_r & set(relays)), len(relays), 0.0 if planted_r else 1.0),
+        "planted_contacts": len(planted_c),
+        "flagged_contacts": len(role("suspicious_contact")),
+        "contact_recall": _ratio(len(planted_c & set(top_c)), len(planted_c)),
+        "contact_precision": _ratio(len(planted_c & set(top_c)), len(top_c), 0.0 if planted_c else 1.0),
+        "contact_recall_untied": _ratio(len(untied & set(top_c)), len(untied)),
+        "non_contacts_in_top": [a for a in top_c if a not in planted_c],
+        "groomer_recall": _ratio(len(planted_c & set(role("suspicious_contact"))), len(planted_c)),
+    }
+
+
+def _decoys_flagged(results: Row, truth: Row) -> list[str]:
+    """Decoy accounts flagged in any role, mega hashtags a cluster owns, false-positive content in one."""
+    found, flagged = results["clusters"], {r["account_id"] for r in results["flagged_accounts"]}
+    out = sorted({d["account_id"] for d in truth["decoys"] if d["account_id"]} & flagged)
+    out += sorted(
+        {
+            d["hashtag"]
+            for d in truth["decoys"]
+            if d["hashtag"] and any(d["hashtag"] in c.get("hashtags", []) for c in found)
+        }
+    )
+    owned = {x for c in found for x in c["content"]}
+    out += sorted({d["content_id"] for d in truth["decoys"] if d["content_id"] and d["content_id"] in owned})
+    return out
+
+
+def _decoy_kinds(truth: Row, flagged_ids: list[str]) -> dict[str, int]:
+    kind = {d["account_id"]: d["decoy"] for d in truth["decoys"] if d["account_id"]}
+    out: dict[str, int] = {}
+    for a in flagged_ids:
+        if a in kind:
+            out[kind[a]] = out.get(kind[a], 0) + 1
+    return out
+
+
+def per_shape(trails: list[Row], k: int) -> dict[str, Row]:
+    """Per crumb shape: trails, bridge recall (trails whose bridge is in the top bridges), relay
+    recall (relay trails), pathway recall (any) and recall@K, best rank of each trail."""
+    out: dict[str, Row] = {}
+    for shape in sorted({t["shape"] for t in trails}):
+        ts = [t for t in trails if t["shape"] == shape]
+        bridged = [t for t in ts if t["bridge"]]
+        relayed = [t for t in ts if t["relay"]]
+        out[shape] = {
+            "trails": len(ts),
+            "bridge_recall": _ratio(sum(bool(t["bridge_found"]) for t in bridged), len(bridged)) if bridged else None,
+            "relay_recall": _ratio(sum(bool(t["relay_found"]) for t in relayed), len(relayed)) if relayed else None,
+            "pathway_recall": _ratio(sum(t["covered"] for t in ts), len(ts)),
+            "pathway_recall_at_k": _ratio(sum(t["rank"] is not None and t["rank"] < k for t in ts), len(ts)),
+            "ranks": [t["rank"] for t in ts],
+        }
+    return out
+
+
+def score(results: Row, truth: Row, edges: set[EdgeKey] | None = None) -> Row:
+    """Score one run against the planted truth (docs/quality.md, "How it is scored")."""
+    trails = [_trail(t) for t in truth["trails"]]
+    best, maps_to = match_clusters(results, truth)
+    paths, order = _pathway_metrics(results, trails, maps_to)
+    accounts = _accounts_metrics(results["flagged_accounts"], truth, trails)
+    decoys = _decoys_flagged(results, truth)
+    incidental_sources = {w["source_content_id"] for w in truth.get("incidental_walks", [])}
+    top = order[: paths["k"]]
+    real = None if edges is None else sum(is_real_walk(pw, edges) for pw in results["pathways"])
+    return {
+        **accounts,
+        "decoys_flagged": decoys,
+        "decoys_flagged_by_kind": _decoy_kinds(truth, decoys),
+        "cluster_jaccard": rnd(float(np.mean(list(best.values())))) if best else 1.0,
+        "clusters_missed": sorted(p for p, j in best.items() if j < MISSED_BELOW),
+        "clusters_found": len(results["clusters"]),
+        "trails": len(trails),
+        **paths,
+        "trail_coverage": paths["pathway_recall"],
+        "incidental_walks_in_top_k": sum(
+            pw["source"]["id"] in incidental_sources and not any(covers(pw, t, maps_to) for t in trails) for pw in top
+        ),
+        "real_walk_share": None if real is None else _ratio(real, len(results["pathways"])),
+        "suspicious_flagged": accounts["flagged_contacts"],
+        "per_shape": per_shape(trails, paths["k"]),
     }
 
 
@@ -196,12 +349,13 @@ def baseline(proj: Projection, hops: int = 2) -> dict[str, Any]:
                     "nodes": [proj.node_ref(v) for v in walk],
                     "edges": [],
                     "bridges": sorted(proj.id_list(np.array(sorted(accs))) if accs else []),
+                    "score": 1.0 / max(1, len(walk) - 1),  # shortest first
                 }
             )
     return {"clusters": clusters, "pathways": pathways, "flagged_accounts": bridges}
 
 
-def run_one(accounts: int, seed: int, work: Path, background_mix: float = 0.0) -> dict[str, Any]:
+def run_one(accounts: int, seed: int, work: Path, background_mix: float = 0.0, world: str = "adversarial") -> Row:
     """Synthesise, ingest into a fresh embedded store, run all detectors and the baseline; score both."""
     from detectors.runfolder import read_results
     from detectors.runner import run_detectors
@@ -210,11 +364,12 @@ def run_one(accounts: int, seed: int, work: Path, background_mix: float = 0.0) -
     from ingest.pipeline import load_snapshot
     from synth import synth
 
-    snap = work / f"snap-{accounts}-{seed}-{background_mix}"
-    synth(snap, accounts=accounts, seed=seed, force=True, background_mix=background_mix)
+    tag = f"{accounts}-{seed}-{background_mix:g}-{world}"
+    snap = work / f"snap-{tag}"
+    synth(snap, accounts=accounts, seed=seed, force=True, background_mix=background_mix, world=world)
     truth = json.loads((snap / "truth.json").read_text())
     t0 = time.perf_counter()
-    with open_store(StoreConfig(url=f"embedded:{work / f'store-{accounts}-{seed}-{background_mix}.duckdb'}")) as store:
+    with open_store(StoreConfig(url=f"embedded:{work / f'store-{tag}.duckdb'}")) as store:
         store.ensure_schema()
         load_snapshot(snap, store)
         t1 = time.perf_counter()
@@ -222,44 +377,127 @@ def run_one(accounts: int, seed: int, work: Path, background_mix: float = 0.0) -
         t2 = time.perf_counter()
         results = read_results(rec.run_dir or "")
         proj = project(store)
-    edges = stored_edges(proj)
+    among = {n["id"] for pw in results["pathways"] for n in pw["nodes"]}
+    edges = stored_edges(proj, among)
     base = baseline(proj)
-    out = {
+    return {
         "accounts": accounts,
         "seed": seed,
         "background_mix": background_mix,
+        "world": world,
         "ingest_s": round(t1 - t0, 2),
         "detect_s": round(t2 - t1, 2),
         "method": score(results, truth, edges),
         "baseline": score(base, truth, None),
     }
-    return out
+
+
+#: the columns of the printed table: (header, key in a scored row)
+COLUMNS = (
+    ("bridge R", "bridge_recall"),
+    ("bridge P", "bridge_precision"),
+    ("relay R", "relay_recall"),
+    ("pw P@K", "pathway_precision_at_k"),
+    ("pw R@K", "pathway_recall_at_k"),
+    ("pw R", "pathway_recall"),
+    ("Jaccard", "cluster_jaccard"),
+    ("missed", "clusters_missed"),
+    ("contact R", "contact_recall"),
+    ("contact P", "contact_precision"),
+    ("decoys", "decoys_flagged"),
+    ("pathways", "pathways"),
+    ("queue", "queue"),
+    ("trails", "trails"),
+)
+
+
+def table(rows: list[Row]) -> str:
+    """A Markdown table: one line per row and scorer, then per-shape pathway recall@K / bridge recall."""
+    head = ["accounts", "seed", "mix", "scorer", *(h for h, _ in COLUMNS)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        for who in ("method", "baseline"):
+            m = r[who]
+            cells = [f"{r['accounts']:,}", str(r["seed"]), f"{r['background_mix']:g}"]
+            cells.append("crumbgraph" if who == "method" else "naive k-hop")
+            cells += [_cell(m[k]) for _, k in COLUMNS]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, list):
+        return str(len(v))
+    return f"{v:.2f}" if isinstance(v, float) else str(v)
+
+
+def shape_table(rows: list[Row]) -> str:
+    """Per size, mix and crumb shape, summed over seeds: trails, bridge recall, relay recall,
+    pathway recall and recall@K (each a share of that shape's trails)."""
+    agg: dict[tuple[int, float, str], list[float]] = {}
+    for r in rows:
+        for shape, s in r["method"]["per_shape"].items():
+            a = agg.setdefault((r["accounts"], r["background_mix"], shape), [0, 0.0, 0, 0.0, 0, 0.0, 0.0])
+            n = s["trails"]
+            a[0] += n
+            if s["bridge_recall"] is not None:
+                a[1], a[2] = a[1] + s["bridge_recall"] * n, a[2] + n
+            if s["relay_recall"] is not None:
+                a[3], a[4] = a[3] + s["relay_recall"] * n, a[4] + n
+            a[5] += s["pathway_recall"] * n
+            a[6] += s["pathway_recall_at_k"] * n
+    lines = [
+        "| accounts | mix | shape | trails | bridge recall | relay recall | pathway recall | pathway recall@K |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for (n, mix, shape), a in sorted(agg.items()):
+        br = f"{a[1] / a[2]:.2f}" if a[2] else "no bridge"
+        rl = f"{a[3] / a[4]:.2f}" if a[4] else ""
+        cells = [f"{n:,}", f"{mix:g}", f"`{shape}`", str(int(a[0])), br, rl, f"{a[5] / a[0]:.2f}", f"{a[6] / a[0]:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _size(n: int) -> str:
+    return f"{n // 1000}k" if n % 1000 == 0 and n < 1_000_000 else f"{n // 1_000_000}m"
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--accounts", type=int, nargs="+", default=[20_000])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--background-mix", type=float, nargs="+", default=[1.0])
+    ap.add_argument("--world", choices=("adversarial", "classic"), default="adversarial")
+    ap.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "results")
+    ap.add_argument("--out", type=Path, default=None, help="one file for all rows instead of one per size and mix")
+    ap.add_argument("--no-write", action="store_true", help="print only")
     ap.add_argument("--work", type=Path, default=None)
-    ap.add_argument(
-        "--background-mix",
-        type=float,
-        default=0.0,
-        help="synth background_mix: 0 = today's snapshots, 1.0 = members live ordinary lives",
-    )
+    ap.add_argument("--tables", type=Path, nargs="+", default=None, help="print the tables of saved rows, run nothing")
     args = ap.parse_args(argv)
-    rows = []
+    if args.tables:
+        saved = [r for f in args.tables for r in json.loads(f.read_text())]
+        print(table(saved) + "\n\n" + shape_table(saved))
+        return 0
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="cg-quality-") as tmp:
         work = args.work or Path(tmp)
         for n in args.accounts:
-            for s in args.seeds:
-                r = run_one(n, s, work, args.background_mix)
-                rows.append(r)
-                print(json.dumps(r), flush=True)
-    if args.out:
+            for mix in args.background_mix:
+                group = [run_one(n, s, work, mix, args.world) for s in args.seeds]
+                for r in group:
+                    print(json.dumps({k: v for k, v in r.items() if k != "baseline"}), flush=True)
+                rows += group
+                if not args.no_write and not args.out:
+                    args.out_dir.mkdir(parents=True, exist_ok=True)
+                    suffix = "" if args.world == "adversarial" else f"-{args.world}"
+                    out = args.out_dir / f"quality-v2-{_size(n)}-mix{mix:g}{suffix}.json"
+                    out.write_text(json.dumps(group, indent=1) + "\n")
+    if args.out and not args.no_write:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(rows, indent=2) + "\n")
+        args.out.write_text(json.dumps(rows, indent=1) + "\n")
+    print(table(rows))
+    print()
+    print(shape_table(rows))
     return 0
 
 

@@ -1,10 +1,17 @@
 """The audit log's hash chain as pure functions: the canonical form and hash of an entry, and
-the walk that names the first edited, inserted or deleted entry. Stores only keep the rows."""
+the walk that names the first edited, inserted or deleted entry; and the pending entry of a
+request in flight, which the state store writes inside the request's own write transaction.
+Stores only keep the rows."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -119,3 +126,91 @@ def parse_head(head: str) -> tuple[int, str] | None:
     if not seq_text.isdigit() or len(want) != 64:
         return None
     return int(seq_text), want
+
+
+# -- an action's audit entry, written in the action's own transaction ---------------------
+@dataclass
+class PendingAudit:
+    """The audit entry of a request in flight. While it is bound (`bound_audit`), the first
+    write transaction of the state store appends it inside that same transaction, so a state
+    change and its audit row commit together or not at all ("no audit row, no action"). Fields
+    are those of `AuditLog.append`; `status` is what the action answers when it succeeds."""
+
+    user_name: str | None
+    role: str | None
+    method: str
+    route: str
+    params: dict[str, Any]
+    status: int
+    result_count: int | None = None
+    started: float = field(default_factory=time.perf_counter)
+    seq: int | None = None  # set once written
+
+    def entry(self) -> dict[str, Any]:
+        """The row to store (casework.interface.AuditLog.entry's form), timed now."""
+        return audit_entry(
+            user_name=self.user_name,
+            role=self.role,
+            method=self.method,
+            route=self.route,
+            params=self.params,
+            status=self.status,
+            result_count=self.result_count,
+            duration_ms=(time.perf_counter() - self.started) * 1000.0,
+        )
+
+    def note_result(self, **ids: str) -> None:
+        """Record ids the action created (a case id) in the entry, before it is written."""
+        if self.seq is None:
+            self.params = {**self.params, "result": {**self.params.get("result", {}), **ids}}
+
+
+_PENDING: ContextVar[PendingAudit | None] = ContextVar("crumbgraph_pending_audit", default=None)
+
+
+@contextmanager
+def bound_audit(pending: PendingAudit) -> Iterator[PendingAudit]:
+    """Bind `pending` to the current context (threads started from it by anyio/starlette see it)."""
+    token = _PENDING.set(pending)
+    try:
+        yield pending
+    finally:
+        _PENDING.reset(token)
+
+
+def pending_audit() -> PendingAudit | None:
+    """The bound entry not yet written, if any."""
+    pending = _PENDING.get()
+    return pending if pending is not None and pending.seq is None else None
+
+
+def note_result(**ids: str) -> None:
+    """`PendingAudit.note_result` on the bound entry, if any (stores call it as they create ids)."""
+    pending = pending_audit()
+    if pending is not None:
+        pending.note_result(**ids)
+
+
+def audit_entry(
+    *,
+    user_name: str | None,
+    role: str | None,
+    method: str,
+    route: str,
+    params: dict[str, Any],
+    status: int,
+    result_count: int | None,
+    duration_ms: float,
+) -> dict[str, Any]:
+    """An entry as stored, before it is chained: params as canonical JSON text, stamped now."""
+    return {
+        "at": utc_now(),
+        "user_name": user_name,
+        "role": None if role is None else str(role),
+        "method": method,
+        "route": route,
+        "params": json.dumps(params, sort_keys=True, separators=(",", ":"), default=str),
+        "status": int(status),
+        "result_count": result_count,
+        "duration_ms": round(float(duration_ms), 3),
+    }

@@ -9,14 +9,13 @@ that contradicts what is stored, InvalidRequest for a value the interface refuse
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, final
 
-from casework.audit import parse_head, utc_now, verify_chain
+from casework.audit import audit_entry, parse_head, verify_chain
 from casework.model import AuditFinding, CaseItemKind, CaseStatus, Role, User, one_of
 from graph.errors import InvalidRequest, NotFound
 
@@ -170,17 +169,16 @@ class AuditLog(ABC):
         duration_ms: float,
     ) -> int:
         """Append one entry chained to the previous one; returns its sequence number."""
-        entry = {
-            "at": utc_now(),
-            "user_name": user_name,
-            "role": None if role is None else str(role),
-            "method": method,
-            "route": route,
-            "params": json.dumps(params, sort_keys=True, separators=(",", ":"), default=str),
-            "status": int(status),
-            "result_count": result_count,
-            "duration_ms": round(float(duration_ms), 3),
-        }
+        entry = audit_entry(
+            user_name=user_name,
+            role=role,
+            method=method,
+            route=route,
+            params=params,
+            status=status,
+            result_count=result_count,
+            duration_ms=duration_ms,
+        )
         return self._append(entry)
 
     @abstractmethod

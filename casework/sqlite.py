@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from casework.audit import chain, utc_now
+from casework.audit import chain, note_result, pending_audit, utc_now
 from casework.interface import AuditLog, CaseStore, Casework, UserStore
 from casework.model import CaseItemKind, CaseStatus, Role, User
 from casework.workflow import CaseWorkflow
@@ -53,13 +54,36 @@ CREATE TABLE IF NOT EXISTS audit_log (
 """
 
 
+def private(path: Path, mode: int) -> None:
+    """chmod `path` to `mode` (0600 files, 0700 folders) where the platform has modes."""
+    if os.name == "posix":
+        os.chmod(path, mode)
+
+
+def insert_audit_row(c: sqlite3.Connection, entry: dict[str, Any]) -> int:
+    """Chain `entry` after the last stored one and insert it (inside the caller's transaction)."""
+    last = c.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    row = chain(entry, None if last is None else (last["seq"], last["hash"]))
+    c.execute(
+        "INSERT INTO audit_log VALUES (:seq,:at,:user_name,:role,:method,:route,:params,:status,"
+        ":result_count,:duration_ms,:prev_hash,:hash)",
+        row,
+    )
+    seq: int = row["seq"]
+    return seq
+
+
 class StateFile:
     """The state file and its one connection."""
 
     def __init__(self, state_dir: Path) -> None:
         state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private(state_dir, 0o700)
         self.path = state_dir / STATE_FILE
+        # SQLite gives the -wal and -shm files the mode of the database file: 0600 for all three
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        private(self.path, 0o600)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._conn.row_factory = sqlite3.Row
@@ -73,16 +97,23 @@ class StateFile:
             self._conn.close()
 
     @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        """An IMMEDIATE transaction: takes the write lock up front, across processes too."""
+    def tx(self, *, audited: bool = True) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction: takes the write lock up front, across processes too. With
+        `audited`, the request's pending audit entry (casework.audit.bound_audit), if not written
+        yet, is appended inside it: the change and its audit row commit together or not at all."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                pending = pending_audit() if audited else None
+                seq = None if pending is None else insert_audit_row(self._conn, pending.entry())
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            if pending is not None:
+                pending.seq = seq
 
     def one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
         with self._lock:
@@ -171,6 +202,7 @@ class SQLiteCaseStore(CaseStore):
         items: list[tuple[CaseItemKind, str]],
     ) -> None:
         now = utc_now()
+        note_result(case_id=case_id)
         with self._db.tx() as c:
             c.execute(
                 "INSERT INTO cases VALUES (?,?,?,?,?,?,?,?)",
@@ -281,16 +313,8 @@ class SQLiteAuditLog(AuditLog):
         self._db = db
 
     def _append(self, entry: dict[str, Any]) -> int:
-        with self._db.tx() as c:
-            last = c.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-            row = chain(entry, None if last is None else (last["seq"], last["hash"]))
-            c.execute(
-                "INSERT INTO audit_log VALUES (:seq,:at,:user_name,:role,:method,:route,:params,:status,"
-                ":result_count,:duration_ms,:prev_hash,:hash)",
-                row,
-            )
-        seq: int = row["seq"]
-        return seq
+        with self._db.tx(audited=False) as c:
+            return insert_audit_row(c, entry)
 
     def entries(self, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
         rows = self._db.all("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))

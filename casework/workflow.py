@@ -18,6 +18,18 @@ def case_viewer(name: str, role: str) -> str | None:
     return name if role == Role.LAW_ENFORCEMENT else None
 
 
+#: what a viewer sees instead of the name of another user a case is shared with
+OTHER_OFFICER = "(another officer)"
+
+
+def _as_seen_by(case: dict[str, Any], viewer: str | None) -> dict[str, Any]:
+    """A case as `viewer` may see it: a law-enforcement viewer learns that it is shared with
+    them, not with whom else."""
+    if viewer is None:
+        return case
+    return {**case, "shared_with": [name for name in case["shared_with"] if name == viewer]}
+
+
 def _need_note(note: str | None) -> None:
     if note is None or not note.strip():
         raise InvalidRequest("every change to a case needs a note")
@@ -55,15 +67,23 @@ class CaseWorkflow:
         case = self._cases.load_case(case_id)
         if viewer is not None and viewer not in case["shared_with"]:
             raise NotFound(f"case {case_id!r} does not exist")
-        return case
+        return _as_seen_by(case, viewer)
 
     def list_cases(self, *, viewer: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         ids = self._cases.case_ids(shared_with=viewer, status=None if status is None else _status(status))
-        return [self._cases.load_case(case_id) for case_id in ids]
+        return [_as_seen_by(self._cases.load_case(case_id), viewer) for case_id in ids]
 
     def case_history(self, case_id: str, *, viewer: str | None = None) -> list[dict[str, Any]]:
         self.get_case(case_id, viewer=viewer)
-        return self._cases.history(case_id)
+        history = self._cases.history(case_id)
+        if viewer is None:
+            return history
+        return [
+            {**h, "detail": {**h["detail"], "with": OTHER_OFFICER}}
+            if h["action"] in ("shared", "unshared") and h["detail"].get("with") != viewer
+            else h
+            for h in history
+        ]
 
     # -- changes (each needs a note) -------------------------------------------------------
     def create_case(

@@ -11,12 +11,13 @@ import igraph
 import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
+from scipy.special import pdtrc
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd, short_hash
 from detectors.navigation import group_order
 from detectors.results import Cluster
 from graph.model import ContentLabel, RelType
-from graph.projection import KIND_CODE, REL_CODE, Projection, in_codes, unique_ints
+from graph.projection import KIND_CODE, REL_CODE, Projection, in_codes, isin_sorted, unique_ints
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +36,10 @@ CO_USE_RELS = (RelType.LINKS_TO, RelType.BIO_LINK, RelType.TAGGED)
 
 
 class ClusterParams(DetectorParams):
-    hops: int = Field(1, ge=0, le=3, description="interaction hops around labelled accounts to consider")
     max_degree: int = Field(
-        200,
+        1000,
         ge=1,
-        description="accounts with more distinct interaction partners are hubs: "
-        "never expanded through nor clustered (unless labelled)",
+        description="unlabelled accounts with more distinct interaction partners are hubs: never members",
     )
     max_co_use: int = Field(50, ge=2, description="a url/hashtag used by at most this many accounts ties them")
     resolution: float = Field(1.0, gt=0)
@@ -51,17 +50,27 @@ class ClusterParams(DetectorParams):
     min_labelled_members: int = Field(2, ge=1, description="accounts with abusive-label mass a cluster needs")
     co_use: bool = Field(
         False,
-        description="tie accounts that use the same rare url/hashtag (off: a bridge "
+        description="tie any accounts that use the same rare url/hashtag (off: a bridge "
         "using a cluster's invite URL would look like a member)",
+    )
+    token_ties: bool = Field(
+        True,
+        description="tie labelled accounts that use the same cluster token (a rare url/hashtag "
+        "used by at least two labelled accounts, at least min_owned_share of its users labelled) "
+        "when grouping them; never evidence of membership by itself",
     )
     min_member_in_links: int = Field(
         2, ge=0, description="an account joins only if at least this many other members follow/mention/reply to it"
     )
-    min_member_share: float = Field(
-        0.5,
-        ge=0,
+    min_member_out_links: int = Field(
+        2, ge=0, description="an account joins only if it follows/mentions/replies to at least this many other members"
+    )
+    max_tie_p: float = Field(
+        1e-3,
+        gt=0,
         le=1,
-        description="an account joins only if this share of the interaction weight directed at it comes from members",
+        description="a member's ties from and to the other members must be at most this probable "
+        "if they landed by popularity alone (Poisson upper tail)",
     )
     min_owned_share: float = Field(
         0.5,
@@ -160,74 +169,165 @@ def abusive_mass(proj: Projection) -> np.ndarray:
     return np.asarray(mass, np.float64)
 
 
-def expand_region(m: sp.csr_matrix, seeds: np.ndarray, p: ClusterParams) -> np.ndarray:
-    """Boolean mask of the seeds plus `hops` interaction hops around them, never expanding
-    through or adding hubs (more than `max_degree` distinct partners)."""
-    degree = np.diff(m.indptr)
-    region = np.zeros(m.shape[0], bool)
-    region[seeds] = True
-    frontier = seeds
-    for _ in range(p.hops):
-        expand = frontier[degree[frontier] <= p.max_degree] if frontier.size else frontier
-        nbrs = unique_ints(m[expand].indices) if expand.size else np.zeros(0, np.int64)
-        nbrs = nbrs[~region[nbrs] & (degree[nbrs] <= p.max_degree)]
-        region[nbrs] = True
-        frontier = nbrs
-    return region
+@dataclass
+class Ties:
+    """Who ties to whom, as distinct accounts: `out[a, b]` is 1 when a follows/mentions/replies
+    to/shares b (any number of times); per account its distinct partners either way (`degree`),
+    the accounts it ties to (`out_deg`) and the accounts tying to it (`in_deg`)."""
+
+    out: sp.csr_matrix
+    degree: np.ndarray
+    out_deg: np.ndarray
+    in_deg: np.ndarray
+
+    @classmethod
+    def of(cls, directed: sp.csr_matrix, undirected: sp.csr_matrix) -> Ties:
+        """From the interaction counts and their symmetric sum (both canonical csr)."""
+        out = sp.csr_matrix((np.ones(directed.nnz), directed.indices, directed.indptr), shape=directed.shape)
+        n = directed.shape[0]
+        return cls(out, np.diff(undirected.indptr), np.diff(out.indptr), np.bincount(out.indices, minlength=n))
+
+    def two_way(self, members: np.ndarray, among: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each account of `among`: (distinct `members` that tie to it, distinct `members` it
+        ties to); an account never ties to itself."""
+        n = self.degree.size
+        ins = np.bincount(self.out[members].indices, minlength=n)[among]
+        w = np.zeros(n)
+        w[members] = 1.0
+        outs = np.asarray(self.out[among] @ w).ravel()
+        return ins.astype(np.float64), outs
+
+    def vouched(
+        self, members: np.ndarray, among: np.ndarray, p: ClusterParams, labelled: np.ndarray | None
+    ) -> np.ndarray:
+        """Which accounts of `among` the group `members` vouches for: at least min_member_in_links
+        members tie to it and it ties to at least min_member_out_links members. For an account
+        without labels of its own (`labelled` mask; None: skip this part) both counts must also be
+        more than popularity explains: had the group's ties landed on accounts in proportion to
+        the ties each receives from outside the group (+1), and had each account's ties into the
+        group been its share of all ties the group receives (in proportion to the ties it makes
+        outside, +1), counts this high would have probability at most max_tie_p (Poisson upper
+        tail). A labelled account's own content is evidence; an unlabelled one has only its ties."""
+        ins, outs = self.two_way(members, among)
+        enough = (ins >= p.min_member_in_links) & (outs >= p.min_member_out_links)
+        if labelled is None:
+            return enough
+        group_out, group_in = float(self.out_deg[members].sum()), float(self.in_deg[members].sum())
+        lam_in = (self.in_deg[among] - ins + 1) * group_out / max(self.out.nnz - group_out, 1.0)
+        lam_out = (self.out_deg[among] - outs + 1) * group_in / max(self.out.nnz - group_in, 1.0)
+        p_in = pdtrc(np.maximum(ins - 1, 0), lam_in)
+        p_out = pdtrc(np.maximum(outs - 1, 0), lam_out)
+        return np.asarray(enough & (labelled[among] | ((p_in <= p.max_tie_p) & (p_out <= p.max_tie_p))))
 
 
-def vouched_members(members: np.ndarray, directed: sp.csr_matrix, indeg: np.ndarray, p: ClusterParams) -> np.ndarray:
-    """The members the others vouch for. Labelled or not, a member needs at least
-    min_member_in_links other members following/mentioning/replying to it, and at least
-    min_member_share of what all accounts direct at it coming from them (what it does itself,
-    e.g. following or commenting on ordinary accounts, does not count against it). Repeated
-    against the kept members until stable, so dropped accounts vouch for nobody: an isolated
-    (false-positive) label that Leiden attached to a cluster does not join."""
+def candidate_region(ties: Ties, labelled: np.ndarray, p: ClusterParams) -> np.ndarray:
+    """Labelled accounts plus the unlabelled non-hubs tied to and from at least
+    min_member_in_links / min_member_out_links distinct labelled accounts (candidates only: the
+    surprise part of the test is made against each cluster, not against all labelled accounts)."""
+    everyone = np.arange(labelled.size)
+    return labelled | (ties.vouched(np.flatnonzero(labelled), everyone, p, None) & (ties.degree <= p.max_degree))
+
+
+def vouched_members(members: np.ndarray, ties: Ties, labelled: np.ndarray, p: ClusterParams) -> np.ndarray:
+    """The members the others vouch for: labelled or not, a member needs at least
+    min_member_in_links other members that follow/mention/reply to/share it and must itself
+    tie to at least min_member_out_links other members (an unlabelled one, more than its
+    popularity explains). Neither test depends on what else the
+    account does or receives (ordinary followers, ordinary follows), so a member living an
+    ordinary life still belongs, while a popular account members follow (it does not tie back)
+    and an ordinary follower of members (they do not tie back) do not. Repeated against the
+    kept members until stable, so dropped accounts vouch for nobody."""
     while members.size:
-        inner = directed[members][:, members]
-        w_in = np.asarray(inner.sum(axis=0)).ravel()
-        share = np.divide(w_in, indeg[members], out=np.zeros(members.size), where=indeg[members] > 0)
-        in_links = np.asarray((inner > 0).sum(axis=0)).ravel()
-        keep = (share >= p.min_member_share) & (in_links >= p.min_member_in_links)
-        if keep.all():
+        ok = ties.vouched(members, members, p, labelled) & (labelled[members] | (ties.degree[members] <= p.max_degree))
+        if ok.all():
             break
-        members = members[keep]
+        members = members[ok]
     return members
 
 
 def readmitted(
-    members: np.ndarray, directed: sp.csr_matrix, indeg: np.ndarray, candidates: np.ndarray, p: ClusterParams
+    members: np.ndarray, ties: Ties, labelled: np.ndarray, candidates: np.ndarray, p: ClusterParams
 ) -> np.ndarray:
-    """One re-admission pass: `candidates` (region accounts Leiden put elsewhere and no cluster
-    took; it can split a small dense group) that meet the vouching test against the kept members."""
-    w_all = np.asarray(directed[members].sum(axis=0)).ravel()
-    in_all = np.asarray((directed[members] > 0).sum(axis=0)).ravel()
-    share_all = np.divide(w_all, indeg, out=np.zeros(indeg.size), where=indeg > 0)
-    return np.flatnonzero(candidates & (share_all >= p.min_member_share) & (in_all >= p.min_member_in_links))
+    """The kept members plus the `candidates` (region accounts no cluster took yet; modularity can
+    split a dense group) that they vouch for, grown until none joins."""
+    cand = np.flatnonzero(candidates)
+    cand = cand[labelled[cand] | (ties.degree[cand] <= p.max_degree)]
+    while True:
+        rest = cand[~isin_sorted(cand, members)]
+        join = rest[ties.vouched(members, rest, p, labelled)] if rest.size else rest
+        if not join.size:
+            return members
+        members = unique_ints(np.concatenate([members, join]))
+
+
+def token_ties(proj: Projection, labelled: np.ndarray, p: ClusterParams) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) pairs of labelled accounts (a < b) sharing a cluster token: a url/hashtag used by at
+    most max_co_use accounts, at least two of them labelled and at least min_owned_share of them
+    labelled (mega hashtags and popular urls are used mostly by others). One pair per shared token."""
+    use = in_codes(proj.etype, [REL_CODE[r.value] for r in CO_USE_RELS])
+    users = account_owner(proj, proj.src[use])
+    ok = users >= 0
+    tok, usr = unique_pairs(proj.dst[use][ok], users[ok], proj.n_nodes)
+    starts = np.flatnonzero(np.r_[True, tok[1:] != tok[:-1]]) if tok.size else np.zeros(0, np.int64)
+    sizes = np.diff(np.r_[starts, tok.size])
+    n_lab = np.add.reduceat(labelled[usr].astype(np.int64), starts) if tok.size else np.zeros(0, np.int64)
+    keep = (sizes <= p.max_co_use) & (n_lab >= 2) & (n_lab >= p.min_owned_share * sizes)
+    parts_a, parts_b = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for s, c in zip(starts[keep].tolist(), sizes[keep].tolist()):
+        u = usr[s : s + c]
+        u = u[labelled[u]]
+        i, j = np.triu_indices(u.size, 1)
+        parts_a.append(u[i])
+        parts_b.append(u[j])
+    return np.concatenate(parts_a), np.concatenate(parts_b)
+
+
+def grouping_graph(
+    m: sp.csr_matrix, rv: np.ndarray, tokens: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Undirected weighted edges (rows < cols, local indices into `rv`) that Leiden groups: the
+    interaction counts among region accounts plus one per cluster token two labelled accounts share."""
+    sub = m[rv][:, rv]
+    local = np.full(m.shape[0], -1, np.int64)
+    local[rv] = np.arange(rv.size)
+    ta, tb = local[tokens[0]], local[tokens[1]]
+    ok = (ta >= 0) & (tb >= 0)
+    tok = sp.coo_matrix((np.ones(int(ok.sum())), (ta[ok], tb[ok])), shape=sub.shape)
+    g = (sub + tok + tok.T).tocoo()
+    upper = g.row < g.col
+    return g.row[upper], g.col[upper], g.data[upper]
 
 
 def find_clusters(
-    directed: sp.csr_matrix, m: sp.csr_matrix, region: np.ndarray, mass: np.ndarray, p: ClusterParams
+    ties: Ties,
+    m: sp.csr_matrix,
+    region: np.ndarray,
+    mass: np.ndarray,
+    tokens: tuple[np.ndarray, np.ndarray],
+    p: ClusterParams,
 ) -> list[FoundCluster]:
-    """Leiden over the region of the undirected interaction graph `m`, then the cluster test on
-    each community (see docs/detectors.md#abusive-clusters), in community order."""
+    """Leiden over the region (interaction counts plus shared cluster tokens), then the cluster
+    test on each community (see docs/detectors.md#abusive-clusters), most labelled community first."""
     rv = np.flatnonzero(region)
-    sub = m[rv][:, rv].tocoo()
-    upper = sub.row < sub.col
-    membership = _leiden(rv.size, sub.row[upper], sub.col[upper], sub.data[upper], p)
-    indeg = np.asarray(directed.sum(axis=0)).ravel()  # interaction weight directed at each account
+    labelled = mass > 0
+    rows, cols, weights = grouping_graph(m, rv, tokens)
+    membership = _leiden(rv.size, rows, cols, weights, p)
+    comms = unique_ints(membership)
+    n_lab = np.bincount(membership, weights=labelled[rv], minlength=comms.size)[comms]
+    n_all = np.bincount(membership, minlength=comms.size)[comms]
     clusters: list[FoundCluster] = []
     assigned = np.zeros(region.size, bool)
-    for comm in unique_ints(membership).tolist():
+    # most labelled first: of a group modularity split, the larger part takes the rest back
+    for comm in comms[np.lexsort((comms, -n_all, -n_lab))].tolist():
         members = rv[membership == comm]
-        if np.count_nonzero(mass[members] > 0) < p.min_labelled_members:
+        members = members[~assigned[members]]
+        if np.count_nonzero(labelled[members]) < p.min_labelled_members:
             continue
-        members = vouched_members(members, directed, indeg, p)
+        members = vouched_members(members, ties, labelled, p)
         if members.size == 0:
             continue
-        extra = readmitted(members, directed, indeg, region & ~assigned, p)
-        members = unique_ints(np.concatenate([members, extra]))
-        if members.size < p.min_members or np.count_nonzero(mass[members] > 0) < p.min_labelled_members:
+        members = readmitted(members, ties, labelled, region & ~assigned, p)
+        if members.size < p.min_members or np.count_nonzero(labelled[members]) < p.min_labelled_members:
             continue
         assigned[members] = True
         clusters.append(FoundCluster(members=members, score=float(mass[members].sum())))
@@ -317,7 +417,7 @@ class ClusterDetector(Detector[ClusterParams]):
     """Finds abusive clusters; see docs/detectors.md#abusive-clusters."""
 
     name = "clusters"
-    version = "1.1.0"
+    version = "2.0.0"
     Params = ClusterParams
 
     def run(self, projection: Projection, params: ClusterParams, context: DetectorContext) -> DetectorOutput:
@@ -332,11 +432,13 @@ class ClusterDetector(Detector[ClusterParams]):
             return out
         directed = interaction_matrix(proj, p.max_co_use, p.co_use)
         m = (directed + directed.T).tocsr()
-        region = expand_region(m, seeds, p)
-        clusters = name_clusters(proj, find_clusters(directed, m, region, mass, p))
+        ties = Ties.of(directed, m)
+        region = candidate_region(ties, mass > 0, p)
+        tokens = token_ties(proj, mass > 0, p) if p.token_ties else (np.zeros(0, np.int64),) * 2
+        clusters = name_clusters(proj, find_clusters(ties, m, region, mass, tokens, p))
         member_cluster, owner = ownership(proj, clusters, p)
         out.sections.clusters = cluster_rows(proj, clusters, owner, mass)
-        out.state.update(clusters=clusters, member_cluster=member_cluster, owner=owner, mass=mass)
+        out.state.update(clusters=clusters, member_cluster=member_cluster, owner=owner, mass=mass, interaction=m)
         out.counts.update(clusters=len(clusters), cluster_region_accounts=int(np.count_nonzero(region)))
         logger.info(
             "clusters: %d labelled accounts, %d in the region, %d clusters",

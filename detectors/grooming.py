@@ -1,10 +1,11 @@
-"""Grooming-like contact: adults who follow and address many minors that are not connected to each
-other (a class or team is densely connected; a groomer's contacts are not), weighted up by the
-probability of reaching an abusive cluster from the adult's account."""
+"""Grooming-like contact: adults who both follow and address many minors that do not know each
+other (a class, a team or a family is one connected group; a groomer's contacts are not), with or
+without a tie to a cluster, weighted up by the probability of reaching a cluster from the adult."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,7 +13,7 @@ from pydantic import Field
 from scipy.sparse.csgraph import connected_components
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd
-from detectors.clusters import account_owner, unique_pairs
+from detectors.clusters import account_owner, interaction_matrix
 from detectors.results import FlaggedAccount, Role
 from graph.model import AgeBand, RelType
 from graph.projection import REL_CODE, Projection, in_codes, isin_sorted, unique_ints
@@ -25,122 +26,137 @@ MINOR, ADULT, UNKNOWN = AgeBand.MINOR.code, AgeBand.ADULT.code, AgeBand.UNKNOWN.
 class GroomingParams(DetectorParams):
     contact_rels: tuple[RelType, ...] = Field(
         (RelType.FOLLOWS,),
-        description="relationships that count as seeking contact with a minor (mentions while commenting are ordinary)",
-    )
-    min_minors: int = Field(10, ge=2, description="least distinct minors an account contacts")
-    max_density: float = Field(
-        0.1,
-        ge=0,
-        le=1,
-        description="flag only when at most this share of the pairs of "
-        "those minors follow each other (a class is dense)",
+        description="relationships by which an account seeks ongoing contact with a minor (its follows)",
     )
     engage_rels: tuple[RelType, ...] = Field(
-        (RelType.MENTIONS,), description="relationships that count as addressing a contacted minor directly"
+        (RelType.MENTIONS, RelType.REPLY_TO),
+        description="relationships by which an account addresses a minor directly: mentioning it, "
+        "commenting under its content",
     )
-    min_engaged_share: float = Field(
+    min_minors: int = Field(10, ge=2, description="least distinct minors an account follows or addresses")
+    min_engaged_minors: int = Field(
+        8,
+        ge=1,
+        description="flag only when at least this many of those minors are both followed and addressed "
+        "(a fan follows without addressing; a commenter on child-oriented posts addresses without following)",
+    )
+    max_connected_share: float = Field(
         0.5,
         ge=0,
         le=1,
-        description="flag only when at least this share of the contacted minors are also addressed directly",
+        description="flag only when the largest connected group those minors form among themselves "
+        "(follows, mentions, comments between them) holds at most this share of them (a class is one group)",
     )
     include_unknown_age: bool = Field(False, description="treat accounts of unknown age as adults")
     path_weight: float = Field(10.0, ge=0, description="score multiplier (1 + path_weight * reach)")
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Distinct (adult, minor) pairs sorted by adult then minor, with which way each was made."""
+
+    adults: np.ndarray
+    minors: np.ndarray
+    followed: np.ndarray  # bool per pair: a contact_rels relationship (a follow)
+    addressed: np.ndarray  # bool per pair: an engage_rels relationship (a mention, a comment)
 
 
 class GroomingDetector(Detector[GroomingParams]):
     """Suspicious contact; see docs/detectors.md#grooming-like-contact."""
 
     name = "grooming"
-    version = "1.0.0"
+    version = "2.0.0"
     Params = GroomingParams
     requires = ("pathways",)
 
     def run(self, projection: Projection, params: GroomingParams, context: DetectorContext) -> DetectorOutput:
+        """Flag the adults whose contacts with minors fit the pattern; the graph of who knows whom
+        is the clusters detector's interaction graph when it built one (its `interaction` state)."""
         proj, p = projection, params
         reach = context.outputs["pathways"].state.get("reach")
-        adults, minors = contact_pairs(proj, p)
+        clusters = context.outputs.get("clusters")
+        c = contact_pairs(proj, p)
         rows: list[FlaggedAccount] = []
-        if adults.size:
-            counts, share, cands = engaged_adults(proj, p, adults, minors)
-            g = minor_follow_graph(proj)
-            starts = np.searchsorted(adults, cands)
-            for c, st in zip(cands.tolist(), starts.tolist()):
-                row = _contact_row(proj, p, c, minors[st : st + counts[c]], g, float(share[c]), reach)
+        if c.adults.size:
+            cands, starts, counts = candidate_adults(proj, p, c)
+            known = clusters.state.get("interaction") if clusters is not None else None
+            g = known if known is not None else undirected(interaction_matrix(proj, 2, co_use=False))
+            for a, st, k in zip(cands.tolist(), starts.tolist(), counts.tolist()):
+                row = _contact_row(proj, p, a, c, slice(st, st + k), g, reach)
                 if row is not None:
                     rows.append(row)
         out = DetectorOutput()
         out.sections.flagged_accounts = rows
         out.counts.update(suspicious_contacts=len(rows))
-        logger.info("grooming: %d adults contact minors, %d suspicious contacts", unique_ints(adults).size, len(rows))
+        logger.info("grooming: %d adults contact minors, %d suspicious contacts", unique_ints(c.adults).size, len(rows))
         return out
 
 
-def contact_pairs(proj: Projection, p: GroomingParams) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (adult, minor) account pairs joined by a contact relationship, sorted by adult."""
+def _rel_pairs(proj: Projection, rels: tuple[RelType, ...], adult_ok: np.ndarray) -> np.ndarray:
+    """Sorted distinct adult * n_acc + minor keys of `rels` from an account (or its content) to a
+    minor (or a minor's content). Minors first: they are the few ends."""
     n_acc = proj.offsets[1]
-    rels = in_codes(proj.etype, [REL_CODE[RelType(r).value] for r in p.contact_rels])
-    a = account_owner(proj, proj.src[rels])
-    b = proj.dst[rels].astype(np.int64)
-    is_acc_b = b < n_acc
-    a, b = a[is_acc_b], b[is_acc_b]
+    sel = np.flatnonzero(in_codes(proj.etype, [REL_CODE[RelType(r).value] for r in rels]))
+    b = account_owner(proj, proj.dst[sel])
+    minor = b >= 0
+    minor[minor] = proj.age_band[b[minor]] == MINOR
+    sel, b = sel[minor], b[minor]
+    a = account_owner(proj, proj.src[sel])
+    ok = a >= 0
+    ok[ok] = adult_ok[a[ok]]
+    return unique_ints(a[ok] * n_acc + b[ok])
+
+
+def contact_pairs(proj: Projection, p: GroomingParams) -> Contacts:
+    """Every (adult, minor) pair joined by a follow or by direct address, and how."""
+    n_acc = proj.offsets[1]
     adult_bands = (ADULT, UNKNOWN) if p.include_unknown_age else (ADULT,)
-    ok = (a >= 0) & in_codes(proj.age_band[np.maximum(a, 0)], adult_bands) & (proj.age_band[b] == MINOR)
-    return unique_pairs(a[ok], b[ok], n_acc)
+    adult_ok = in_codes(proj.age_band[:n_acc], adult_bands)
+    fol = _rel_pairs(proj, p.contact_rels, adult_ok)
+    eng = _rel_pairs(proj, p.engage_rels, adult_ok)
+    keys = unique_ints(np.concatenate([fol, eng]))
+    return Contacts(keys // n_acc, keys % n_acc, isin_sorted(keys, fol), isin_sorted(keys, eng))
 
 
-def engaged_adults(
-    proj: Projection, p: GroomingParams, adults: np.ndarray, minors: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(minors contacted per account, share of them also addressed directly, the candidate
-    accounts: enough minors, enough of them addressed), matched by pair key, vectorised."""
+def candidate_adults(proj: Projection, p: GroomingParams, c: Contacts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(adults with enough minors, enough of them both followed and addressed; the start of each
+    one's pairs in `c`; how many pairs), vectorised."""
     n_acc = proj.offsets[1]
-    counts = np.bincount(adults, minlength=n_acc)
-    er = in_codes(proj.etype, [REL_CODE[RelType(r).value] for r in p.engage_rels])
-    ea, eb = account_owner(proj, proj.src[er]), proj.dst[er].astype(np.int64)
-    eok = (ea >= 0) & (eb < n_acc)
-    ekeys = unique_ints(ea[eok] * n_acc + eb[eok])
-    engaged_pair = isin_sorted(adults * n_acc + minors, ekeys)
-    n_engaged = np.bincount(adults[engaged_pair], minlength=n_acc)
-    share = np.divide(n_engaged, counts, out=np.zeros(n_acc), where=counts > 0)
-    cands = np.flatnonzero((counts >= p.min_minors) & (share >= p.min_engaged_share))
-    return counts, share, cands
+    counts = np.bincount(c.adults, minlength=n_acc)
+    both = np.bincount(c.adults[c.followed & c.addressed], minlength=n_acc)
+    cands = np.flatnonzero((counts >= p.min_minors) & (both >= p.min_engaged_minors))
+    return cands, np.searchsorted(c.adults, cands), counts[cands]
 
 
-def minor_follow_graph(proj: Projection) -> sp.csr_matrix:
-    """The undirected follow graph among minors (account x account)."""
-    n_acc = proj.offsets[1]
-    fol = proj.etype == REL_CODE[RelType.FOLLOWS.value]
-    ms, md = proj.src[fol].astype(np.int64), proj.dst[fol].astype(np.int64)
-    mm = (proj.age_band[ms] == MINOR) & (proj.age_band[md] == MINOR) & (md < n_acc) & (ms < n_acc)
-    return sp.coo_matrix(
-        (np.ones(int(mm.sum()) * 2), (np.r_[ms[mm], md[mm]], np.r_[md[mm], ms[mm]])), shape=(n_acc, n_acc)
-    ).tocsr()
+def undirected(directed: sp.csr_matrix) -> sp.csr_matrix:
+    return (directed + directed.T).tocsr()
 
 
 def _contact_row(
     proj: Projection,
     p: GroomingParams,
     account: int,
-    minors: np.ndarray,
+    c: Contacts,
+    pairs: slice,
     g: sp.csr_matrix,
-    engaged: float,
     reach: np.ndarray | None,
 ) -> FlaggedAccount | None:
-    """The suspicious_contact entry of an account contacting `minors`, or None when those
-    minors are densely connected (a class, a team)."""
+    """The suspicious_contact entry of an account, or None when the minors it contacts form one
+    connected group (a class, a team, a family): minors who follow, mention, reply to or share
+    one another in `g`, the undirected account interaction graph."""
+    minors = c.minors[pairs]
     sub = g[minors][:, minors]
-    pairs_linked = (sub + sub.T).count_nonzero() / 2
-    density = pairs_linked / (minors.size * (minors.size - 1) / 2)
-    if density > p.max_density:
-        return None
-    _, labels = connected_components(sub, directed=False)
+    n_groups, labels = connected_components(sub, directed=False)
     lcc = np.bincount(labels).max() / minors.size
+    if lcc > p.max_connected_share:
+        return None
+    density = (sub > 0).sum() / 2 / (minors.size * (minors.size - 1) / 2)
+    followed, addressed = c.followed[pairs], c.addressed[pairs]
+    engaged = float(np.count_nonzero(followed & addressed)) / minors.size
     r = float(reach[account]) if reach is not None else 0.0
-    base = minors.size * (1.0 - density) * engaged
     return FlaggedAccount(
         account_id=proj.node_id(account),
-        score=rnd(base * (1.0 + p.path_weight * r)),
+        score=rnd(n_groups * engaged * (1.0 + p.path_weight * r)),
         role=Role.SUSPICIOUS_CONTACT,
         pathways=[],
         minors=int(minors.size),
@@ -148,4 +164,7 @@ def _contact_row(
         density=rnd(float(density)),
         engaged_share=rnd(engaged),
         cluster_reach=rnd(r),
+        followed_minors=int(np.count_nonzero(followed)),
+        addressed_minors=int(np.count_nonzero(addressed)),
+        minor_groups=int(n_groups),
     )

@@ -15,7 +15,9 @@ from pydantic import Field
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd, short_hash
 from detectors.clusters import FoundCluster
+from detectors.crumbs import attribute_all, relay_walks
 from detectors.navigation import Navigation
+from detectors.queue import Ranked, Walk, rank
 from detectors.results import ExposureEntry, NodeRef, Pathway
 from graph.model import ContentLabel, Direction, NodeKind, RelType
 from graph.projection import KIND_CODE, KINDS, NO_TIME, REL_TYPES, Projection, unique_ints
@@ -33,6 +35,14 @@ class PathwayParams(DetectorParams):
         3, ge=1, description="walks per (source, cluster), each with a different first step"
     )
     min_exposure: float = Field(1e-6, ge=0, description="exposure entries below this are left out of results")
+    min_tier: int = Field(
+        2,
+        ge=0,
+        le=3,
+        description="walks of a lower queue tier are counted but left out of results (1: also other "
+        "ways in through crumb layers and members' own content; 0: incidental walks too; every "
+        "item's reach stays in `exposure`)",
+    )
 
 
 class _Hop(NamedTuple):
@@ -274,108 +284,182 @@ def exposure_rows(
     return x, rows
 
 
+def with_relay_walks(found: list[RawWalk], relayed: list[RawWalk]) -> list[RawWalk]:
+    """The found walks plus the relay walks the search did not find, in cluster then source order."""
+    seen = {(ci, tuple(nodes)) for ci, _, nodes in found}
+    extra = [w for w in relayed if (w[0], tuple(w[2])) not in seen]
+    return sorted(found + extra, key=lambda w: (w[0], w[2][0])) if extra else found
+
+
 class PathwayDetector(Detector[PathwayParams]):
-    """Breadcrumb pathways and per-item exposure; see docs/detectors.md#breadcrumb-pathways."""
+    """Breadcrumb pathways, their crumbs and queue order, and per-item exposure; see
+    docs/detectors.md#breadcrumb-pathways."""
 
     name = "pathways"
-    version = "1.0.0"
+    version = "2.0.0"
     Params = PathwayParams
     requires = ("clusters",)
 
     def run(self, projection: Projection, params: PathwayParams, context: DetectorContext) -> DetectorOutput:
         proj, p, nav = projection, params, context.navigation
-        clusters: list[FoundCluster] = context.outputs["clusters"].state["clusters"]
-        owner: np.ndarray | None = context.outputs["clusters"].state.get("owner")
+        cstate = context.outputs["clusters"].state
+        clusters: list[FoundCluster] = cstate["clusters"]
+        owner: np.ndarray | None = cstate.get("owner")
+        member = cstate.get("member_cluster")
+        member_cluster = member if member is not None else np.full(proj.n_nodes, -1, np.int32)
         cvids = np.arange(proj.offsets[1], proj.offsets[2])
         sources = cvids[proj.label[cvids] == CHILD_ORIENTED]
-        pathways, walk_vids = self._records(proj, nav, clusters, find_walks(proj, nav, clusters, p), owner)
+        found = find_walks(proj, nav, clusters, p)
+        if owner is not None:
+            found = with_relay_walks(found, relay_walks(proj, nav, owner, member_cluster, proj.label == CHILD_ORIENTED))
+        pathways, walk_vids, left_out = build_pathways(proj, nav, clusters, found, owner, member_cluster, p.min_tier)
         pathways.sort(key=lambda r: (-r.score, r.pathway_id))
         reach, exp_rows = exposure_rows(proj, nav, sources, owner, p)
         out = DetectorOutput()
         out.sections.pathways = pathways
         out.sections.exposure = exp_rows
         out.state.update(pathways=pathways, walk_vids=walk_vids, reach=reach)
-        out.counts.update(pathways=len(pathways), exposed_items=len(exp_rows), child_oriented_items=int(sources.size))
+        out.counts.update(
+            pathways=len(pathways),
+            trails=sum(pw.trail == pw.pathway_id for pw in pathways),
+            walks_below_min_tier=left_out,
+            exposed_items=len(exp_rows),
+            child_oriented_items=int(sources.size),
+        )
         logger.info(
-            "pathways: %d pathways from %d child-oriented items into %d clusters, %d items exposed",
+            "pathways: %d pathways (%d trails) from %d child-oriented items into %d clusters, %d items exposed",
             len(pathways),
+            out.counts["trails"],
             sources.size,
             len(clusters),
             len(exp_rows),
         )
         return out
 
-    @staticmethod
-    def _records(
-        proj: Projection,
-        nav: Navigation,
-        clusters: list[FoundCluster],
-        raw: list[RawWalk],
-        owner: np.ndarray | None,
-    ) -> tuple[list[Pathway], dict[str, list[int]]]:
-        """Pathway records for raw walks; every id, kind, time and probability is looked up once
-        per distinct node or step (vectorised), not per pathway."""
-        if not raw:
-            return [], {}
-        all_nodes = unique_ints(np.array([v for _, _, nodes in raw for v in nodes], np.int64))
-        all_steps = unique_ints(np.array([e for _, steps, _ in raw for e in steps], np.int64))
-        creators = nav.creator[all_steps].astype(np.int64)
-        named = unique_ints(np.concatenate([all_nodes, creators[creators >= 0]]))
-        names = dict(zip(named.tolist(), proj.id_list(named)))
-        kinds = dict(zip(all_nodes.tolist(), [KINDS[k].value for k in proj.kind[all_nodes].tolist()]))
-        cnodes = all_nodes[proj.kind[all_nodes] == CONTENT]
-        ckinds = dict(zip(cnodes.tolist(), proj.content_kind.take(pa.array(cnodes - proj.offsets[1])).to_pylist()))
-        member_of = owner if owner is not None else np.full(proj.n_nodes, -1)
-        ts = proj.created_at[nav.edge[all_steps]]
-        iso = np.datetime_as_string(np.where(ts == NO_TIME, 0, ts).astype("datetime64[us]"), unit="s")
-        hops = {
-            e: _Hop(
-                REL_TYPES[t],
-                Direction.FORWARD if f else Direction.BACKWARD,
-                pr,
-                None if raw_ts == NO_TIME else f"{i}Z",
-                names[c] if c >= 0 else None,
-                bool(cr) and c >= 0 and member_of[c] < 0,
-                c,
-            )
-            for e, t, f, pr, raw_ts, i, c, cr in zip(
-                all_steps.tolist(),
-                proj.etype[nav.edge[all_steps]].tolist(),
-                nav.forward[all_steps].tolist(),
-                nav.prob[all_steps].tolist(),
-                ts.tolist(),
-                iso.tolist(),
-                creators.tolist(),
-                nav.credit[all_steps].tolist(),
-            )
-        }
-        refs = {v: _node_ref(kinds[v], names[v], ckinds.get(v)) for v in all_nodes.tolist()}
-        pathways: list[Pathway] = []
-        walk_vids: dict[str, list[int]] = {}
-        for ci, steps, nodes in raw:
-            info = [hops[e] for e in steps]
-            source_owner = int(proj.author[nodes[0]])
-            cid = clusters[ci].cluster_id
-            pid = "pw-" + short_hash(cid, "|".join(f"{kinds[v]}:{names[v]}" for v in nodes), n=16)
-            pathways.append(
-                Pathway(
-                    pathway_id=pid,
-                    source=NodeRef(kind=NodeKind.CONTENT, id=names[nodes[0]]),
-                    cluster_id=cid,
-                    nodes=[refs[v] for v in nodes],
-                    edges=[h.rel for h in info],
-                    directions=[h.direction for h in info],
-                    hop_probabilities=[rnd(h.prob) for h in info],
-                    created_at=[h.created_at for h in info],
-                    created_by=[h.created_by for h in info],
-                    bridges=sorted(
-                        {h.created_by for h in info if h.created_by and h.credits and h.creator != source_owner}
-                    ),
-                    score=rnd(math.prod(h.prob for h in info)),
-                )
-            )
-            walk_vids[pid] = nodes
-        return pathways, walk_vids
+
+@dataclass(frozen=True)
+class _Lookups:
+    """Per distinct node and step of the found walks: names, node refs, hop facts."""
+
+    names: dict[int, str]
+    kinds: dict[int, str]
+    refs: dict[int, NodeRef]
+    hops: dict[int, _Hop]
+
+
+def _lookups(proj: Projection, nav: Navigation, raw: list[RawWalk], member_of: np.ndarray) -> _Lookups:
+    """Every id, kind, time and probability looked up once per distinct node or step (vectorised)."""
+    all_nodes = unique_ints(np.array([v for _, _, nodes in raw for v in nodes], np.int64))
+    all_steps = unique_ints(np.array([e for _, steps, _ in raw for e in steps], np.int64))
+    creators = nav.creator[all_steps].astype(np.int64)
+    named = unique_ints(np.concatenate([all_nodes, creators[creators >= 0]]))
+    names = dict(zip(named.tolist(), proj.id_list(named)))
+    kinds = dict(zip(all_nodes.tolist(), [KINDS[k].value for k in proj.kind[all_nodes].tolist()]))
+    cnodes = all_nodes[proj.kind[all_nodes] == CONTENT]
+    ckinds = dict(zip(cnodes.tolist(), proj.content_kind.take(pa.array(cnodes - proj.offsets[1])).to_pylist()))
+    ts = proj.created_at[nav.edge[all_steps]]
+    iso = np.datetime_as_string(np.where(ts == NO_TIME, 0, ts).astype("datetime64[us]"), unit="s")
+    hops = {
+        e: _Hop(
+            REL_TYPES[t],
+            Direction.FORWARD if f else Direction.BACKWARD,
+            pr,
+            None if raw_ts == NO_TIME else f"{i}Z",
+            names[c] if c >= 0 else None,
+            bool(cr) and c >= 0 and member_of[c] < 0,
+            c,
+        )
+        for e, t, f, pr, raw_ts, i, c, cr in zip(
+            all_steps.tolist(),
+            proj.etype[nav.edge[all_steps]].tolist(),
+            nav.forward[all_steps].tolist(),
+            nav.prob[all_steps].tolist(),
+            ts.tolist(),
+            iso.tolist(),
+            creators.tolist(),
+            nav.credit[all_steps].tolist(),
+        )
+    }
+    refs = {v: _node_ref(kinds[v], names[v], ckinds.get(v)) for v in all_nodes.tolist()}
+    return _Lookups(names=names, kinds=kinds, refs=refs, hops=hops)
+
+
+def walk_ids(proj: Projection, clusters: list[FoundCluster], raw: list[RawWalk]) -> list[str]:
+    """The pathway id of each raw walk: a hash of its cluster and its nodes' kinds and ids."""
+    all_nodes = unique_ints(np.array([v for _, _, nodes in raw for v in nodes], np.int64))
+    names = dict(zip(all_nodes.tolist(), proj.id_list(all_nodes)))
+    kinds = dict(zip(all_nodes.tolist(), [KINDS[k].value for k in proj.kind[all_nodes].tolist()]))
+    return [
+        "pw-" + short_hash(clusters[ci].cluster_id, "|".join(f"{kinds[v]}:{names[v]}" for v in nodes), n=16)
+        for ci, _, nodes in raw
+    ]
+
+
+def build_pathways(
+    proj: Projection,
+    nav: Navigation,
+    clusters: list[FoundCluster],
+    raw: list[RawWalk],
+    owner: np.ndarray | None,
+    member_cluster: np.ndarray,
+    min_tier: int = 0,
+) -> tuple[list[Pathway], dict[str, list[int]], int]:
+    """Pathway records for the raw walks whose trail reaches `min_tier`: the walk, its crumb
+    (detectors/crumbs.py) and its place in the queue (detectors/queue.py); and how many walks
+    were left out. Every walk is ranked (a trail's evidence counts all of them), only the kept
+    ones are looked up and built."""
+    if not raw:
+        return [], {}, 0
+    crumbs = attribute_all(proj, nav, [(steps, nodes) for _, steps, nodes in raw], member_cluster)
+    walks = [
+        Walk(
+            pathway_id=pid,
+            source=nodes[0],
+            cluster=ci,
+            nodes=nodes,
+            last_rel=int(proj.etype[nav.edge[steps[-1]]]),
+            last_forward=bool(nav.forward[steps[-1]]),
+            probability=math.prod(nav.prob[steps].tolist()),
+            crumb=crumb,
+        )
+        for (ci, steps, nodes), crumb, pid in zip(raw, crumbs, walk_ids(proj, clusters, raw))
+    ]
+    ranked = rank(proj, walks, member_cluster)
+    keep = [i for i, r in enumerate(ranked) if r.tier >= min_tier]
+    if not keep:
+        return [], {}, len(raw)
+    lk = _lookups(proj, nav, [raw[i] for i in keep], owner if owner is not None else np.full(proj.n_nodes, -1))
+    pathways = [_pathway(proj, lk, clusters[raw[i][0]].cluster_id, raw[i][1], walks[i], ranked[i]) for i in keep]
+    return pathways, {walks[i].pathway_id: walks[i].nodes for i in keep}, len(raw) - len(keep)
+
+
+def _pathway(proj: Projection, lk: _Lookups, cluster_id: str, steps: list[int], w: Walk, r: Ranked) -> Pathway:
+    info = [lk.hops[e] for e in steps]
+    source_owner = int(proj.author[w.source])
+    c = w.crumb
+    return Pathway(
+        pathway_id=w.pathway_id,
+        source=NodeRef(kind=NodeKind.CONTENT, id=lk.names[w.source]),
+        cluster_id=cluster_id,
+        nodes=[lk.refs[v] for v in w.nodes],
+        edges=[h.rel for h in info],
+        directions=[h.direction for h in info],
+        hop_probabilities=[rnd(h.prob) for h in info],
+        created_at=[h.created_at for h in info],
+        created_by=[h.created_by for h in info],
+        bridges=sorted({h.created_by for h in info if h.created_by and h.credits and h.creator != source_owner}),
+        probability=rnd(w.probability),
+        shape=c.shape,
+        laid_by=[proj.node_id(c.layer)] if c.layer >= 0 else [],
+        relays=[proj.node_id(c.relay)] if c.relay >= 0 else [],
+        crumbs=list(c.laid_hops),
+        tier=r.tier,
+        evidence=rnd(r.evidence),
+        evidence_terms={k: rnd(v) for k, v in r.terms.items()},
+        trail=r.trail,
+        duplicates=r.duplicates,
+        score=rnd(r.score),
+    )
 
 
 def _node_ref(kind: str, node_id: str, content_kind: str | None) -> NodeRef:

@@ -36,8 +36,14 @@ class PublicKey:
         return base64.b64encode(self.raw).decode("ascii")
 
     @property
+    def fingerprint(self) -> str:
+        """Hex sha256 of the raw key bytes: what an officer compares over a second channel."""
+        return hashlib.sha256(self.raw).hexdigest()
+
+    @property
     def key_id(self) -> str:
-        return hashlib.sha256(self.raw).hexdigest()[:16]
+        """The first 16 hex digits of the fingerprint."""
+        return self.fingerprint[:16]
 
     @classmethod
     def from_text(cls, text: str) -> PublicKey:

@@ -139,7 +139,7 @@ class EmbeddedStore(GraphStore):
         schema: pa.Schema,
         keys: Sequence[str],
         rows: pa.Table,
-        check: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+        check: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None,
     ) -> int:
         cols = _cols(schema)
         with self._write_lock, self._cursor() as cur:
@@ -147,31 +147,9 @@ class EmbeddedStore(GraphStore):
             cur.register("_in", rows.append_column("_i", pa.array(np.arange(rows.num_rows, dtype=np.int64))))
             try:
                 cur.execute("BEGIN")
-                cur.execute(f"CREATE TEMP TABLE _b AS SELECT {cols}, {_hash(keys)} AS h, _i FROM _in")
-                n, distinct = cur.execute("SELECT count(*), count(DISTINCT h) FROM _b").fetchall()[0]
-                if n != distinct:  # duplicate keys (or a hash collision): the last row of each key wins
-                    dup = "SELECT h FROM _b GROUP BY h HAVING count(*) > 1"
-                    cur.execute(f"""DELETE FROM _b WHERE h IN ({dup})
-                        AND _i NOT IN (SELECT max(_i) FROM _b WHERE h IN ({dup}) GROUP BY h, {", ".join(keys)})""")
-                    n = cur.execute("SELECT count(*) FROM _b").fetchall()[0][0]
-                if check is not None:
-                    check(cur)
-                # Existing rows with a key in _b, in two steps: candidates by h alone (a scan of one
-                # integer column), then only if there are any, the exact key comparison (so hash
-                # collisions never merge two rows). Identical rows are left alone (a re-ingest writes
-                # nothing); changed ones are deleted and inserted again.
-                cur.execute(f"CREATE TEMP TABLE _c AS SELECT t.rowid AS r FROM {table} t SEMI JOIN _b ON t.h = _b.h")
-                if cur.execute("SELECT count(*) FROM _c").fetchall()[0][0]:
-                    rest = [c for c in schema.names if c not in keys]
-                    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM b.{c}" for c in rest) or "true"
-                    cur.execute(f"""CREATE TEMP TABLE _m AS SELECT t.rowid AS r, b._i, ({same}) AS same
-                        FROM {table} t JOIN _b b ON {_on(keys, "t", "b")} WHERE t.rowid IN (SELECT r FROM _c)""")
-                    cur.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT r FROM _m WHERE NOT same)")
-                    cur.execute("DELETE FROM _b WHERE _i IN (SELECT _i FROM _m WHERE same)")
-                    cur.execute("DROP TABLE _m")
-                cur.execute("DROP TABLE _c")
-                cur.execute(f"INSERT INTO {table} ({cols}, h) SELECT {cols}, h FROM _b")
-                cur.execute("DROP TABLE _b")
+                n = self._insert_new(cur, table, cols, keys, check)
+                if n is None:
+                    n = self._replace(cur, table, schema, keys, check)
                 cur.execute("COMMIT")
             except duckdb.Error as exc:
                 cur.execute("ROLLBACK")
@@ -179,6 +157,67 @@ class EmbeddedStore(GraphStore):
             except StoreError:
                 cur.execute("ROLLBACK")
                 raise
+            finally:
+                cur.unregister("_in")
+        return int(n)
+
+    @staticmethod
+    def _insert_new(
+        cur: duckdb.DuckDBPyConnection,
+        table: str,
+        cols: str,
+        keys: Sequence[str],
+        check: Callable[[duckdb.DuckDBPyConnection, str], None] | None,
+    ) -> int | None:
+        """The common case of a bulk load, straight from the Arrow input without a staging copy:
+        every key distinct and none stored yet (by hash, so a collision takes the exact path).
+        None when that is not so."""
+        hashes = f"SELECT {_hash(keys)} AS h FROM _in"
+        n, distinct = cur.execute(f"SELECT count(*), count(DISTINCT h) FROM ({hashes})").fetchall()[0]
+        if n != distinct:
+            return None
+        if cur.execute(f"SELECT count(*) FROM {table} t SEMI JOIN ({hashes}) b ON t.h = b.h").fetchall()[0][0]:
+            return None
+        if check is not None:
+            check(cur, "_in")
+        cur.execute(f"INSERT INTO {table} ({cols}, h) SELECT {cols}, {_hash(keys)} FROM _in")
+        return int(n)
+
+    @staticmethod
+    def _replace(
+        cur: duckdb.DuckDBPyConnection,
+        table: str,
+        schema: pa.Schema,
+        keys: Sequence[str],
+        check: Callable[[duckdb.DuckDBPyConnection, str], None] | None,
+    ) -> int:
+        """Replace-by-key as set operations over a staging copy `_b` of the input."""
+        cols = _cols(schema)
+        cur.execute(f"CREATE TEMP TABLE _b AS SELECT {cols}, {_hash(keys)} AS h, _i FROM _in")
+        n, distinct = cur.execute("SELECT count(*), count(DISTINCT h) FROM _b").fetchall()[0]
+        if n != distinct:  # duplicate keys (or a hash collision): the last row of each key wins
+            dup = "SELECT h FROM _b GROUP BY h HAVING count(*) > 1"
+            cur.execute(f"""DELETE FROM _b WHERE h IN ({dup})
+                AND _i NOT IN (SELECT max(_i) FROM _b WHERE h IN ({dup}) GROUP BY h, {", ".join(keys)})""")
+            n = cur.execute("SELECT count(*) FROM _b").fetchall()[0][0]
+        if check is not None:
+            check(cur, "_b")
+        # Existing rows with a key in _b, in two steps: candidates by h alone (a scan of one
+        # integer column), then only if there are any, the exact key comparison (so hash
+        # collisions never merge two rows). Identical rows are left alone (a re-ingest writes
+        # nothing); changed ones are deleted and inserted again.
+        cur.execute(f"CREATE TEMP TABLE _c AS SELECT t.rowid AS r FROM {table} t SEMI JOIN _b ON t.h = _b.h")
+        if cur.execute("SELECT count(*) FROM _c").fetchall()[0][0]:
+            rest = [c for c in schema.names if c not in keys]
+            same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM b.{c}" for c in rest) or "true"
+            cur.execute(f"""CREATE TEMP TABLE _m AS SELECT t.rowid AS r, b._i, ({same}) AS same
+                FROM {table} t JOIN _b b ON {_on(keys, "t", "b")} WHERE t.rowid IN (SELECT r FROM _c)""")
+            cur.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT r FROM _m WHERE NOT same)")
+            cur.execute("DELETE FROM _b WHERE _i IN (SELECT _i FROM _m WHERE same)")
+            cur.execute("DROP TABLE _m")
+        cur.execute("DROP TABLE _c")
+        cur.execute(f"INSERT INTO {table} ({cols}, h) SELECT {cols}, h FROM _b")
+        cur.execute("DROP TABLE _b")
         return int(n)
 
     def _upsert_nodes(self, kind: NodeKind, table: pa.Table) -> int:
@@ -207,23 +246,37 @@ class EmbeddedStore(GraphStore):
     def _upsert_edges(self, table: pa.Table) -> int:
         return self._upsert("edges", EDGE_SCHEMA, EDGE_KEY, table, check=self._check_endpoints)
 
-    def _check_endpoints(self, cur: duckdb.DuckDBPyConnection) -> None:
-        """StoreError if an edge in _b names a node that does not exist (inside the write transaction)."""
-        cur.execute(f"""CREATE TEMP TABLE _ends AS SELECT kind, id, {_hash(["id"])} AS h FROM
-                       (SELECT src_kind AS kind, src_id AS id FROM _b UNION SELECT dst_kind, dst_id FROM _b)""")
+    def _check_endpoints(self, cur: duckdb.DuckDBPyConnection, src: str) -> None:
+        """StoreError if an edge in `src` names a node that does not exist (inside the write
+        transaction): the batch's distinct endpoints anti-joined with the nodes whose key hash
+        they share (a scan of one integer column)."""
+        ends = f"SELECT src_kind AS kind, src_id AS id FROM {src} UNION SELECT dst_kind, dst_id FROM {src}"
+        cur.execute(f"CREATE TEMP TABLE _ends AS SELECT kind, id, {_hash(['id'])} AS h FROM ({ends})")
         parts = [
             f"""SELECT e.kind, e.id FROM _ends e ANTI JOIN
-                       (SELECT h, {k.key} FROM {_NODE_TABLE[k]} n SEMI JOIN _ends ON n.h = _ends.h) n
+                       (SELECT h, {k.key} FROM {_NODE_TABLE[k]} n
+                        SEMI JOIN (SELECT h FROM _ends WHERE kind = '{k.value}') m ON n.h = m.h) n
                        ON n.h = e.h AND n.{k.key} = e.id WHERE e.kind = '{k.value}'"""
-            for k in NodeKind
+            for k in self._kinds_in(cur)
         ]
-        missing = cur.execute(f"SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY 1, 2 LIMIT 5").fetchall()
+        missing = (
+            []
+            if not parts
+            else cur.execute(f"SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY 1, 2 LIMIT 5").fetchall()
+        )
         cur.execute("DROP TABLE _ends")
         if missing:
             raise StoreError(
                 "edges: endpoint(s) that do not exist (call ensure_nodes first), e.g. "
                 + ", ".join(f"{k} {i!r}" for k, i in missing)
             )
+
+    @staticmethod
+    def _kinds_in(cur: duckdb.DuckDBPyConnection) -> list[NodeKind]:
+        """The node kinds the endpoints in _ends name (a follows batch: accounts only), so that
+        the check scans only those node tables."""
+        named = {str(k) for (k,) in cur.execute("SELECT DISTINCT kind FROM _ends").fetchall()}
+        return [k for k in NodeKind if k.value in named]
 
     # -- reads -----------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

@@ -194,3 +194,25 @@ NODE_SCHEMAS: dict[NodeKind, pa.Schema] = {
     NodeKind.URL: URL_SCHEMA,
     NodeKind.HASHTAG: HASHTAG_SCHEMA,
 }
+
+
+class ResultLabel(StrEnum):
+    """Labels of the result nodes `crumbgraph publish` writes beside the graph (docs/neo4j.md).
+    `Run` is the label the Neo4j store already gives its run records: a published run is the
+    same node."""
+
+    RUN = "Run"
+    CLUSTER = "Cluster"
+    PATHWAY = "Pathway"
+
+
+class ResultRel(StrEnum):
+    """Relationship types of published results (docs/neo4j.md)."""
+
+    FOUND_IN = "FOUND_IN"  # (:Cluster|:Pathway)-[:FOUND_IN]->(:Run)
+    MEMBER_OF = "MEMBER_OF"  # (:Account)-[:MEMBER_OF]->(:Cluster)
+    OWNS = "OWNS"  # (:Cluster)-[:OWNS]->(:Content|:Url|:Hashtag)
+    FLAGGED_IN = "FLAGGED_IN"  # (:Account)-[:FLAGGED_IN {role, score}]->(:Run)
+    EXPOSED_IN = "EXPOSED_IN"  # (:Content)-[:EXPOSED_IN {probability}]->(:Run)
+    STEP = "STEP"  # (:Pathway)-[:STEP {i}]->(node), i = 0 for the source
+    REACHES = "REACHES"  # (:Pathway)-[:REACHES]->(:Cluster)

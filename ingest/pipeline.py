@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -28,12 +27,14 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from graph.errors import IngestError
-from graph.model import EDGE_SCHEMA, NODE_SCHEMAS, STRUCTURAL_KIND, NodeKind, RelType
+from graph.model import NodeKind
 from graph.progress import Progress, Stage, no_progress
 from graph.store import GraphStore
 from ingest.digest import TableDigest, snapshot_digest
+from ingest.guard import ReaderLimits, ReaderReject
 from ingest.readers import TABLES, SnapshotFile, discover, iter_batches, read_header
 from ingest.report import QUARANTINE_FILE, IngestReport, TableReport
+from ingest.staged import NODE_TABLES, StagedSnapshot
 from ingest.validate import DIGEST_COLUMNS, KEYS, MAX_FIELD_CHARS, STAGED, Rejected, resolve_columns, validate_batch
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def load_snapshot(
     progress: Progress | None = None,
     batch_rows: int = 250_000,
     max_field_chars: int = MAX_FIELD_CHARS,
+    limits: ReaderLimits | None = None,
 ) -> IngestReport:
     """Validate the snapshot in `snapshot_dir` and write it into `store`.
 
@@ -70,7 +72,7 @@ def load_snapshot(
     (after saving the report, before writing anything) when a table cannot be ingested: a
     missing required column, an unreadable file, or no table file at all.
     """
-    return _Ingest(Path(snapshot_dir), store, quarantine_dir, progress, batch_rows, max_field_chars).run()
+    return _Ingest(Path(snapshot_dir), store, quarantine_dir, progress, batch_rows, max_field_chars, limits).run()
 
 
 def read_snapshot(
@@ -80,10 +82,11 @@ def read_snapshot(
     progress: Progress | None = None,
     batch_rows: int = 250_000,
     max_field_chars: int = MAX_FIELD_CHARS,
+    limits: ReaderLimits | None = None,
 ) -> IngestReport:
     """Validate, normalise and digest a snapshot without a store (same report, same digest;
     the `bare_created` and url/hashtag node counts stay empty)."""
-    return _Ingest(Path(snapshot_dir), None, quarantine_dir, progress, batch_rows, max_field_chars).run()
+    return _Ingest(Path(snapshot_dir), None, quarantine_dir, progress, batch_rows, max_field_chars, limits).run()
 
 
 def _now() -> str:
@@ -109,6 +112,7 @@ class _Ingest:
         progress: Progress | None,
         batch_rows: int,
         max_field_chars: int,
+        limits: ReaderLimits | None = None,
     ) -> None:
         if batch_rows < 1:
             raise IngestError(f"batch_rows must be at least 1, got {batch_rows}")
@@ -117,6 +121,7 @@ class _Ingest:
         self.qdir = Path(quarantine_dir) if quarantine_dir is not None else default_quarantine_dir(snapshot_dir)
         self.batch_rows = batch_rows
         self.max_field_chars = max_field_chars
+        self.limits = limits or ReaderLimits()
         self.progress = progress or no_progress
         self.report = IngestReport(
             snapshot=str(snapshot_dir),
@@ -265,16 +270,20 @@ class _Ingest:
         if f.size == 0:
             self.report.warnings.append(f"{f.name}: empty file (no header, no rows)")
             return seq
-        header = read_header(f)
+        header = read_header(f, self.limits)
         mapping = resolve_columns(f.table, header, f.name) if header is not None else None
         seen: set[str] = set()
-        for batch, rows in iter_batches(f, self.batch_rows):
+        unread: list[ReaderReject] = []  # rows the reader could not decode: quarantined as they come
+        for batch, rows in iter_batches(f, self.batch_rows, limits=self.limits, rejects=unread):
+            self._quarantine_unread(quarantine, f, unread)
             if mapping is None:  # JSON Lines (no header): columns are per row
                 seen.update(batch.column_names)
                 batch_map = resolve_columns(f.table, batch.column_names, f.name, complete=False)
             else:
                 batch_map = mapping
-            accepted, rejected = validate_batch(f.table, batch, batch_map, max_field_chars=self.max_field_chars)
+            accepted, rejected = validate_batch(
+                f.table, batch, batch_map, max_field_chars=self.max_field_chars, con=self._db
+            )
             n = batch.num_rows
             pos = accepted.column("__cg_pos")
             writer.write_table(accepted.drop_columns(["__cg_pos"]).append_column("__cg_seq", pc.add(pos, seq)))
@@ -286,6 +295,7 @@ class _Ingest:
                 self._quarantine(quarantine, f, batch, rows, batch_map, rejected)
             if stage is not None:
                 stage.advance(n)
+        self._quarantine_unread(quarantine, f, unread)
         if header is None and seen:
             resolve_columns(f.table, sorted(seen), f.name)  # a required key that no row has
         return seq
@@ -326,6 +336,27 @@ class _Ingest:
                 + "\n"
             )
             tr.rejected_by_rule[check.rule] = tr.rejected_by_rule.get(check.rule, 0) + 1
+
+    def _quarantine_unread(self, out: IO[str], f: SnapshotFile, unread: list[ReaderReject]) -> None:
+        """Reader-level rejects (not UTF-8, line too long, not a JSON object) into the quarantine,
+        counted as read and rejected by their rule; empties `unread`."""
+        tr = self.report.tables[f.table]
+        for r in unread:
+            entry = {
+                "table": f.table,
+                "file": f.name,
+                "row": r.row,
+                "field": r.field,
+                "rule": r.rule,
+                "reason": r.reason,
+                "value": r.value,
+                "data": r.data,
+            }
+            out.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+            tr.rows_read += 1
+            tr.rejected += 1
+            tr.rejected_by_rule[r.rule] = tr.rejected_by_rule.get(r.rule, 0) + 1
+        unread.clear()
 
     # -- phase 2: deduplicate, find bare endpoints -----------------------------------------
     @property
@@ -376,101 +407,48 @@ class _Ingest:
             self.report.tables[tbl].bare_endpoints[kind] = n
 
     # -- phase 3: digest and write ---------------------------------------------------------
-    def _stream(self, sql: str) -> Iterator[pa.RecordBatch]:
-        yield from self._db.sql(sql).to_arrow_reader(self.batch_rows)
-
     def _write(self) -> None:
         """Digest every table in key order and, with a store, write it: nodes, bare endpoints,
         url and hashtag nodes, the edges derived from content, then follows and links."""
         store, rep = self.store, self.report
+        staged = StagedSnapshot(self._db, self.batch_rows)
         digests = {t: TableDigest(t, DIGEST_COLUMNS[t]) for t in TABLES}
         if store is not None:
             store.ensure_schema()
         total = sum(t.written for t in rep.tables.values())
         stage = Stage(self.progress, "write" if store is not None else "digest", total)
-        for table, kind in (("accounts", NodeKind.ACCOUNT), ("content", NodeKind.CONTENT)):
-            for batch in self._ordered(table, ", false AS bare"):
+        for table, kind in NODE_TABLES.items():
+            for batch in staged.rows(table):
                 digests[table].update(batch)
                 if store is not None:
-                    store.upsert_nodes(kind, pa.Table.from_batches([batch]).select(NODE_SCHEMAS[kind].names))
+                    store.upsert_nodes(kind, staged.nodes(table, batch))
                 stage.advance(batch.num_rows)
         if store is not None:
-            self._write_bare_nodes(store)
-            self._write_link_nodes(store)
-            self._write_content_edges(store)
-        for table, to_edges in (("follows", _follow_edges), ("links", _link_edges)):
-            for batch in self._ordered(table):
+            self._write_bare_nodes(store, staged)
+            n_url = sum(store.upsert_nodes(NodeKind.URL, t) for t in staged.url_nodes())
+            n_tag = sum(store.upsert_nodes(NodeKind.HASHTAG, t) for t in staged.hashtag_nodes())
+            rep.nodes = {"url": n_url, "hashtag": n_tag}
+            for edges in staged.content_edges():
+                store.upsert_edges(edges)
+        for table in ("follows", "links"):
+            for batch in staged.rows(table):
                 digests[table].update(batch)
                 if store is not None:
-                    store.upsert_edges(to_edges(batch))
+                    store.upsert_edges(staged.edges(table, batch))
                 stage.advance(batch.num_rows)
         stage.finish(total)
         for table in TABLES:
             rep.tables[table].digest = digests[table].hexdigest()
         rep.digest = snapshot_digest({t: digests[t].hexdigest() for t in TABLES})
 
-    def _ordered(self, table: str, extra: str = "") -> Iterator[pa.RecordBatch]:
-        """The deduplicated rows of `table` in key order (the digest's order)."""
-        cols = ", ".join(sql_ident(c) for c in STAGED[table].names)
-        return self._stream(f"SELECT {cols}{extra} FROM final_{table} ORDER BY {', '.join(KEYS[table])}")
-
-    def _write_bare_nodes(self, store: GraphStore) -> None:
+    def _write_bare_nodes(self, store: GraphStore, staged: StagedSnapshot) -> None:
         """Bare endpoints, table by table, so that each table's count says what it created."""
         rep = self.report
         for table in ("content", "follows", "links"):
             for kind in (NodeKind.ACCOUNT, NodeKind.CONTENT):
-                created = 0
-                for batch in self._stream(f"SELECT id FROM bare WHERE tbl = '{table}' AND kind = '{kind.value}'"):
-                    created += store.ensure_nodes(kind, batch.column(0))
+                created = sum(store.ensure_nodes(kind, ids) for ids in staged.bare_ids(table, kind))
                 if rep.tables[table].bare_endpoints.get(kind.value):
                     rep.tables[table].bare_created[kind.value] = created
-
-    def _write_link_nodes(self, store: GraphStore) -> None:
-        """Url and hashtag nodes, from links."""
-        n_url = n_tag = 0
-        for batch in self._stream(
-            "SELECT dst_id AS url, min(domain) AS domain FROM final_links WHERE dst_kind = 'url' GROUP BY dst_id"
-        ):
-            n_url += store.upsert_nodes(NodeKind.URL, pa.Table.from_batches([batch]))
-        for batch in self._stream("SELECT DISTINCT dst_id AS tag FROM final_links WHERE dst_kind = 'hashtag'"):
-            n_tag += store.upsert_nodes(NodeKind.HASHTAG, pa.Table.from_batches([batch]))
-        self.report.nodes = {"url": n_url, "hashtag": n_tag}
-
-    def _write_content_edges(self, store: GraphStore) -> None:
-        """The edges content implies: who posted it, what it replies to."""
-        posted, reply = RelType.POSTED, RelType.REPLY_TO
-        for batch in self._stream(f"""
-                SELECT 'account' AS src_kind, account_id AS src_id, '{posted.value}' AS type,
-                       '{STRUCTURAL_KIND[posted]}' AS kind, 'content' AS dst_kind, content_id AS dst_id,
-                       created_at, CAST(NULL AS VARCHAR) AS props FROM final_content
-                UNION ALL
-                SELECT 'content', content_id, '{reply.value}', '{STRUCTURAL_KIND[reply]}', 'content', parent_id,
-                       created_at, NULL FROM final_content WHERE parent_id IS NOT NULL"""):
-            store.upsert_edges(pa.Table.from_batches([batch]))
-
-
-def _follow_edges(batch: pa.RecordBatch) -> pa.Table:
-    """FOLLOWS edges of a batch of follows rows."""
-    n = batch.num_rows
-    follows = RelType.FOLLOWS
-    return pa.Table.from_arrays(
-        [
-            pa.repeat("account", n),
-            batch.column("follower_id"),
-            pa.repeat(follows.value, n),
-            pa.repeat(STRUCTURAL_KIND[follows], n),
-            pa.repeat("account", n),
-            batch.column("followee_id"),
-            batch.column("created_at"),
-            batch.column("props"),
-        ],
-        schema=EDGE_SCHEMA,
-    )
-
-
-def _link_edges(batch: pa.RecordBatch) -> pa.Table:
-    """Edges of a batch of staged links rows (they carry the edge columns already)."""
-    return pa.Table.from_batches([batch]).select(EDGE_SCHEMA.names)
 
 
 def _known_rows(files: list[SnapshotFile]) -> int | None:

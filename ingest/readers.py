@@ -5,17 +5,29 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from graph.errors import IngestError
+from ingest.guard import (
+    PLACEHOLDER,
+    REJECT_VALUE_BYTES,
+    DecompressionBudget,
+    GuardedCsvStream,
+    ReaderLimits,
+    ReaderReject,
+    shown,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +67,7 @@ class SnapshotFile:
     fmt: str
     compression: str | None
     size: int
+    root: Path | None = None  # the resolved snapshot folder; readers refuse a path that leaves it
 
 
 @dataclass(frozen=True)
@@ -77,42 +90,86 @@ def _split_suffix(name: str) -> tuple[str, str] | None:
     return None
 
 
+def _inside(path: Path, root: Path) -> bool:
+    """Whether `path`, every symlink resolved, lies in the (resolved) folder `root`."""
+    try:
+        return Path(os.path.realpath(path)).is_relative_to(root)
+    except (OSError, ValueError):
+        return False
+
+
+def _walk(root: Path) -> tuple[dict[str, Path], list[IgnoredFile]]:
+    """Every file below `root` by relative posix path, never following a symlinked folder; a
+    symlink that leads outside `root` is ignored unread (its target is never opened or named)."""
+    paths: dict[str, Path] = {}
+    refused: list[IgnoredFile] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        for d in sorted(dirnames):
+            if (here / d).is_symlink():
+                rel = (here / d).relative_to(root).as_posix()
+                refused.append(IgnoredFile(rel, "symlinked folder (not followed)"))
+        for name in filenames:
+            path = here / name
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink() and not _inside(path, root):
+                refused.append(IgnoredFile(rel, "symlink that leads outside the snapshot folder (refused, not read)"))
+            else:
+                paths[rel] = path
+    return paths, refused
+
+
+def snapshot_below(root: Path, requested: str | Path) -> Path:
+    """The snapshot folder `requested` (relative to `root`, or absolute) if it lies below `root`
+    once every symlink is resolved; IngestError otherwise. The message names neither the
+    resolved path nor whether anything exists there (a caller learns nothing outside `root`)."""
+    base = Path(os.path.realpath(root))
+    try:
+        path = Path(os.path.realpath(base / requested))
+    except (ValueError, OSError):  # a NUL byte, a name too long: nothing below the root is named so
+        path = base
+    if not path.is_relative_to(base) or path == base:
+        raise IngestError(
+            f"snapshot_dir {str(requested)[:200]!r}: not below the ingest root (CRUMBGRAPH_INGEST_ROOT); "
+            "give a snapshot folder relative to it",
+            field="snapshot_dir",
+        )
+    try:
+        found = path.is_dir()
+    except OSError:
+        found = False
+    if not found:
+        raise IngestError(
+            f"snapshot_dir {str(requested)[:200]!r}: no such snapshot folder below the ingest root",
+            field="snapshot_dir",
+        )
+    return path
+
+
 def discover(snapshot_dir: Path) -> Discovery:
     """Assign every file under `snapshot_dir` to a table, or to the ignored list with a reason.
 
     Files of a table are ordered by relative path; this order (then row order) decides
-    which row is "last" when ids repeat.
+    which row is "last" when ids repeat. Symlinks are followed only while they stay inside the
+    snapshot folder; symlinked folders are not followed.
     """
-    root = Path(snapshot_dir)
-    if not root.is_dir():
-        raise IngestError(f"snapshot directory {str(root)!r} does not exist or is not a directory", file=str(root))
+    given = Path(snapshot_dir)
+    if not given.is_dir():
+        raise IngestError(f"snapshot directory {str(given)!r} does not exist or is not a directory", file=str(given))
+    root = Path(os.path.realpath(given))
     files: dict[str, list[SnapshotFile]] = {t: [] for t in TABLES}
-    ignored: list[IgnoredFile] = []
-    paths = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file() or p.is_symlink()}
+    paths, ignored = _walk(root)
     for rel, path in sorted(paths.items()):
         if not path.is_file():
             ignored.append(IgnoredFile(rel, "not a regular file"))
             continue
-        parts = rel.split("/")
-        split = _split_suffix(parts[-1])
-        if split is None:
-            ignored.append(IgnoredFile(rel, f"unknown file type (expected one of {', '.join(sorted(SUFFIXES))})"))
-            continue
-        stem, suffix = split
-        if len(parts) > 1:
-            table = parts[0].lower() if parts[0].lower() in TABLES else None
-            why = f"folder {parts[0]!r} is not a table ({', '.join(TABLES)})"
-        else:
-            m = _STEM.match(stem)
-            table = m.group("table").lower() if m else None
-            why = f"file name does not start with a table name ({', '.join(TABLES)})"
-        if any(p.startswith(".") for p in parts):
-            table, why = None, "hidden file"
-        if table is None:
+        table, why, split = _table_of(rel)
+        if table is None or split is None:
             ignored.append(IgnoredFile(rel, why))
             continue
-        fmt, compression = SUFFIXES[suffix.lower()]
-        files[table].append(SnapshotFile(path, rel, table, fmt, compression, path.stat().st_size))
+        fmt, compression = SUFFIXES[split[1].lower()]
+        files[table].append(SnapshotFile(path, rel, table, fmt, compression, path.stat().st_size, root))
+    ignored.sort(key=lambda i: i.name)
     logger.info(
         "%s: %s; %d file(s) ignored",
         root,
@@ -120,6 +177,24 @@ def discover(snapshot_dir: Path) -> Discovery:
         len(ignored),
     )
     return Discovery(files, ignored)
+
+
+def _table_of(rel: str) -> tuple[str | None, str, tuple[str, str] | None]:
+    """(table, why not, (stem, suffix)) of a file's relative path."""
+    parts = rel.split("/")
+    split = _split_suffix(parts[-1])
+    if split is None:
+        return None, f"unknown file type (expected one of {', '.join(sorted(SUFFIXES))})", None
+    if len(parts) > 1:
+        table = parts[0].lower() if parts[0].lower() in TABLES else None
+        why = f"folder {parts[0]!r} is not a table ({', '.join(TABLES)})"
+    else:
+        m = _STEM.match(split[0])
+        table = m.group("table").lower() if m else None
+        why = f"file name does not start with a table name ({', '.join(TABLES)})"
+    if any(p.startswith(".") for p in parts):
+        return None, "hidden file", split
+    return table, why, split
 
 
 # -- column conversion -------------------------------------------------------------------
@@ -176,99 +251,245 @@ def _stringify(batch: pa.RecordBatch | pa.Table, file: str) -> pa.Table:
 # -- readers -----------------------------------------------------------------------------
 
 
-def _first_bad_utf8_line(f: SnapshotFile) -> int | None:
-    """1-based line of the first invalid UTF-8 byte (only called on the error path)."""
-    import gzip
-
-    opener = gzip.open if f.compression == "gzip" else open
-    with opener(f.path, "rb") as fh:
-        for i, line in enumerate(fh, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return i
-    return None
-
-
-def read_header(f: SnapshotFile) -> list[str] | None:
+def read_header(f: SnapshotFile, limits: ReaderLimits | None = None) -> list[str] | None:
     """Column names of a CSV or Parquet file (None for JSON Lines, whose columns are per row)."""
     try:
         if f.fmt == "csv":
-            reader = pacsv.open_csv(_stream(f), read_options=pacsv.ReadOptions(block_size=1 << 16))
-            names = list(reader.schema.names)
-            return names
+            with _guarded(f, limits or ReaderLimits(), columns=1, header_only=True) as stream:
+                reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=1 << 16))
+                return list(reader.schema.names)
         if f.fmt == "parquet":
-            return list(pq.ParquetFile(f.path).schema_arrow.names)
+            return list(pq.ParquetFile(_checked_path(f)).schema_arrow.names)
     except (pa.ArrowInvalid, OSError) as exc:
         raise _unreadable(f, exc) from exc
     return None
 
 
-def _stream(f: SnapshotFile) -> pa.NativeFile:
-    return pa.input_stream(str(f.path), compression=f.compression)
+def _checked_path(f: SnapshotFile) -> Path:
+    """`f.path`, refused if it now resolves outside its snapshot (a symlink swapped in after
+    discovery): the readers never open a file outside the snapshot folder."""
+    if f.root is not None and not _inside(f.path, f.root):
+        raise IngestError(f"{f.name}: now leads outside the snapshot folder; refused", file=f.name)
+    return f.path
+
+
+def _guarded(f: SnapshotFile, limits: ReaderLimits, *, columns: int, header_only: bool = False) -> GuardedCsvStream:
+    source = pa.input_stream(str(_checked_path(f)), compression=f.compression)
+    compressed = f.size if f.compression is not None else None
+    return GuardedCsvStream(
+        source, f.name, limits, columns=columns, compressed_bytes=compressed, header_only=header_only
+    )
 
 
 def _unreadable(f: SnapshotFile, exc: BaseException) -> IngestError:
+    if isinstance(exc, IngestError):
+        return exc
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    row = None
     if "UTF8" in msg or "UTF-8" in msg or isinstance(exc, UnicodeDecodeError):
-        row = _first_bad_utf8_line(f)
-        where = f" at line {row}" if row else ""
-        return IngestError(f"{f.name}: not valid UTF-8{where} ({msg})", file=f.name, row=row)
+        return IngestError(f"{f.name}: header is not valid UTF-8 ({msg})", file=f.name, row=1)
     return IngestError(f"{f.name}: unreadable {f.fmt} file ({msg})", file=f.name)
 
 
-def iter_batches(f: SnapshotFile, batch_rows: int) -> Iterator[tuple[pa.Table, pa.Array]]:
+def iter_batches(
+    f: SnapshotFile,
+    batch_rows: int,
+    *,
+    limits: ReaderLimits | None = None,
+    rejects: list[ReaderReject] | None = None,
+) -> Iterator[tuple[pa.Table, pa.Array]]:
     """Yield (all-string table, int64 row numbers) for each batch of `f`.
 
     Row numbers count data rows: for CSV the header is not a row, for JSON Lines they are
-    line numbers. Raises IngestError for an unreadable file (bad encoding, broken Parquet,
-    a CSV row with the wrong number of fields, a JSON line that is not an object).
+    line numbers. A row the reader cannot decode (bytes that are not UTF-8, a line longer than
+    `limits.max_line_bytes`, a JSON line that is not an object) is left out of the batches and
+    appended to `rejects` (its row number is skipped); without a `rejects` list it raises
+    IngestError instead. Raises IngestError for a file that cannot be read at all (a broken
+    Parquet footer, a CSV row with the wrong number of fields, a header that is not UTF-8) and
+    for a compressed file that expands past its limit (`ReaderLimits.decompressed_limit`).
     """
+    limits = limits or ReaderLimits()
+    sink: list[ReaderReject] = rejects if rejects is not None else []
     if f.fmt == "csv":
-        yield from _iter_csv(f)
+        batches = _iter_csv(f, limits, sink)
     elif f.fmt == "parquet":
-        yield from _iter_parquet(f, batch_rows)
+        batches = _iter_parquet(f, batch_rows, sink)
     else:
-        yield from _iter_jsonl(f, batch_rows)
+        batches = _iter_jsonl(f, batch_rows, limits, sink)
+    for batch in batches:
+        if rejects is None and sink:
+            raise _strict_error(sink[0])
+        yield batch
+    if rejects is None and sink:
+        raise _strict_error(sink[0])
 
 
-def _counted(batch: pa.RecordBatch, f: SnapshotFile, row: int) -> tuple[pa.Table, pa.Array]:
-    return _stringify(batch, f.name), pa.array(np.arange(row, row + batch.num_rows, dtype=np.int64))
+def _strict_error(r: ReaderReject) -> IngestError:
+    return IngestError(f"{r.file}, row {r.row}: {r.reason}", file=r.file, row=r.row, field=r.field, value=r.value)
 
 
-def _iter_csv(f: SnapshotFile) -> Iterator[tuple[pa.Table, pa.Array]]:
-    names = read_header(f) or []
+def _counted(batch: pa.RecordBatch | pa.Table, f: SnapshotFile, rows: pa.Array) -> tuple[pa.Table, pa.Array]:
+    return _stringify(batch, f.name), rows
+
+
+def _row_numbers(start: int, n: int) -> pa.Array:
+    return pa.array(np.arange(start, start + n, dtype=np.int64))
+
+
+def _iter_csv(
+    f: SnapshotFile, limits: ReaderLimits, rejects: list[ReaderReject]
+) -> Iterator[tuple[pa.Table, pa.Array]]:
+    """CSV through the guard, UTF-8 checked per batch (so one bad byte costs one row, not the file)."""
+    names = read_header(f, limits) or []
     try:
-        reader = pacsv.open_csv(
-            _stream(f),
-            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-        row = 1
-        for batch in reader:
-            if batch.num_rows:
-                yield _counted(batch, f, row)
-                row += batch.num_rows
+        with _guarded(f, limits, columns=len(names)) as stream:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    check_utf8=False,  # checked per batch below, so that a bad byte costs one row
+                    column_types={n: pa.string() for n in names},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            row = 1
+            for batch in reader:
+                if batch.num_rows:
+                    table = pa.Table.from_batches([batch])
+                    rows = _row_numbers(row, batch.num_rows)
+                    row += batch.num_rows
+                    table, rows = _reject_overlong(f, table, rows, stream.overlong, limits, rejects)
+                    table, rows = _reject_bad_text(f, table, rows, rejects)
+                    if table.num_rows:
+                        yield _counted(table, f, rows)
     except (pa.ArrowInvalid, OSError) as exc:
         raise _unreadable(f, exc) from exc
 
 
-def _iter_parquet(f: SnapshotFile, batch_rows: int) -> Iterator[tuple[pa.Table, pa.Array]]:
+def _iter_parquet(f: SnapshotFile, batch_rows: int, rejects: list[ReaderReject]) -> Iterator[tuple[pa.Table, pa.Array]]:
+    """Parquet is typed: a text cell that is not UTF-8 rejects its row; a damaged page or footer
+    makes the file unreadable (Parquet has no lines to resynchronise on)."""
     try:
-        pf = pq.ParquetFile(f.path)
+        pf = pq.ParquetFile(_checked_path(f))
         row = 1
         for batch in pf.iter_batches(batch_size=batch_rows):
             if batch.num_rows:
-                yield _counted(batch, f, row)
+                table, rows = pa.Table.from_batches([batch]), _row_numbers(row, batch.num_rows)
                 row += batch.num_rows
+                table, rows = _reject_bad_text(f, table, rows, rejects)
+                if table.num_rows:
+                    yield _counted(table, f, rows)
     except (pa.ArrowInvalid, OSError) as exc:
         raise _unreadable(f, exc) from exc
+
+
+# -- reader-level rejects ----------------------------------------------------------------
+
+
+def _reject_overlong(
+    f: SnapshotFile,
+    table: pa.Table,
+    rows: pa.Array,
+    overlong: dict[int, bytes],
+    limits: ReaderLimits,
+    rejects: list[ReaderReject],
+) -> tuple[pa.Table, pa.Array]:
+    """Drop the placeholder rows the guard put where over-long lines were."""
+    if not overlong or not table.num_columns:
+        return table, rows
+    first = table.column(0)
+    mask = pc.fill_null(pc.starts_with(first, pattern=PLACEHOLDER.decode("latin-1")), False)
+    if not pc.any(mask).as_py():
+        return table, rows
+    limit = f"{limits.max_line_bytes:,} bytes (CRUMBGRAPH_INGEST_MAX_LINE_BYTES)"
+    for cell, row in zip(first.filter(mask).to_pylist(), rows.filter(mask).to_pylist(), strict=True):
+        digits = str(cell)[len(PLACEHOLDER) :]
+        line = int(digits) if digits.isdigit() else 0
+        rejects.append(
+            ReaderReject(
+                file=f.name,
+                row=row,
+                line=line,
+                rule="line_too_long",
+                reason=f"line {line} is longer than {limit}; skipped unread",
+                value=shown(overlong.pop(line, b"")),
+            )
+        )
+    keep = pc.invert(mask)
+    return table.filter(keep), rows.filter(keep)
+
+
+def _bad_utf8_rows(arr: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
+    """Positions of cells that are not valid UTF-8, or None when all are (checked in C first)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    t = arr.type
+    try:
+        if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+            arr.cast(pa.large_string() if pa.types.is_large_binary(t) else pa.string())
+        elif pa.types.is_string(t) or pa.types.is_large_string(t):
+            arr.validate(full=True)
+        else:
+            return None
+        return None
+    except pa.ArrowInvalid:
+        bad = [i for i, v in enumerate(arr.cast(pa.large_binary()).to_pylist()) if v is not None and not _is_utf8(v)]
+        return np.array(bad, dtype=np.int64)
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _reject_bad_text(
+    f: SnapshotFile, table: pa.Table, rows: pa.Array, rejects: list[ReaderReject]
+) -> tuple[pa.Table, pa.Array]:
+    """Rows with a text cell that is not UTF-8 become rejects naming the first such column."""
+    bad_field: dict[int, str] = {}
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        positions = _bad_utf8_rows(col)
+        for i in positions.tolist() if positions is not None else []:
+            bad_field.setdefault(i, name)
+    if not bad_field:
+        return table, rows
+    idx = sorted(bad_field)
+    raw_rows = _raw_rows(table.take(pa.array(idx, pa.int64())))
+    for i, raw, row in zip(idx, raw_rows, rows.take(pa.array(idx, pa.int64())).to_pylist(), strict=True):
+        col = bad_field[i]
+        value = raw[col.strip()]
+        rejects.append(
+            ReaderReject(
+                file=f.name,
+                row=row,
+                rule="encoding",
+                field=col.strip(),
+                reason=f"{col.strip()}: not valid UTF-8",
+                value=value[:REJECT_VALUE_BYTES] if isinstance(value, str) else value,
+                data=raw,
+            )
+        )
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[idx] = False
+    mask = pa.array(keep)
+    return table.filter(mask), rows.filter(mask)
+
+
+def _raw_rows(table: pa.Table) -> list[dict[str, str | None]]:
+    """Rows as text for the quarantine, whatever their bytes: undecodable bytes as \\xNN."""
+    cols: dict[str, list[str | None]] = {}
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        t = col.type
+        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
+            cells = col.cast(pa.large_binary()).to_pylist()
+            cols[name.strip()] = [None if v is None else v.decode("utf-8", "backslashreplace") for v in cells]
+        else:
+            cols[name.strip()] = [_json_value(v) for v in col.to_pylist()]
+    return [{k: v[i] for k, v in cols.items()} for i in range(table.num_rows)]
 
 
 def _json_value(v: object) -> str | None:
@@ -279,12 +500,80 @@ def _json_value(v: object) -> str | None:
     return _json_text(v)
 
 
-def _iter_jsonl(f: SnapshotFile, batch_rows: int) -> Iterator[tuple[pa.Table, pa.Array]]:
-    """JSON Lines through the json module: tolerant of ids that are numbers in some rows and
-    strings in others (which pyarrow's typed JSON reader rejects), at ~0.3 M rows/s."""
-    import gzip
+# -- JSON Lines --------------------------------------------------------------------------
 
-    opener = gzip.open if f.compression == "gzip" else open
+
+class _Lines:
+    """The lines of a (possibly gzip) file, each at most `max_line_bytes` held in memory; an
+    over-long line is read past in bounded pieces. Counts decompressed bytes against the cap."""
+
+    def __init__(self, f: SnapshotFile, limits: ReaderLimits) -> None:
+        self.f, self.limits = f, limits
+        self.budget = DecompressionBudget(f.name, f.size if f.compression is not None else None, limits)
+
+    def __iter__(self) -> Iterator[tuple[int, bytes | None, bytes]]:
+        """(line number, the line or None if over-long, its first bytes)."""
+        import gzip
+
+        path = _checked_path(self.f)
+        with gzip.open(path, "rb") if self.f.compression == "gzip" else open(path, "rb") as fh:
+            lineno = 0
+            while True:
+                raw = fh.readline(self.limits.max_line_bytes + 1)
+                if not raw:
+                    return
+                lineno += 1
+                self.budget.add(len(raw))
+                if len(raw) > self.limits.max_line_bytes and not raw.endswith(b"\n"):
+                    self._skip_rest(fh)
+                    yield lineno, None, raw[: REJECT_VALUE_BYTES + 1]
+                else:
+                    yield lineno, raw, b""
+
+    def _skip_rest(self, fh: Any) -> None:
+        while True:
+            piece = fh.readline(1 << 20)
+            self.budget.add(len(piece))
+            if not piece or piece.endswith(b"\n"):
+                return
+
+
+def _parse_line(
+    f: SnapshotFile, lineno: int, raw: bytes | None, head: bytes, limits: ReaderLimits
+) -> dict[str, Any] | ReaderReject:
+    """A JSON object, or the reject saying why this line is not one."""
+
+    def reject(rule: str, reason: str, value: str | None) -> ReaderReject:
+        return ReaderReject(file=f.name, row=lineno, line=lineno, rule=rule, reason=reason, value=value)
+
+    if raw is None:
+        return reject(
+            "line_too_long",
+            f"line {lineno} is longer than {limits.max_line_bytes:,} bytes (CRUMBGRAPH_INGEST_MAX_LINE_BYTES); "
+            "skipped unread",
+            shown(head),
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return reject("encoding", f"line {lineno} is not valid UTF-8 ({exc.reason} at byte {exc.start})", shown(raw))
+    if not text.strip():
+        return {}
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return reject("json", f"line {lineno} is not valid JSON ({exc})", shown(raw))
+    if not isinstance(obj, dict):
+        return reject("not_object", f"line {lineno} is not a JSON object", shown(raw))
+    return obj
+
+
+def _iter_jsonl(
+    f: SnapshotFile, batch_rows: int, limits: ReaderLimits, rejects: list[ReaderReject]
+) -> Iterator[tuple[pa.Table, pa.Array]]:
+    """JSON Lines through the json module: tolerant of ids that are numbers in some rows and
+    strings in others (which pyarrow's typed JSON reader rejects), at ~0.3 M rows/s. A line that
+    is not a UTF-8 JSON object, or is too long, is a reject; blank lines are skipped."""
     cols: dict[str, list[str | None]] = {}
     n = 0
     rows: list[int] = []
@@ -295,36 +584,25 @@ def _iter_jsonl(f: SnapshotFile, batch_rows: int) -> Iterator[tuple[pa.Table, pa
         table = pa.table(data) if data else pa.table({INTERNAL_PREFIX + "empty": pa.nulls(n, pa.string())})
         return table, pa.array(rows, pa.int64())
 
-    with opener(f.path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise IngestError(
-                    f"{f.name}: not valid UTF-8 at line {lineno} ({exc})", file=f.name, row=lineno
-                ) from exc
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise IngestError(
-                    f"{f.name}: line {lineno} is not valid JSON ({exc})", file=f.name, row=lineno
-                ) from exc
-            if not isinstance(obj, dict):
-                raise IngestError(f"{f.name}: line {lineno} is not a JSON object", file=f.name, row=lineno)
-            for k, v in obj.items():
-                k = k.strip()
-                col = cols.get(k)
-                if col is None:
-                    col = cols[k] = [None] * n
-                elif len(col) < n:
-                    col.extend([None] * (n - len(col)))
-                col.append(_json_value(v))
-            rows.append(lineno)
-            n += 1
-            if n >= batch_rows:
-                yield flush()
-                cols, n, rows = {}, 0, []
+    for lineno, raw, head in _Lines(f, limits):
+        obj = _parse_line(f, lineno, raw, head, limits)
+        if isinstance(obj, ReaderReject):
+            rejects.append(obj)
+            continue
+        if not obj and raw is not None and not raw.strip():
+            continue
+        for k, v in obj.items():
+            k = k.strip()
+            col = cols.get(k)
+            if col is None:
+                col = cols[k] = [None] * n
+            elif len(col) < n:
+                col.extend([None] * (n - len(col)))
+            col.append(_json_value(v))
+        rows.append(lineno)
+        n += 1
+        if n >= batch_rows:
+            yield flush()
+            cols, n, rows = {}, 0, []
     if n:
         yield flush()

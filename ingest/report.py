@@ -5,12 +5,28 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPORT_FILE = "ingest-report.json"
 QUARANTINE_FILE = "quarantine.jsonl"
+#: the folder under the state folder that holds one folder per ingest (report + quarantine)
+INGESTS_DIR = "ingests"
+
+
+def new_ingest_dir(state_dir: Path, now: datetime | None = None) -> Path:
+    """A new, private (0700) folder `state_dir/ingests/<UTC time>-<random>/` for one ingest's
+    report and quarantine: never beside the snapshot, which may sit on read-only evidence media."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    base = Path(state_dir) / INGESTS_DIR
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = base / f"{stamp}-{secrets.token_hex(4)}"
+    path.mkdir(mode=0o700)
+    os.chmod(path, 0o700)
+    return path
 
 
 @dataclass

@@ -1,85 +1,34 @@
-"""Validation rules of ingest format v1 and the batch validator that applies them.
+"""The batch validator: applies the rule table of ingest/rules.py to one batch.
 
-A batch (all-string Arrow table straight from a reader) goes through vectorised pyarrow
-kernels that normalise every field and name the first rule each row breaks. Rows that
-break none are returned normalised, in the staged schema; the others by position, for the
-quarantine, untouched.
+A batch (all-string Arrow table straight from a reader) gets the helper columns of the
+arrow-engine rules (timestamps, URLs, the props JSON; vectorised pyarrow), then one DuckDB
+query compiled from the rule table yields every normalised field and the index of the first
+rule each row breaks. Rows that break none are returned normalised, in the staged schema; the
+others by position, for the quarantine, untouched.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.errors import IngestError
-from graph.model import AGE_BANDS, LABELS, LINK_DST_KINDS, LINK_KIND_TO_REL, LINK_SRC_KINDS, STATUSES, RelType
-from ingest.normalise import (
-    UTC_US,
-    blank_to_null,
-    json_props,
-    mask,
-    normalise_hashtags,
-    normalise_urls,
-    parse_numbers,
-    parse_timestamps,
-    strip,
-)
+from ingest.normalise import UTC_US, json_props, normalise_urls, parse_timestamps, strip
 from ingest.readers import INTERNAL_PREFIX
+from ingest.rules import COLUMNS, Column, CompiledCheck, compile_table, helper, strip_helpers
 
 logger = logging.getLogger(__name__)
 
 #: default limit on the length (characters) of any one field
 MAX_FIELD_CHARS = 4096
 
-
-@dataclass(frozen=True)
-class Column:
-    """A column of the format. `kind` picks the rule: id, text, lower, enum, timestamp,
-    confidence, or dst (links.dst_id, whose rule depends on dst_kind)."""
-
-    name: str
-    kind: str
-    required: bool = False
-    choices: tuple[str, ...] = ()
-    default: str | None = None
-
-
-#: the columns of each table, in the order their rules are checked
-COLUMNS: dict[str, tuple[Column, ...]] = {
-    "accounts": (
-        Column("account_id", "id", required=True),
-        Column("created_at", "timestamp"),
-        Column("age_band", "enum", choices=AGE_BANDS, default="unknown"),
-        Column("status", "enum", choices=STATUSES, default="active"),
-    ),
-    "content": (
-        Column("content_id", "id", required=True),
-        Column("account_id", "id", required=True),
-        Column("created_at", "timestamp"),
-        Column("kind", "lower"),
-        Column("parent_id", "id"),
-        Column("label", "enum", choices=LABELS, default="none"),
-        Column("label_source", "text"),
-        Column("label_confidence", "confidence", default="1.0"),
-    ),
-    "follows": (
-        Column("follower_id", "id", required=True),
-        Column("followee_id", "id", required=True),
-        Column("created_at", "timestamp"),
-    ),
-    "links": (
-        Column("src_kind", "enum", required=True, choices=LINK_SRC_KINDS),
-        Column("src_id", "id", required=True),
-        Column("dst_kind", "enum", required=True, choices=LINK_DST_KINDS),
-        Column("dst_id", "dst", required=True),
-        Column("kind", "lower", default="reference"),
-        Column("created_at", "timestamp"),
-    ),
-}
+__all__ = ["COLUMNS", "Column", "MAX_FIELD_CHARS", "STAGED", "KEYS", "DIGEST_COLUMNS", "validate_batch"]
 
 _S, _F = pa.string(), pa.float64()
 
@@ -175,146 +124,108 @@ def resolve_columns(table: str, names: list[str], file: str, *, complete: bool =
     return found
 
 
-class _Checks:
-    """The first broken check of each row, accumulated check by check in rule order."""
-
-    def __init__(self, n: int) -> None:
-        self.first = np.full(n, -1, np.int32)
-        self.checks: list[Check] = []
-
-    def add(self, broken: np.ndarray | pa.Array, field: str, rule: str, reason: str) -> None:
-        broken = broken if isinstance(broken, np.ndarray) else mask(broken)
-        if broken.any():
-            self.first[broken & (self.first < 0)] = len(self.checks)
-        self.checks.append(Check(field, rule, reason))
+_names = itertools.count()
 
 
 def validate_batch(
-    table: str, batch: pa.Table, mapping: dict[str, str], *, max_field_chars: int = MAX_FIELD_CHARS
+    table: str,
+    batch: pa.Table,
+    mapping: dict[str, str],
+    *,
+    max_field_chars: int = MAX_FIELD_CHARS,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> tuple[pa.Table, Rejected]:
     """Normalise `batch` (all strings, the file's own column names; `mapping` from
-    resolve_columns) -> (accepted rows in STAGED[table] plus `__cg_pos`, the rejected rows)."""
-    v = _BatchValidator(batch, max_field_chars)
-    for c in COLUMNS[table]:
-        raw = v.column(mapping[c.name]) if c.name in mapping else pa.nulls(v.n, pa.string())
-        v.apply(c, raw)
+    resolve_columns) -> (accepted rows in STAGED[table] plus `__cg_pos`, the rejected rows).
+
+    The SQL runs on `con` (the ingest's staging database) or, without one, a private in-memory
+    DuckDB."""
+    n = batch.num_rows
     mapped = set(mapping.values())
     extras = [c for c in batch.column_names if not c.startswith(INTERNAL_PREFIX) and c not in mapped]
-    v.props({x: v.column(x) for x in extras})
-    if table == "links":
-        v.out["type"] = _link_types(v.out["kind"])
-    return v.split(STAGED[table])
+    data = {name: _text(batch, name) for name in [*mapping.values(), *extras]}
+    data.update(_helpers(table, mapping, data, extras, n))
+    data["__cg_pos"] = pa.array(np.arange(n, dtype=np.int64))
+    compiled = compile_table(table, mapping, extras, limit=max_field_chars)
+    sql = compiled.select("{src}", extra=f", {_ident(helper('props', 'row'))} AS props, __cg_pos")
+    out = _run(con, sql, pa.table(data))
+    return _split(out, STAGED[table], compiled.checks)
 
 
-def _link_types(kinds: pa.Array) -> pa.Array:
-    """The relationship type of each link kind (graph.model.LINK_KIND_TO_REL; else REFERENCES)."""
-    known = list(LINK_KIND_TO_REL)
-    types = pa.array([LINK_KIND_TO_REL[k].value for k in known] + [RelType.REFERENCES.value])
-    return pc.take(types, pc.fill_null(pc.index_in(kinds, value_set=pa.array(known)), len(known)))
+def _text(batch: pa.Table, name: str) -> pa.Array:
+    return batch.column(name).combine_chunks().cast(pa.string())
 
 
-class _BatchValidator:
-    """Applies the rules of one batch's columns, in rule order, into normalised columns (`out`)
-    and the first broken check of each row (`checks`)."""
+def _helpers(
+    table: str, mapping: dict[str, str], data: dict[str, pa.Array], extras: list[str], n: int
+) -> dict[str, pa.Array]:
+    """The helper columns of the arrow-engine rules (rules.py names them)."""
+    out: dict[str, pa.Array] = {}
+    stripped = {
+        name: strip(data[mapping[name]]) if name in mapping else pa.nulls(n, pa.string())
+        for name in strip_helpers(table)
+    }
+    out.update({helper("s", name): value for name, value in stripped.items()})
+    for c in COLUMNS[table]:
+        if c.kind == "timestamp":
+            ts, bad, out_of_range = parse_timestamps(stripped[c.name])
+            out[helper("ts", c.name)] = ts
+            out[helper("ts_bad", c.name)] = pa.array(bad)
+            out[helper("ts_range", c.name)] = pa.array(out_of_range)
+        elif c.kind == "dst":
+            out[helper("url", c.name)], out[helper("url_domain", c.name)] = _urls(
+                stripped[c.name], stripped["dst_kind"]
+            )
+    out[helper("props", "row")] = json_props({x: data[x] for x in extras}, n)
+    return out
 
-    def __init__(self, batch: pa.Table, max_field_chars: int) -> None:
-        self.batch = batch
-        self.n = batch.num_rows
-        self.limit = max_field_chars
-        self.checks = _Checks(self.n)
-        self.out: dict[str, pa.Array] = {}
 
-    def column(self, name: str) -> pa.Array:
-        return self.batch.column(name).combine_chunks().cast(pa.string())
+def _urls(dst: pa.Array, dst_kind: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(normalised url, domain) of the rows whose dst_kind is url, null elsewhere (the regex
+    runs on those rows only)."""
+    is_url = pc.fill_null(pc.equal(pc.utf8_lower(dst_kind), "url"), False)
+    n_url = pc.sum(is_url).as_py() or 0
+    if n_url == len(dst):
+        return normalise_urls(dst)
+    nulls = pa.nulls(len(dst), pa.string())
+    if n_url == 0:
+        return nulls, nulls
+    url, host = normalise_urls(dst.filter(is_url))
+    return pc.replace_with_mask(nulls, is_url, url), pc.replace_with_mask(nulls, is_url, host)
 
-    def check_length(self, arr: pa.Array, field: str) -> None:
-        # bytes >= characters, so only a long byte string can be too many characters
-        if arr.null_count == self.n or not pc.any(pc.greater(pc.binary_length(arr), self.limit)).as_py():
-            long = np.zeros(self.n, bool)
-        else:
-            long = mask(pc.greater(pc.utf8_length(arr), self.limit))
-        self.checks.add(long, field, "too_long", f"longer than {self.limit} characters")
 
-    def apply(self, c: Column, raw: pa.Array) -> None:
-        """Check and normalise one column of the format (`raw`: null where the file lacks it)."""
-        stripped = strip(raw) if c.kind != "text" else None
-        if c.required:
-            self.checks.add(pc.is_null(stripped), c.name, "required", "required field is empty")
-        self.check_length(raw, c.name)
-        rule = {
-            "id": self._id,
-            "text": self._text,
-            "lower": self._lower_or_enum,
-            "enum": self._lower_or_enum,
-            "timestamp": self._timestamp,
-            "confidence": self._confidence,
-            "dst": self._dst,
-        }.get(c.kind)
-        if rule is None:  # pragma: no cover - a programming error in COLUMNS
-            raise AssertionError(c.kind)
-        rule(c, raw, stripped)
+def _run(con: duckdb.DuckDBPyConnection | None, sql: str, data: pa.Table) -> pa.Table:
+    """Run `sql` over `data` (registered under a private name) and return the result."""
+    own = con is None
+    cur = duckdb.connect(":memory:") if con is None else con
+    name = f"__cg_batch_{next(_names)}"
+    cur.register(name, data)
+    try:
+        return cur.sql(sql.format(src=name)).to_arrow_table()
+    finally:
+        cur.unregister(name)
+        if own:
+            cur.close()
 
-    def _id(self, c: Column, raw: pa.Array, stripped: pa.Array | None) -> None:
-        self.out[c.name] = pc.if_else(pc.is_null(stripped), pa.scalar(None, pa.string()), raw)
 
-    def _text(self, c: Column, raw: pa.Array, stripped: pa.Array | None) -> None:
-        self.out[c.name] = blank_to_null(raw)
+def _split(out: pa.Table, schema: pa.Schema, checks: tuple[CompiledCheck, ...]) -> tuple[pa.Table, Rejected]:
+    """(the rows that broke no rule, in `schema` plus `__cg_pos`; the others, by position)."""
+    staged = pa.Table.from_arrays(
+        [out.column(f.name).cast(f.type) for f in schema] + [out.column("__cg_pos")],
+        names=[*schema.names, "__cg_pos"],
+    )
+    check = out.column("__cg_check")
+    if check.null_count == out.num_rows:
+        return staged, Rejected([], [])
+    bad = pc.is_valid(check)
+    rows = out.filter(bad)
+    order = pc.sort_indices(rows.column("__cg_pos"))
+    positions = rows.column("__cg_pos").take(order).to_pylist()
+    first = rows.column("__cg_check").take(order).to_pylist()
+    rejected = [Check(checks[i][0], checks[i][1], checks[i][2]) for i in first]
+    logger.debug("batch of %d rows: %d rejected", out.num_rows, len(positions))
+    return staged.filter(pc.invert(bad)), Rejected(positions, rejected)
 
-    def _lower_or_enum(self, c: Column, raw: pa.Array, stripped: pa.Array | None) -> None:
-        value = pc.utf8_lower(stripped)
-        if c.kind == "enum":
-            broken = pc.and_(pc.is_valid(value), pc.invert(pc.is_in(value, value_set=pa.array(c.choices))))
-            self.checks.add(broken, c.name, "enum", f"not one of {', '.join(c.choices)}")
-        self.out[c.name] = pc.fill_null(value, c.default) if c.default else value
 
-    def _timestamp(self, c: Column, raw: pa.Array, stripped: pa.Array | None) -> None:
-        ts, bad, out_of_range = parse_timestamps(stripped)
-        self.checks.add(bad, c.name, "timestamp", "not an ISO-8601 timestamp or Unix seconds")
-        self.checks.add(out_of_range, c.name, "timestamp_range", "outside 1970-01-01 .. 2100-01-01 (UTC)")
-        self.out[c.name] = ts
-
-    def _confidence(self, c: Column, raw: pa.Array, stripped: pa.Array | None) -> None:
-        value, bad = parse_numbers(stripped)
-        self.checks.add(bad, c.name, "number", "not a number")
-        in_range = mask(pc.is_finite(value)) & mask(pc.greater_equal(value, 0.0)) & mask(pc.less_equal(value, 1.0))
-        self.checks.add(mask(pc.is_valid(value)) & ~in_range, c.name, "range", "outside 0..1")
-        self.out[c.name] = pc.fill_null(pc.add(value, 0.0), float(c.default or 0))  # + 0.0 turns -0.0 into 0.0
-
-    def _dst(self, c: Column, raw: pa.Array, stripped: pa.Array | None) -> None:
-        """links.dst_id: an absolute URL when dst_kind is url, a hashtag when hashtag, else an id."""
-        kind = self.out["dst_kind"]
-        is_url = mask(pc.equal(kind, "url"))
-        is_tag = mask(pc.equal(kind, "hashtag"))
-        value = pc.if_else(pc.is_null(stripped), pa.scalar(None, pa.string()), raw)
-        domain = pa.nulls(self.n, pa.string())
-        bad_url = np.zeros(self.n, bool)
-        if is_url.any():
-            url, host = normalise_urls(stripped)
-            bad_url = is_url & mask(pc.is_null(url))
-            value = pc.if_else(pa.array(is_url), url, value)
-            domain = pc.if_else(pa.array(is_url), host, domain)
-        self.checks.add(bad_url, c.name, "url", "not an absolute URL (scheme://host/...)")
-        if is_tag.any():
-            tag = normalise_hashtags(raw)
-            self.checks.add(is_tag & mask(pc.is_null(tag)), c.name, "hashtag", "hashtag is empty")
-            value = pc.if_else(pa.array(is_tag), tag, value)
-        self.out[c.name] = value
-        self.out["domain"] = domain
-
-    def props(self, extra_cols: dict[str, pa.Array]) -> None:
-        """Columns beyond the format: length-checked, kept as one JSON object per row."""
-        for x, arr in extra_cols.items():
-            self.check_length(arr, x)
-        self.out["props"] = json_props(extra_cols, self.n)
-
-    def split(self, schema: pa.Schema) -> tuple[pa.Table, Rejected]:
-        """(the rows that broke no rule, in `schema` plus `__cg_pos`; the others)."""
-        staged = pa.Table.from_arrays([self.out[f.name].cast(f.type) for f in schema], schema=schema)
-        staged = staged.append_column("__cg_pos", pa.array(np.arange(self.n, dtype=np.int64)))
-        ok = self.checks.first < 0
-        if ok.all():
-            return staged, Rejected([], [])
-        positions = np.flatnonzero(~ok)
-        checks = [self.checks.checks[i] for i in self.checks.first[positions]]
-        logger.debug("batch of %d rows: %d rejected", self.n, positions.size)
-        return staged.filter(pa.array(ok)), Rejected(positions.tolist(), checks)
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -41,6 +41,7 @@ class PlantedCluster:
     group: int  # content index of its group
     content: np.ndarray  # every item its members posted: the group, their items, their comments
     plain: np.ndarray  # members' unlabelled items (the background mix recommends them)
+    posts: np.ndarray  # members' items (not the group, not comments): what relays share
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def _plant(w: World, ci: int, mem: np.ndarray) -> PlantedCluster:
     comments = _comment(w, mem, items)
     _mention(w, mem, items)
     content = np.concatenate([group, items.item, comments])
-    return PlantedCluster(mem, np.sort(tags), invite, int(group[0]), content, items.item[~items.abusive])
+    return PlantedCluster(mem, np.sort(tags), invite, int(group[0]), content, items.item[~items.abusive], items.item)
 
 
 def _follow(w: World, mem: np.ndarray) -> None:
@@ -150,17 +151,28 @@ def _mention(w: World, mem: np.ndarray, items: _Items) -> None:
 
 
 def truth_entries(
-    clusters: list[PlantedCluster], ids: Ids, more_content: list[np.ndarray] | None = None
+    clusters: list[PlantedCluster], ids: Ids, more_content: list[np.ndarray], unlabelled: list[np.ndarray]
 ) -> list[dict[str, Any]]:
-    """truth.json `clusters`; `more_content[ci]` is what the background mix had members post."""
-    more = more_content or [np.zeros(0, np.int64)] * len(clusters)
+    """truth.json `clusters`; `more_content[ci]` is what members posted besides the cluster's own
+    items (background mix, incidental comments); `unlabelled[ci]` the members with no abusive label."""
     return [
         {
             "cluster_id": cluster_id(ci),
             "accounts": ids.accounts(c.members),
-            "content": ids.contents(np.concatenate([c.content, more[ci]])),
+            "content": ids.contents(np.concatenate([c.content, more_content[ci]])),
             "urls": [c.invite],
             "hashtags": sorted(ids.hashtag(int(t)) for t in c.tags),
+            "unlabelled_members": ids.accounts(unlabelled[ci]),
         }
         for ci, c in enumerate(clusters)
     ]
+
+
+def unlabelled_members(world: World, clusters: list[PlantedCluster]) -> list[np.ndarray]:
+    """Per cluster: the members none of whose items carries an `abusive` label (once all is planted)."""
+    label, author = world.rows.column("label"), world.rows.column("author")
+    out = []
+    for cl in clusters:
+        labelled = author[cl.posts[label[cl.posts] == ABUSIVE]]
+        out.append(cl.members[~np.isin(cl.members, labelled)])
+    return out

@@ -20,7 +20,10 @@ from synth.world import World
 
 logger = logging.getLogger(__name__)
 
-DECOY_KINDS = ("hub", "mega_hashtag", "benign_commenter", "teacher", "false_positive_label")
+DECOY_KINDS = (
+    *("hub", "mega_hashtag", "benign_commenter", "teacher", "false_positive_label"),
+    *("news", "coach", "relative"),  # the adversarial world's (synth/incidental.py, plant_coaches, plant_relatives)
+)
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,8 @@ def plant_teachers(world: World) -> list[np.ndarray]:
     return classes
 
 
-def _teach(w: World, teacher: int, pupils: np.ndarray) -> None:
-    rng, rows = w.rng.decoys, w.rows
+def _teach(w: World, teacher: int, pupils: np.ndarray, rng: np.random.Generator | None = None) -> None:
+    rng, rows = rng or w.rng.decoys, w.rows
     a, b = np.nonzero(~np.eye(len(pupils), dtype=bool))
     rows.add_follows(pupils[a], pupils[b])
     rows.add_follows(np.full(len(pupils), teacher), pupils)
@@ -69,6 +72,61 @@ def _teach(w: World, teacher: int, pupils: np.ndarray) -> None:
         who = rng.choice(pupils, int(rng.integers(3, 9)), replace=False)
         rows.add_links(CON, np.full(len(who), post), ACC, who, "mention", year_ts(rng, len(who)))
     contact_comments(rows, rng, teacher, pupils, w.posts)
+
+
+@dataclass(frozen=True)
+class Households:
+    """The adversarial world's coaches (with their teams) and relatives (with a family's minors)."""
+
+    coaches: np.ndarray
+    teams: list[np.ndarray]
+    relatives: np.ndarray
+    families: list[np.ndarray]
+
+
+def plant_households(world: World) -> Households:
+    """max(1, N // 100,000) coaches, each with a team of 12-20 minors of one community who all
+    follow each other (the teacher pattern); max(3, N // 20,000) relatives, each tied to 2-4
+    sibling minors (siblings and relative follow each other; the relative comments under each
+    sibling's first post, mentioning it)."""
+    rng, people, cast = world.rng.adversary, world.people, world.cast
+    pool = np.flatnonzero(people.adult & people.active & ~cast.taken & ~cast.in_cluster)
+    coaches = np.sort(rng.choice(pool, max(1, world.n // 100_000), replace=False))
+    cast.claim(coaches)
+    teams = []
+    for coach in coaches.tolist():
+        minors = np.flatnonzero(people.minor & ~cast.taken & people.active)
+        counts = np.bincount(people.community[minors], minlength=people.n_communities)
+        size = int(rng.integers(12, 21))
+        big = np.flatnonzero(counts >= size)
+        if len(big):
+            minors = minors[people.community[minors] == int(rng.choice(big))]
+        team = np.sort(rng.choice(minors, min(size, len(minors)), replace=False))
+        cast.claim(team)
+        teams.append(team)
+        _teach(world, coach, team, rng)
+    pool = np.flatnonzero(people.adult & people.active & ~cast.taken & ~cast.in_cluster)
+    relatives = np.sort(rng.choice(pool, max(3, world.n // 20_000), replace=False))
+    cast.claim(relatives)
+    families = [_relate(world, rel, rng) for rel in relatives.tolist()]
+    return Households(coaches, teams, relatives, families)
+
+
+def _relate(w: World, relative: int, rng: np.random.Generator) -> np.ndarray:
+    people, cast = w.people, w.cast
+    minors = np.flatnonzero(
+        people.minor & ~cast.taken & people.active & (people.community == people.community[relative])
+    )
+    if len(minors) < 2:
+        minors = np.flatnonzero(people.minor & ~cast.taken & people.active)
+    kids = np.sort(rng.choice(minors, min(len(minors), int(rng.integers(2, 5))), replace=False))
+    cast.claim(kids)
+    a, b = np.nonzero(~np.eye(len(kids), dtype=bool))
+    w.rows.add_follows(kids[a], kids[b])
+    w.rows.add_follows(np.full(len(kids), relative), kids)
+    w.rows.add_follows(kids, np.full(len(kids), relative))
+    contact_comments(w.rows, rng, relative, kids, w.posts)
+    return kids
 
 
 def plant_benign_commenters(world: World) -> None:
@@ -120,9 +178,15 @@ def _decoy(
 
 
 def truth_entries(
-    world: World, classes: list[np.ndarray], false_positives: FalsePositives, ids: Ids
+    world: World,
+    classes: list[np.ndarray],
+    false_positives: FalsePositives,
+    ids: Ids,
+    households: Households | None = None,
+    news: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
-    """truth.json `decoys`: hubs, mega hashtags, benign commenters, teachers, false-positive labels."""
+    """truth.json `decoys`: hubs, mega hashtags, benign commenters, teachers, false-positive labels
+    (and in the adversarial world news accounts, coaches and relatives, after those)."""
     cast = world.cast
     out = [_decoy("hub", account_id=ids.account(int(h))) for h in cast.hubs]
     out += [_decoy("mega_hashtag", hashtag=tag) for tag, _ in MEGA_HASHTAGS]
@@ -135,4 +199,14 @@ def truth_entries(
         _decoy("false_positive_label", account_id=ids.account(int(a)), content_id=ids.content(c))
         for a, c in zip(false_positives.accounts, false_positives.content)
     ]
+    out += [_decoy("news", account_id=ids.account(int(a))) for a in (news if news is not None else [])]
+    if households is not None:
+        out += [
+            _decoy("coach", account_id=ids.account(int(c))) | {"minors": ids.accounts(team)}
+            for c, team in zip(households.coaches, households.teams)
+        ]
+        out += [
+            _decoy("relative", account_id=ids.account(int(r))) | {"minors": ids.accounts(kids)}
+            for r, kids in zip(households.relatives, households.families)
+        ]
     return out

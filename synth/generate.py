@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graph.progress import Progress, no_progress
-from synth import background, clusters, contacts, decoys, mix, tables, trails, vocabulary
-from synth.params import SynthParams
+from synth import adversary, background, clusters, contacts, decoys, mix, tables, trails, vocabulary
+from synth.params import DEFAULT_WORLD, SynthParams
 from synth.population import make_population
 from synth.roles import cast_roles
 from synth.rows import Rows
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 STEPS = (
     *("accounts", "roles", "follows", "content", "comments", "hashtags", "urls", "shares", "recommendations"),
-    *("clusters", "trails", "teachers", "groomers", "decoys", "background mix"),
+    *("clusters", "trails", "teachers", "groomers", "decoys", "adversary", "background mix"),
     *("mega hashtags", "content table", "follows table", "links table", "truth"),
 )
 
@@ -47,7 +47,9 @@ class _Steps:
 
     def __init__(self, progress: Progress | None, params: SynthParams) -> None:
         self.progress = progress or no_progress
-        self.names = [s for s in STEPS if s != "background mix" or params.background_mix > 0]
+        skip = {"background mix"} if params.background_mix <= 0 else set()
+        skip |= set() if params.adversarial else {"adversary"}
+        self.names = [s for s in STEPS if s not in skip]
         self.t0 = time.perf_counter()
 
     def __call__(self, name: str) -> None:
@@ -105,11 +107,16 @@ def plant(world: World, step: Callable[[str], None] = _quiet) -> Planted:
     step("decoys")
     decoys.plant_benign_commenters(world)
     false_positives = decoys.plant_false_positive_labels(world)
+    adv = None
+    if world.params.adversarial:
+        step("adversary")
+        adv = adversary.plant_adversary(world, planted_clusters, laid)
     mixed = None
     if world.params.background_mix > 0:
         step("background mix")
         mixed = mix.mix_members(world, planted_clusters)
-    return Planted(planted_clusters, laid, bridges, groomed, classes, false_positives, mixed)
+    unlabelled = clusters.unlabelled_members(world, planted_clusters)
+    return Planted(planted_clusters, laid, bridges, groomed, classes, false_positives, mixed, adv, unlabelled)
 
 
 def assemble(world: World, planted: Planted, step: Callable[[str], None] = _quiet) -> Snapshot:
@@ -138,12 +145,14 @@ def synth(
     force: bool = False,
     progress: Progress | None = None,
     background_mix: float = 0.0,
+    world: str = DEFAULT_WORLD,
 ) -> SynthSummary:
     """Generate and write a synthetic snapshot (the library call behind `crumbgraph synth`)."""
     t0 = time.perf_counter()
     check_format(fmt)
     check_out_dir(Path(out_dir), force)  # fail before minutes of generating, not after
-    snap = generate_snapshot(SynthParams(accounts=accounts, seed=seed, background_mix=background_mix), progress)
+    params = SynthParams(accounts=accounts, seed=seed, background_mix=background_mix, world=world)
+    snap = generate_snapshot(params, progress)
     files = write_snapshot(snap, out_dir, fmt, split, force, progress)
     t = snap.truth
     summary = SynthSummary(
@@ -152,7 +161,7 @@ def synth(
         rows={name: snap.tables[name].num_rows for name in tables.TABLES},
         files=files,
         seconds=time.perf_counter() - t0,
-        truth_counts={key: len(t[key]) for key in ("clusters", "bridges", "trails", "groomers", "decoys")},
+        truth_counts={key: len(t[key]) for key in ("clusters", "bridges", "relays", "trails", "contacts", "decoys")},
     )
     logger.info("synth: %s rows into %s in %.1f s", sum(summary.rows.values()), out_dir, summary.seconds)
     return summary

@@ -9,6 +9,11 @@ from graph.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
+#: The worlds `crumbgraph synth` can build (docs/synthetic-data.md): `adversarial` (the default)
+#: is `classic` plus every situation that punishes a detection shortcut (synth/adversary.py).
+WORLDS = ("adversarial", "classic")
+DEFAULT_WORLD = "adversarial"
+
 
 @dataclass(frozen=True)
 class SynthParams:
@@ -37,6 +42,8 @@ class SynthParams:
     #: > 0 gives them an ordinary platform life, this many times an ordinary account's
     #: (1.0 = as much): see "Background mix" in docs/synthetic-data.md.
     background_mix: float = 0.0
+    #: "adversarial" (default) or "classic" (the world of truth version 1, byte-identical tables)
+    world: str = DEFAULT_WORLD
 
     def __post_init__(self) -> None:
         if self.accounts < 1000:
@@ -48,3 +55,9 @@ class SynthParams:
             raise ConfigError(f"synth: --seed must be a non-negative integer (got {self.seed})")
         if not 0.0 <= self.background_mix <= 10.0:
             raise ConfigError(f"synth: --background-mix must be between 0 and 10 (got {self.background_mix})")
+        if self.world not in WORLDS:
+            raise ConfigError(f"synth: --world must be one of {', '.join(WORLDS)} (got {self.world!r})")
+
+    @property
+    def adversarial(self) -> bool:
+        return self.world == "adversarial"

@@ -42,6 +42,7 @@ class Streams:
     timestamps: np.random.Generator  # follows' created_at
     misc: np.random.Generator  # unused; keeps the position of the streams after it
     mix: np.random.Generator  # the background mix only
+    adversary: np.random.Generator  # the adversarial world's additions only (synth/adversary.py)
 
     @classmethod
     def from_seed(cls, seed: int) -> Streams:

@@ -143,13 +143,15 @@ def _readme(truth: dict[str, Any]) -> str:
         f"seed {truth['seed']}, {truth['accounts']} accounts.\n"
         + f"Made with: crumbgraph synth --accounts {truth['accounts']} --seed {truth['seed']}"
         + (f" --background-mix {truth['background_mix']}" if "background_mix" in truth else "")
+        + f" --world {truth['world']}"
         + "\n"
         + "\nEvery account, content item, URL and hashtag here was made up by a seeded random\n"
         "generator. Nothing describes a real person, account or site; domains use the reserved\n"
         ".example top-level domain. No media exists or is referenced.\n\n"
         f"truth.json lists what was planted: {len(truth['clusters'])} abusive clusters, "
         f"{len(truth['bridges'])} bridge accounts,\n{len(truth['trails'])} breadcrumb trails, "
-        f"{len(truth['groomers'])} grooming-like contacts and {len(truth['decoys'])} decoys.\n"
+        f"{len(truth['relays'])} relays, {len(truth['contacts'])} grooming-like contacts and "
+        f"{len(truth['decoys'])} decoys.\n"
         "It is for tests and quality scoring only; detectors must not read it.\n"
         "See docs/synthetic-data.md in the crumbgraph repository.\n"
     )

@@ -168,12 +168,15 @@ def make_env(tmp_path: Path, prefix: str, **overrides: Any) -> ApiEnv:
     second law-enforcement user `le2`."""
     settings = Settings(
         state_dir=tmp_path / "state",
+        ingest_root=overrides.pop("ingest_root", tmp_path),
         runs_dir=tmp_path / "runs",
         keys_dir=tmp_path / "keys",
         exports_dir=tmp_path / "exports",
         store=overrides.pop("store", f"embedded:{tmp_path}/unused.duckdb"),
         api_rate_limit=overrides.pop("api_rate_limit", 10_000.0),
         api_rate_burst=overrides.pop("api_rate_burst", 10_000),
+        # no PDF rendering (a chromium per export) unless a test asks: packages hold report.html
+        chromium=overrides.pop("chromium", "no-chromium-in-api-tests"),
         **overrides,
     )
     keys = {}

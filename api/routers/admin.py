@@ -3,8 +3,6 @@ the running configuration (secrets masked)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 
 from api.auth import create_user
@@ -36,12 +34,18 @@ def revoke_user(name: str, services: ServicesDep) -> User:
 
 @router.post("/ingest", response_model=Job, status_code=202, summary="Ingest a snapshot directory on the server")
 def start_ingest(body: IngestStart, services: ServicesDep, principal: PrincipalDep) -> Job:
+    """Reads only below the ingest root (CRUMBGRAPH_INGEST_ROOT); the report and quarantine go to
+    a new folder under the state folder, never where the caller says."""
+    from ingest.readers import snapshot_below
+    from ingest.report import new_ingest_dir
+
+    snapshot = snapshot_below(services.settings.ingest_root, body.snapshot_dir)
     return Job.model_validate(
         services.jobs.submit_ingest(
             services.stores.get,
             user=principal.name,
-            snapshot_dir=Path(body.snapshot_dir),
-            quarantine_dir=Path(body.quarantine_dir) if body.quarantine_dir else None,
+            snapshot_dir=snapshot,
+            quarantine_dir=new_ingest_dir(services.settings.state_dir),
         )
     )
 

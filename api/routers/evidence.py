@@ -4,12 +4,14 @@ A server without a signing key answers 409 naming `crumbgraph keys init`."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request, Response
 
 from api import exports as E
 from api.auth import AUDITOR, LAW_ENFORCEMENT, Principal
 from api.deps import PrincipalDep, ServicesDep, audited, counted
-from api.schemas import ExportCreate, ExportSummary, PublicKeyInfo, RerunReport
+from api.schemas import ExportCreate, ExportList, ExportSummary, PublicKeyInfo, RerunReport
 
 router = APIRouter(tags=["evidence"])
 _DEFAULT_LIMITS = ExportCreate()  # the body is optional: no body = the case's run, default limits
@@ -76,6 +78,45 @@ def download_export(request: Request, export_id: str, services: ServicesDep, pri
     )
 
 
+@router.get(
+    "/cases/{case_id}/exports",
+    response_model=ExportList,
+    summary="A case's evidence packages, newest first (law enforcement: cases shared with them)",
+)
+def list_case_exports(request: Request, case_id: str, services: ServicesDep, principal: PrincipalDep) -> ExportList:
+    exports = E.case_export_list(services.settings, services.cases, case_id, viewer=_viewer(principal))
+    counted(request, len(exports))
+    return ExportList(items=[ExportSummary.model_validate(e.summary()) for e in exports])
+
+
+@router.get(
+    "/exports/{export_id}/report",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/pdf": {}, "text/html": {}},
+            "description": "The case report of the package (PDF by default; `format=html` for the printable page)",
+        }
+    },
+    summary="Download an export's case report (the same file the signed package holds)",
+)
+def download_report(
+    request: Request,
+    export_id: str,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    format: Literal["pdf", "html"] = "pdf",
+) -> Response:
+    export = E.get_export(services.settings, services.cases, export_id, viewer=_viewer(principal))
+    data, media = E.report_file(export, format)
+    audited(request, export_id=export.export_id)
+    return Response(
+        data,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="case-report-{export.export_id}.{format}"'},
+    )
+
+
 @router.post(
     "/runs/{run_id}/rerun",
     response_model=RerunReport,
@@ -83,4 +124,6 @@ def download_export(request: Request, export_id: str, services: ServicesDep, pri
 )
 def rerun_run(run_id: str, services: ServicesDep, principal: PrincipalDep) -> RerunReport:
     secret = services.pseudonym_secret if principal.role == AUDITOR else None
-    return RerunReport.model_validate(E.rerun_report(services.settings, run_id, secret))
+    # a re-run needs only the runs folder: the store, if it is up, says which run `latest` is
+    store = services.stores.opened
+    return RerunReport.model_validate(E.rerun_report(services.settings, run_id, secret, store=store))

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from api import results as R
-from api.auth import AUDITOR, pseudonymise
+from api.auth import AUDITOR, pseudonymise, pseudonymise_result
 from api.deps import PrincipalDep, ServicesDep, StoreDep, counted
 from api.schemas import (
     MAX_PAGE,
@@ -84,7 +84,7 @@ async def get_results(
     pg = R.results_section(index, Section(section), cursor, limit)
     items: list[Any] = pg.items
     if principal.role == AUDITOR:
-        items = pseudonymise([item.model_dump(mode="json") for item in items], services.pseudonym_secret)
+        items = [pseudonymise_result(item, services.pseudonym_secret) for item in items]
     counted(request, len(items))
     return ResultsPage(section=section, items=items, next_cursor=pg.next_cursor, total=pg.total, **index.summary())
 
@@ -92,7 +92,7 @@ async def get_results(
 @router.get(
     "/runs/{run_id}/pathways",
     response_model=PathwayPage,
-    summary="Pathways of a run by score, optionally by source content, cluster or account",
+    summary="Pathways of a run in queue order, optionally by source content, cluster, account or trail",
 )
 async def list_pathways(
     request: Request,
@@ -102,12 +102,21 @@ async def list_pathways(
     source_id: Annotated[str | None, Query(max_length=512, description="source content id")] = None,
     cluster_id: Annotated[str | None, Query(max_length=512)] = None,
     account_id: Annotated[str | None, Query(max_length=512)] = None,
+    trail: Annotated[str | None, Query(max_length=512, description="the pathways of one trail")] = None,
+    trails_only: Annotated[bool, Query(description="one pathway per trail (its representative)")] = False,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> PathwayPage:
     index = await services.results.aget(store, run_id)
     pg = R.query_pathways(
-        index, source_id=source_id, cluster_id=cluster_id, account_id=account_id, cursor=cursor, limit=limit
+        index,
+        source_id=source_id,
+        cluster_id=cluster_id,
+        account_id=account_id,
+        trail_id=trail,
+        trails_only=trails_only,
+        cursor=cursor,
+        limit=limit,
     )
     counted(request, len(pg.items))
     return PathwayPage(run_id=index.run_id, items=pg.items, next_cursor=pg.next_cursor, total=pg.total)

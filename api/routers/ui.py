@@ -22,8 +22,9 @@ FILES: dict[str, str] = {
     "api.js": "text/javascript; charset=utf-8",
     "draw.js": "text/javascript; charset=utf-8",
     "views.js": "text/javascript; charset=utf-8",
+    "jobs.js": "text/javascript; charset=utf-8",
 }
-FileName = Literal["index.html", "app.css", "app.js", "api.js", "draw.js", "views.js"]
+FileName = Literal["index.html", "app.css", "app.js", "api.js", "draw.js", "views.js", "jobs.js"]
 
 #: Everything from this server only; no inline script; data only via fetch to the same origin.
 HEADERS = {

@@ -2,18 +2,22 @@
 import { api, key, signIn, signOut } from "./api.js";
 import * as V from "./views.js";
 import { h } from "./views.js";
+import { jobs } from "./jobs.js";
+
+const VIEWS = { ...V, jobs };
 
 /** What each role's navigation shows (the API enforces the same; this only hides what would be refused). */
 const NAV = {
-  investigator: [["#/runs", "Runs"], ["#/flagged", "Flagged accounts"], ["#/clusters", "Clusters"], ["#/cases", "Cases"]],
+  investigator: [["#/runs", "Runs"], ["#/flagged", "Flagged accounts"], ["#/clusters", "Clusters"], ["#/cases", "Cases"], ["#/jobs", "Jobs"]],
   law_enforcement: [["#/cases", "Shared cases"]],
-  auditor: [["#/runs", "Runs"], ["#/audit", "Audit log"]],
-  admin: [["#/users", "Users"]],
+  auditor: [["#/runs", "Runs"], ["#/audit", "Audit log"], ["#/jobs", "Jobs"]],
+  admin: [["#/users", "Users"], ["#/jobs", "Jobs"]],
 };
 const ROUTES = {
   runs: ["investigator", "auditor"], run: ["investigator", "auditor"], flagged: ["investigator"], clusters: ["investigator"],
   cluster: ["investigator"], pathway: ["investigator"], account: ["investigator"], cases: ["investigator", "law_enforcement"],
   case: ["investigator", "law_enforcement"], audit: ["auditor"], users: ["admin"],
+  jobs: ["investigator", "auditor", "admin"],
 };
 
 let me = null;
@@ -62,7 +66,7 @@ async function route() {
   const view = h("div", { class: "view" }, h("p", { class: "muted" }, "Loading…"));
   main.replaceChildren(view);
   document.getElementById("status").textContent = "";
-  try { await V[name](view, { me, id: parts[1], params }); }
+  try { await VIEWS[name](view, { me, id: parts[1], params }); }
   catch (e) { view.replaceChildren(h("h1", {}, "Could not load"), h("p", { class: "error", role: "alert" }, e.message)); }
   if (view.isConnected) main.focus({ preventScroll: true });
 }

@@ -295,11 +295,43 @@ export async function case_(main, { id, me }) {
       h("dt", {}, "Opened"), h("dd", {}, `${c.created_at} by ${c.created_by}`), h("dt", {}, "Shared with"), h("dd", { id: "case-shared" }, c.shared_with.join(", ") || "nobody"))),
     actions,
     me.role === "investigator" ? exportPanel(c) : null,
+    await casePackages(c),
     h("h2", {}, "Items"), h("ul", {}, c.items.map((i) => h("li", {}, itemLink(i), h("span", { class: "muted" }, ` added by ${i.added_by} ${i.added_at}`)))),
     h("h2", {}, "History"), h("ol", { id: "case-history" }, hist.items.map((e) => h("li", {},
       h("strong", {}, e.action), ` ${e.at} by ${e.actor} `, h("span", { class: "muted" }, JSON.stringify(e.detail)), h("br"), `“${e.note}”`))));
 }
 export { case_ as case };
+
+/** A file of an export (zip or report), fetched with the key and offered as a download link. */
+async function downloadLink(path, name, text, id) {
+  const resp = await fetch(path, { headers: { Authorization: `Bearer ${key()}` } });
+  if (!resp.ok) throw new Error(`download failed: HTTP ${resp.status}`);
+  return h("a", { href: URL.createObjectURL(await resp.blob()), download: name, id }, text);
+}
+
+/** The case's evidence packages (investigators and the officers it is shared with): each with its
+ * zip and its case report (PDF), fetched on request. */
+async function casePackages(c) {
+  const data = await api(`/cases/${enc(c.case_id)}/exports`);
+  const row = (x) => {
+    const links = h("span", {});
+    const get = async (what) => {
+      try {
+        const link = what === "zip"
+          ? await downloadLink(`/exports/${enc(x.export_id)}/package`, `evidence-${x.export_id}.zip`, `evidence-${x.export_id}.zip`)
+          : await downloadLink(`/exports/${enc(x.export_id)}/report`, `case-report-${x.export_id}.pdf`, `case-report-${x.export_id}.pdf`);
+        links.append(" ", link); link.click();
+      } catch (e) { links.append(h("span", { class: "error" }, ` ${e.message}`)); }
+    };
+    const hasPdf = x.report && x.report.pdf;
+    return h("li", { "data-export": x.export_id }, `${x.exported_at} by ${x.exported_by} · signed by key ${x.signer.key_id} `,
+      h("button", { type: "button", class: "secondary", onclick: () => get("zip") }, "Package (zip)"), " ",
+      hasPdf ? h("button", { type: "button", class: "secondary report-pdf", onclick: () => get("pdf") }, "Case report (PDF)")
+             : h("span", { class: "muted" }, x.report ? `(no PDF: ${x.report.pdf_missing})` : ""), links);
+  };
+  return h("section", { "aria-label": "Evidence packages", id: "case-packages" }, h("h2", {}, "Evidence packages"),
+    data.items.length ? h("ul", {}, data.items.map(row)) : h("p", { class: "muted" }, "No evidence package of this case yet."));
+}
 
 /** "Export evidence": the server writes and signs a package of this case's items, then offers the zip. */
 function exportPanel(c) {
@@ -310,16 +342,16 @@ function exportPanel(c) {
     err.textContent = ""; out.replaceChildren("Writing and signing the package…"); button.disabled = true;
     try {
       const x = await api(`/cases/${enc(c.case_id)}/exports`, { method: "POST", body: {} });
-      const resp = await fetch(`/exports/${enc(x.export_id)}/package`, { headers: { Authorization: `Bearer ${key()}` } });
-      if (!resp.ok) throw new Error(`download failed: HTTP ${resp.status}`);
-      const link = h("a", { href: URL.createObjectURL(await resp.blob()), download: `evidence-${x.export_id}.zip`, id: "export-download" },
-        `Download evidence-${x.export_id}.zip`);
-      out.replaceChildren(link, h("span", { class: "muted" },
+      const link = await downloadLink(`/exports/${enc(x.export_id)}/package`, `evidence-${x.export_id}.zip`,
+        `Download evidence-${x.export_id}.zip`, "export-download");
+      const report = x.report && x.report.pdf ? await downloadLink(`/exports/${enc(x.export_id)}/report`,
+        `case-report-${x.export_id}.pdf`, "Download the case report (PDF)", "report-download") : null;
+      out.replaceChildren(link, " · ", report || h("span", { class: "muted" }, "no PDF report"), h("span", { class: "muted" },
         ` ${x.counts.nodes} nodes, ${x.counts.edges} edges, ${x.counts.pathways} pathways${x.truncated ? " (truncated by limits)" : ""}; signed by key ${x.signer.key_id}. Verify with \`crumbgraph verify\`.`));
     } catch (e) { out.replaceChildren(); err.textContent = e.message; } finally { button.disabled = false; }
   });
   return h("section", { "aria-label": "Evidence package" }, h("h2", {}, "Evidence package"),
-    h("p", { class: "muted" }, "A signed package of this case's items (subgraph, GraphML, CSV, CASE/UCO, manifest)."), button, err, out);
+    h("p", { class: "muted" }, "A signed package of this case's items (subgraph, GraphML, CSV, CASE/UCO, the case report for law enforcement as PDF, manifest)."), button, err, out);
 }
 
 function caseActions(c, reload) {

@@ -41,6 +41,11 @@ class Exporter(abc.ABC):
     filenames: ClassVar[tuple[str, ...]]
     description: ClassVar[str] = ""
 
+    def manifest_notes(self, subgraph: dict[str, Any]) -> dict[str, Any]:
+        """What the manifest records about this format beside its files (e.g. cells changed on
+        the way out); deterministic in `subgraph`. None by default."""
+        return {}
+
     @abc.abstractmethod
     def write(self, subgraph: dict[str, Any], dest: Path) -> list[Path]:
         """Write this format's files into the directory `dest`; return their paths."""

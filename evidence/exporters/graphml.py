@@ -18,6 +18,15 @@ TYPES = {"hop": "int", "label_confidence": "double", "flag_score": "double", "on
 
 #: characters XML 1.0 cannot hold at all (not even escaped); ingest accepts any string as an id
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: what `graphml_id` percent-encodes: `%` and every character XML 1.0 cannot hold
+_ID_ESCAPE = re.compile("[%]|" + _NOT_XML.pattern)
+
+
+def graphml_id(key: str) -> str:
+    """A node key as a GraphML id, losslessly: every character XML cannot hold, and `%` itself,
+    becomes `%XX` per UTF-8 byte (percent-encoding), so distinct keys stay distinct ids and
+    `urllib.parse.unquote` gives the key back. Keys without such characters are unchanged."""
+    return _ID_ESCAPE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8", "surrogatepass")), key)
 
 
 def _text(value: Any) -> str:
@@ -52,12 +61,14 @@ class GraphMLExporter(Exporter):
                 )
         graph = ET.SubElement(root, "graph", {"id": subgraph.get("run_id") or "subgraph", "edgedefault": "directed"})
         for n in subgraph["nodes"]:
-            el = ET.SubElement(graph, "node", {"id": _text(n["key"])})
+            el = ET.SubElement(graph, "node", {"id": graphml_id(n["key"])})
             for a in node_attrs:
                 if n.get(a) is not None:
                     ET.SubElement(el, "data", {"key": "n_" + a}).text = _text(n[a])
         for i, e in enumerate(subgraph["edges"]):
-            el = ET.SubElement(graph, "edge", {"id": f"e{i}", "source": _text(e["src"]), "target": _text(e["dst"])})
+            el = ET.SubElement(
+                graph, "edge", {"id": f"e{i}", "source": graphml_id(e["src"]), "target": graphml_id(e["dst"])}
+            )
             for a in edge_attrs:
                 if e.get(a) is not None:
                     ET.SubElement(el, "data", {"key": "e_" + a}).text = _text(e[a])

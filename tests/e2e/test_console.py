@@ -4,6 +4,7 @@ seeing only its shared case. All data is synthetic."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
@@ -12,7 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
+from evidence.signing import PublicKey
 from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -36,10 +39,10 @@ def _shot(page, name):
 @pytest.mark.parametrize(
     "user, nav",
     [
-        ("investigator", ["Runs", "Flagged accounts", "Clusters", "Cases"]),
+        ("investigator", ["Runs", "Flagged accounts", "Clusters", "Cases", "Jobs"]),
         ("law_enforcement", ["Shared cases"]),
-        ("auditor", ["Runs", "Audit log"]),
-        ("admin", ["Users"]),
+        ("auditor", ["Runs", "Audit log", "Jobs"]),
+        ("admin", ["Users", "Jobs"]),
     ],
 )
 def test_each_role_signs_in_and_sees_only_its_views(console, page, user, nav):
@@ -217,6 +220,7 @@ def test_case_through_its_states_and_shared_with_law_enforcement_only(console, p
     page.get_by_role("button", name="Export evidence").click()
     page.wait_for_selector("#export-download")
     assert page.get_attribute("#export-download", "download").startswith("evidence-")
+    assert page.get_attribute("#report-download", "download").startswith("case-report-")
     _shot(page, "case")
 
     # a second case, not shared: law enforcement sees only the shared one, in the list and by URL
@@ -236,7 +240,28 @@ def test_case_through_its_states_and_shared_with_law_enforcement_only(console, p
         le.goto(f"{console.base}/ui#/case/{case_id}")
         le.wait_for_selector("#case-state")
         assert le.locator("section[aria-label='Case actions']").count() == 0  # read-only for law enforcement
+        # the officer downloads the case report of the package from the case page
+        expect(le.locator("#case-packages li")).to_have_count(1)
+        with le.expect_download() as dl:
+            le.get_by_role("button", name="Case report (PDF)").click()
+        pdf = Path(dl.value.path()).read_bytes()
+        assert dl.value.suggested_filename.startswith("case-report-") and pdf.startswith(b"%PDF")
+        text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
+        key = PublicKey.from_text(_get(console, "law_enforcement", "/keys/public")["public_key"])
+        assert key.fingerprint in text and case_id in text
         _shot(le, "case-law-enforcement")
+        export_id = le.locator("#case-packages li").get_attribute("data-export")
+        report = httpx.get(
+            f"{console.base}/exports/{export_id}/report",
+            params={"format": "html"},
+            headers=console.auth("law_enforcement"),
+            timeout=30,
+        )
+        shot = browser.new_page(viewport={"width": 900, "height": 1270})
+        shot.set_content(report.text)
+        shot.emulate_media(media="print")
+        _shot(shot, "case-report")
+        shot.close()
         le.goto(f"{console.base}/ui#/case/{other['case_id']}")
         le.wait_for_selector("text=Could not load")
         # the second law-enforcement user sees neither
@@ -269,6 +294,45 @@ def test_runs_list_record_and_a_live_job(console, page):
     assert page.locator("tr[data-job] a").count() == 1  # the finished job links its run
     expect(page.locator("main table").last.locator("tbody tr")).to_have_count(len(runs) + 1)  # and the list has it
     _shot(page, "runs")
+
+
+def test_jobs_everyone_can_see_update_live(console, page, browser):
+    """Jobs started by two people show in everyone's Jobs view, with who started them, and their
+    state changes without a reload. (A real detector run and a real re-ingest of the same synthetic
+    snapshot: byte-identical results, an unchanged store.)"""
+    run = httpx.post(f"{console.base}/runs", headers=console.auth("investigator2"), json={}, timeout=30).json()
+    ingest = httpx.post(
+        f"{console.base}/ingest",
+        headers=console.auth("admin"),
+        json={"snapshot_dir": "snap"},  # below the server's ingest_root
+        timeout=30,
+    ).json()
+    assert "job_id" in ingest, ingest
+    sign_in(page, console, "admin")
+    page.goto(f"{console.base}/ui#/jobs")
+    rows = page.locator("#jobs-table tbody tr")
+    page.wait_for_selector(f"tr[data-job='{ingest['job_id']}']")
+    first_states = page.locator("#jobs-table td.job-status").all_inner_texts()
+    assert {"queued", "running"} & set(first_states), first_states  # it opened while they were busy
+    assert page.locator(f"tr[data-job='{run['job_id']}'] td.job-by").inner_text() == "investigator2"
+    assert page.locator(f"tr[data-job='{ingest['job_id']}'] td.job-by").inner_text() == "admin"
+    expect(page.locator(f"tr[data-job='{run['job_id']}'] td.job-status")).to_have_text("succeeded", timeout=120_000)
+    expect(page.locator(f"tr[data-job='{ingest['job_id']}'] td.job-status")).to_have_text("succeeded", timeout=120_000)
+    expect(page.locator("#jobs-summary")).to_contain_text("0 queued or running")
+    assert page.locator(f"tr[data-job='{run['job_id']}'] a").count() == 1  # links the run it made
+    assert rows.count() == len(_get(console, "admin", "/jobs")["items"])
+    assert page.evaluate(MIN_CONTRAST_JS)["ratio"] >= 7.0
+    _shot(page, "jobs")
+    # an auditor sees the same jobs; law enforcement has no Jobs view and the API refuses it
+    page.click("#signout")
+    sign_in(page, console, "auditor")
+    page.goto(f"{console.base}/ui#/jobs")
+    page.wait_for_selector(f"tr[data-job='{run['job_id']}']")
+    page.click("#signout")
+    sign_in(page, console, "law_enforcement")
+    page.goto(f"{console.base}/ui#/jobs")
+    page.wait_for_selector("text=Your role may not see this.")
+    assert httpx.get(f"{console.base}/jobs", headers=console.auth("law_enforcement")).status_code == 403
 
 
 def test_auditor_audit_log_and_admin_users(console, page):

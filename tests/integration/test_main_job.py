@@ -131,7 +131,11 @@ def test_time_window_changes_digest(store: GraphStore, tmp_path: Path) -> None:
     assert rec.counts["edges"] < full.counts["edges"]
 
 
-def test_cli_run_prints_summary(snapshot: Path, tmp_path: Path) -> None:
+def test_cli_run_prints_summary(snapshot: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also issue 11, item 10: the ingest report and quarantine go under the state folder (the
+    snapshot may sit on read-only evidence media), and the command says where."""
+    monkeypatch.setenv("CRUMBGRAPH_STATE_DIR", str(tmp_path / "state"))
+    beside = sorted(p.name for p in snapshot.parent.iterdir())
     out = tmp_path / "results.json"
     result = CliRunner().invoke(
         build_app(),
@@ -151,6 +155,11 @@ def test_cli_run_prints_summary(snapshot: Path, tmp_path: Path) -> None:
     res = json.loads(out.read_text())
     assert res["pathways"]
     assert len(list((tmp_path / "runs").iterdir())) == 1
+    assert sorted(p.name for p in snapshot.parent.iterdir()) == beside  # nothing written beside the snapshot
+    (ingest_dir,) = (tmp_path / "state" / "ingests").iterdir()
+    assert {p.name for p in ingest_dir.iterdir()} == {"ingest-report.json", "quarantine.jsonl"}
+    assert ingest_dir.stat().st_mode & 0o777 == 0o700
+    assert f"reportandquarantine:{ingest_dir}" in "".join(result.output.split())  # (rich may wrap it)
 
 
 def _prefixed(prefix: str) -> tuple[dict, Any]:

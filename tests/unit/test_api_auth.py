@@ -74,3 +74,70 @@ def test_permission_table_denies_by_default():
     assert allowed(None, "GET", "/health") and PERMISSIONS[("GET", "/health")] is PUBLIC
     assert RouteTable().match("GET", "/runs/r1/pathways") == ("/runs/{run_id}/pathways", {"run_id": "r1"})
     assert RouteTable().match("PUT", "/runs/r1") == (None, {})
+
+
+# -- bounded argon2 work (issue 11, item 10) ---------------------------------------------
+class _CountingHasher(type(FAST_HASHER)):  # type: ignore[misc]
+    """The real argon2 hasher, counting how many checks run at once and in all."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=2, memory_cost=1024, parallelism=1)
+        import threading
+
+        self.lock, self.now, self.most, self.calls = threading.Lock(), 0, 0, 0
+
+    def verify(self, hash, password):
+        with self.lock:
+            self.now += 1
+            self.calls += 1
+            self.most = max(self.most, self.now)
+        try:
+            return super().verify(hash, password)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+def test_concurrent_wrong_keys_run_argon2_at_most_slots_at_once_and_repeats_not_at_all(users):
+    import anyio
+
+    from api.auth import KeyChecks
+
+    _, key = create_user(users, "alice", "investigator", FAST_HASHER)
+    hasher = _CountingHasher()
+    checks = KeyChecks(KeyVerifier(users, hasher=hasher, negative_ttl=60), slots=2, wait=30)
+    wrong = [key[:-6] + f"{i:06d}" for i in range(12)]
+    refused: list[str] = []
+
+    async def one(k: str) -> None:
+        try:
+            await checks.verify(k)
+        except AuthError:
+            refused.append(k)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            for k in wrong:
+                tg.start_soon(one, k)
+        for k in wrong:  # the same wrong keys again: refused from the negative cache
+            await one(k)
+
+    anyio.run(main)
+    assert len(refused) == 24 and hasher.calls == 12 and 1 <= hasher.most <= 2
+
+
+def test_a_slot_not_freed_in_time_is_a_timeout(users):
+    import anyio
+
+    from api.auth import KeyChecks
+
+    _, key = create_user(users, "bob", "investigator", FAST_HASHER)
+    checks = KeyChecks(KeyVerifier(users, hasher=FAST_HASHER), slots=1, wait=0.01)
+
+    async def main() -> None:
+        checks._semaphore = anyio.Semaphore(1)
+        await checks._semaphore.acquire()  # another check holds the only slot
+        with pytest.raises(TimeoutError):
+            await checks.verify(key)
+
+    anyio.run(main)

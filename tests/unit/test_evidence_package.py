@@ -14,7 +14,7 @@ import pytest
 from evidence.package import build_package
 from evidence.selection import Selection
 from evidence.signing import SigningKey
-from evidence.verify import verify_package
+from evidence.verify import Trust, read_keyring, verify_package
 from graph.errors import ConfigError
 from tests.evidence_support import T0
 
@@ -79,7 +79,8 @@ def test_another_key_fails(package: Path, key: SigningKey, run_dir: Path, tmp_pa
     build_package(run_dir, tmp_path / "forged", Selection(pathways=("p1",)), other)
     v = verify_package(tmp_path / "forged", key.public)
     assert [p for p in v.problems if p.startswith("signature:")] and not v.ok
-    assert verify_package(tmp_path / "forged").ok  # only self-consistent: hence the trusted key
+    untrusted = verify_package(tmp_path / "forged")  # self-consistent only: never VALID without trust
+    assert untrusted.intact and not untrusted.trusted_key and not untrusted.ok
     # a re-signed manifest with a substituted file hash still fails against the trusted key
     m = json.loads((package / "manifest.json").read_text())
     (package / "nodes.csv").write_text("kind,id\n")
@@ -97,3 +98,39 @@ def test_a_package_without_subgraph_json_is_refused(run_dir: Path, key: SigningK
     build_package(run_dir, tmp_path / "q", Selection(pathways=("p1",)), key, formats=["json", "csv"])
     with pytest.raises(ConfigError, match="not empty"):
         build_package(run_dir, tmp_path / "q", Selection(pathways=("p1",)), key)
+
+
+def test_trust_by_keyring_or_fingerprint_and_never_without(
+    package: Path, key: SigningKey, run_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 11, item 7: verification fails closed."""
+    other = SigningKey.generate()
+    build_package(run_dir, tmp_path / "forged", Selection(pathways=("p1",)), other)
+    ring = tmp_path / "trusted.keys"
+    ring.write_text(f"# keys of the exporting organisation\n\n{key.public.b64}  unit-7 2026\n")
+    for trust in (
+        Trust(keys=read_keyring(ring)),
+        Trust(fingerprints=(key.public.fingerprint,)),
+        Trust(fingerprints=(key.public.key_id,)),
+    ):
+        assert verify_package(package, trust).ok
+        forged = verify_package(tmp_path / "forged", trust)
+        assert not forged.ok and forged.problems[0].startswith("signature:"), forged.problems
+    assert not verify_package(package).ok and verify_package(package).intact
+    with pytest.raises(ConfigError, match="fingerprint"):
+        Trust(fingerprints=("abc",))
+    (tmp_path / "empty.keys").write_text("# nothing\n")
+    with pytest.raises(ConfigError, match="holds no public key"):
+        read_keyring(tmp_path / "empty.keys")
+
+
+def test_package_is_private_to_its_owner(package: Path) -> None:
+    """Issue 11, item 10: directory 0700, every file 0600."""
+    assert package.stat().st_mode & 0o777 == 0o700
+    assert {p.name: p.stat().st_mode & 0o777 for p in package.iterdir()} == {p.name: 0o600 for p in package.iterdir()}
+
+
+def test_manifest_records_csv_cell_escaping(package: Path) -> None:
+    m = json.loads((package / "manifest.json").read_text())
+    (csv_entry,) = [e for e in m["exporters"] if e["name"] == "csv"]
+    assert csv_entry["cell_escaping"]["escaped_cells"] == 0 and "OWASP" in csv_entry["cell_escaping"]["rule"]

@@ -78,16 +78,6 @@ def test_missing_required_key_in_every_jsonl_row(tmp_path: Path) -> None:
         _run(tmp_path, {"links.jsonl": '{"src_kind": "account", "src_id": "a1", "dst_kind": "account"}\n'})
 
 
-def test_non_utf8_bytes_stop_the_table(tmp_path: Path, store: EmbeddedStore) -> None:
-    snap = _snapshot(
-        tmp_path, {"accounts.csv": GOOD_ACCOUNTS, "content.csv": b"content_id,account_id\nc1,a1\nc\xe92,a2\n"}
-    )
-    with pytest.raises(IngestError, match=r"content\.csv: not valid UTF-8 at line 3") as err:
-        load_snapshot(snap, store, quarantine_dir=tmp_path / "q")
-    assert (err.value.file, err.value.row) == ("content.csv", 3)
-    assert _empty(store)
-
-
 def test_several_broken_tables_are_all_reported(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match=r"and 1 more error") as err:
         _run(tmp_path, {"accounts.csv": "id\nx\n", "follows.parquet": b"not parquet"})
@@ -102,6 +92,48 @@ def test_no_table_files_at_all(tmp_path: Path) -> None:
 
 
 # -- row-level problems: quarantined, counted ---------------------------------------------
+
+
+def test_non_utf8_bytes_quarantine_their_row_and_every_good_row_lands(tmp_path: Path, store: EmbeddedStore) -> None:
+    """Issue 11, item 8: one bad byte costs one row, in CSV and JSON Lines alike."""
+    snap = _snapshot(
+        tmp_path,
+        {
+            "accounts.csv": GOOD_ACCOUNTS,
+            "content.csv": b"content_id,account_id\nc1,a1\nc\xe92,a2\nc3,a2\n",
+            "follows.jsonl": b'{"follower_id": "a1", "followee_id": "a2"}\n{"follower_id": "a\xff"}\n{oops\n',
+        },
+    )
+    report = load_snapshot(snap, store, quarantine_dir=tmp_path / "q")
+    assert _counts(report, "content") == (3, 2, 1, 0, 2)
+    assert _counts(report, "follows") == (3, 1, 2, 0, 1)
+    assert report.tables["content"].rejected_by_rule == {"encoding": 1}
+    assert report.tables["follows"].rejected_by_rule == {"encoding": 1, "json": 1}
+    assert {r["content_id"] for r in store.node_table(NodeKind.CONTENT).to_pylist()} == {"c1", "c3"}
+    q = _quarantine(tmp_path)
+    assert [(e["file"], e["row"], e["rule"], e["field"]) for e in q] == [
+        ("content.csv", 2, "encoding", "content_id"),
+        ("follows.jsonl", 2, "encoding", None),
+        ("follows.jsonl", 3, "json", None),
+    ]
+    assert q[0]["reason"] == "content_id: not valid UTF-8" and q[0]["value"] == "c\\xe92"
+    assert q[0]["data"] == {"content_id": "c\\xe92", "account_id": "a2"}
+    assert q[1]["reason"].startswith("line 2 is not valid UTF-8")
+
+
+def test_an_overlong_line_is_quarantined_and_the_file_read(tmp_path: Path) -> None:
+    """Issue 11, item 8: one enormous line rejects its row, not the file."""
+    from ingest.guard import ReaderLimits
+
+    big = "a9," + "z" * 200_000
+    report = _run(
+        tmp_path, {"accounts.csv": GOOD_ACCOUNTS + big + ",adult,\n"}, limits=ReaderLimits(max_line_bytes=65_536)
+    )
+    assert _counts(report, "accounts") == (3, 2, 1, 0, 2)
+    (entry,) = _quarantine(tmp_path)
+    assert (entry["file"], entry["row"], entry["rule"]) == ("accounts.csv", 3, "line_too_long")
+    assert entry["reason"] == "line 4 is longer than 65,536 bytes (CRUMBGRAPH_INGEST_MAX_LINE_BYTES); skipped unread"
+    assert entry["value"].startswith("a9,zzz") and len(entry["value"]) == 257
 
 
 def test_bad_enum_is_quarantined(tmp_path: Path) -> None:

@@ -77,8 +77,8 @@ def test_optional_fields_left_out_not_null() -> None:
     ref = NodeRef.model_validate({"kind": "account", "id": "a1"})
     assert ref.model_dump(mode="json") == {"kind": "account", "id": "a1"}
     assert json.loads(ref.model_dump_json()) == {"kind": "account", "id": "a1"}
-    bridge = FlaggedAccount.model_validate(FLAGGED_ACCOUNT_EXAMPLES[0])
-    assert list(bridge.model_dump(mode="json")) == ["account_id", "score", "role", "pathways"]
+    relay = FlaggedAccount.model_validate(FLAGGED_ACCOUNT_EXAMPLES[1])
+    assert list(relay.model_dump(mode="json")) == ["account_id", "score", "role", "pathways", "sources", "shapes"]
 
 
 def test_unknown_keys_of_other_producers_are_ignored() -> None:
@@ -101,7 +101,7 @@ def test_examples_use_the_real_id_shapes() -> None:
     assert re.fullmatch(r"pw-[0-9a-f]{16}", PATHWAY_EXAMPLE["pathway_id"])
     assert re.fullmatch(r"cluster-[0-9a-f]{12}", PATHWAY_EXAMPLE["cluster_id"])
     assert all(re.fullmatch(r"pw-[0-9a-f]{16}", p) for e in FLAGGED_ACCOUNT_EXAMPLES for p in e["pathways"])
-    assert {e["role"] for e in FLAGGED_ACCOUNT_EXAMPLES} == {"bridge", "cluster_member", "suspicious_contact"}
+    assert {e["role"] for e in FLAGGED_ACCOUNT_EXAMPLES} == {"bridge", "relay", "cluster_member", "suspicious_contact"}
 
 
 def test_sections_agree_everywhere() -> None:

@@ -1,15 +1,17 @@
-"""Fixtures of the generator's tests: one 3,000-account snapshot (seed 11) with and without
-background mix, as written Parquet, rows, edges and truth (generated once per session); and a
-small world with only the ordinary platform built, fresh for each test that plants into it."""
+"""Fixtures of the generator's tests: one 3,000-account classic-world snapshot (seed 11) with and
+without background mix, as written Parquet, rows, edges and truth (generated once per session);
+the adversarial world of the same seed (`adv`); and a small world with only the ordinary
+platform built, fresh for each test that plants into it."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
-from synth import TABLES, SynthParams, generate_snapshot, write_snapshot
+from synth import TABLES, Snapshot, SynthParams, generate_snapshot, write_snapshot
 from synth.generate import build_world
 from synth.world import World
 from tests.unit.synth.support import MIX, SEED, N, edges_of
@@ -17,7 +19,7 @@ from tests.unit.synth.support import MIX, SEED, N, edges_of
 
 @pytest.fixture(scope="session")
 def snap():
-    return generate_snapshot(SynthParams(accounts=N, seed=SEED))
+    return generate_snapshot(SynthParams(accounts=N, seed=SEED, world="classic"))
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +53,7 @@ def author(rows):
 
 @pytest.fixture(scope="session")
 def mix_snap():
-    return generate_snapshot(SynthParams(accounts=N, seed=SEED, background_mix=MIX))
+    return generate_snapshot(SynthParams(accounts=N, seed=SEED, background_mix=MIX, world="classic"))
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +74,27 @@ def mix(mix_snap):
 def world() -> World:
     """A 2,000-account world with its ordinary platform and nothing planted yet (seed 5)."""
     return build_world(SynthParams(accounts=2000, seed=5))
+
+
+def _view(snapshot: Snapshot) -> dict[str, Any]:
+    rows = {t: snapshot.tables[t].to_pydict() for t in TABLES}
+    c = rows["content"]
+    return {
+        "rows": rows,
+        "truth": snapshot.truth,
+        "edges": edges_of(rows),
+        "author": dict(zip(c["content_id"], c["account_id"])),
+        "label": dict(zip(c["content_id"], c["label"])),
+    }
+
+
+@pytest.fixture(scope="session")
+def adv_snap() -> Snapshot:
+    """The adversarial world (the default) of the same size and seed, background mix 1."""
+    return generate_snapshot(SynthParams(accounts=N, seed=SEED, background_mix=1.0))
+
+
+@pytest.fixture(scope="session")
+def adv(adv_snap: Snapshot) -> dict[str, Any]:
+    """rows, truth, edges, content authors and labels of the adversarial snapshot."""
+    return _view(adv_snap)

@@ -39,10 +39,11 @@ def owned_by(truth: dict[str, Any]) -> dict[tuple[str, str], str]:
 def row_edges(rows: Any) -> set[tuple[int, int | str, str, int, int | str]]:
     """Every relationship in generated `Rows` (before tables), as generator indices:
     (src node code, src, type, dst node code, dst); URL targets are the URL strings."""
-    from synth.codes import CON, URL
+    from synth.codes import ACC, CON, URL
 
     out: set[tuple[int, int | str, str, int, int | str]] = set()
     parent = rows.column("parent")
+    out |= {(ACC, int(a), RelType.POSTED.value, CON, i) for i, a in enumerate(rows.column("author"))}
     for i in map(int, (parent >= 0).nonzero()[0]):
         out.add((CON, i, RelType.REPLY_TO.value, CON, int(parent[i])))
     for b in rows.links:

@@ -7,7 +7,8 @@ from tests.unit.synth.support import SEED, N
 
 def test_truth_header_says_synthetic(truth, written):
     assert truth["synthetic"] is True
-    assert (truth["generator"], truth["version"], truth["seed"], truth["accounts"]) == ("crumbgraph-synth", 1, SEED, N)
+    assert (truth["generator"], truth["version"], truth["seed"], truth["accounts"]) == ("crumbgraph-synth", 2, SEED, N)
+    assert truth["world"] == "classic"
     assert "SYNTHETIC" in (written / "README.txt").read_text()
 
 

@@ -36,7 +36,7 @@ def test_csv_and_jsonl_hold_the_same_rows_as_parquet(tmp_path, snap, written):
 
 
 def test_split_writes_multi_file_tables_with_the_same_rows(tmp_path, written):
-    summary = synth(tmp_path / "s", accounts=N, seed=SEED, split=3)
+    summary = synth(tmp_path / "s", accounts=N, seed=SEED, split=3, world="classic")
     assert {"links-0000.parquet", "links-0001.parquet", "links-0002.parquet"} <= set(summary.files)
     for t in TABLES:
         parts = pa.concat_tables(pq.read_table(tmp_path / "s" / f"{t}-{i:04d}.parquet") for i in range(3))
