@@ -204,6 +204,27 @@ class GraphStore(abc.ABC):
         self, types: list[str] | None, since: datetime | None, until: datetime | None, *, ordered: bool = True
     ) -> pa.Table: ...
 
+    def projection_edges(
+        self,
+        types: Iterable[RelType] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> pa.Table:
+        """What a projection reads of the edges (graph.projection): the columns src_kind, src_id,
+        type, dst_kind, dst_id and created_at of `edge_table(types, since, until)`, in any order
+        and possibly more columns. A backend overrides `_projection_edges` where leaving out
+        `kind` and `props` saves reading them (Neo4jStore)."""
+        wanted = None if types is None else sorted({RelType(t).value for t in types})
+        since, until = _utc(since), _utc(until)
+        if since is not None and until is not None and since >= until:
+            raise StoreError(f"projection_edges: since {since} is not before until {until}")
+        if wanted is not None and not wanted:
+            return EDGE_SCHEMA.empty_table()
+        return self._projection_edges(wanted, since, until)
+
+    def _projection_edges(self, types: list[str] | None, since: datetime | None, until: datetime | None) -> pa.Table:
+        return self._edge_table(types, since, until, ordered=False)
+
     def get_node(self, kind: NodeKind, node_id: str) -> dict[str, Any]:
         """One node's properties as a dict: the columns of NODE_SCHEMAS[kind] (`created_at` a
         UTC datetime), with the props JSON expanded under 'props' (None when absent); NotFound if absent."""
