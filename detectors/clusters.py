@@ -65,6 +65,9 @@ class ClusterParams(DetectorParams):
     min_member_out_links: int = Field(
         2, ge=0, description="an account joins only if it follows/mentions/replies to at least this many other members"
     )
+    region_rounds: int = Field(
+        2, ge=1, le=5, description="rounds of growing the candidate region from the labelled accounts"
+    )
     max_tie_p: float = Field(
         1e-3,
         gt=0,
@@ -202,7 +205,8 @@ class Ties:
     ) -> np.ndarray:
         """Which accounts of `among` the group `members` vouches for: at least min_member_in_links
         members tie to it and it ties to at least min_member_out_links members. For an account
-        without labels of its own (`labelled` mask; None: skip this part) both counts must also be
+        not exempt (`labelled`: the accounts whose own abusive content exempts them; None: skip
+        this part for everyone) both counts must also be
         more than popularity explains: had the group's ties landed on accounts in proportion to
         the ties each receives from outside the group (+1), and had each account's ties into the
         group been its share of all ties the group receives (in proportion to the ties it makes
@@ -221,11 +225,18 @@ class Ties:
 
 
 def candidate_region(ties: Ties, labelled: np.ndarray, p: ClusterParams) -> np.ndarray:
-    """Labelled accounts plus the unlabelled non-hubs tied to and from at least
-    min_member_in_links / min_member_out_links distinct labelled accounts (candidates only: the
-    surprise part of the test is made against each cluster, not against all labelled accounts)."""
+    """Labelled accounts plus, `region_rounds` times, the unlabelled non-hubs tied to and from at
+    least min_member_in_links / min_member_out_links distinct accounts of the region so far
+    (candidates only: the surprise part of the test is made against each cluster). A second
+    round reaches unlabelled members of a cluster with few labelled members."""
     everyone = np.arange(labelled.size)
-    return labelled | (ties.vouched(np.flatnonzero(labelled), everyone, p, None) & (ties.degree <= p.max_degree))
+    region = labelled.copy()
+    for _ in range(p.region_rounds):
+        grown = region | (ties.vouched(np.flatnonzero(region), everyone, p, None) & (ties.degree <= p.max_degree))
+        if np.count_nonzero(grown) == np.count_nonzero(region):
+            break
+        region = grown
+    return region
 
 
 def vouched_members(members: np.ndarray, ties: Ties, labelled: np.ndarray, p: ClusterParams) -> np.ndarray:
@@ -245,16 +256,19 @@ def vouched_members(members: np.ndarray, ties: Ties, labelled: np.ndarray, p: Cl
     return members
 
 
-def readmitted(
+def grown(
     members: np.ndarray, ties: Ties, labelled: np.ndarray, candidates: np.ndarray, p: ClusterParams
 ) -> np.ndarray:
-    """The kept members plus the `candidates` (region accounts no cluster took yet; modularity can
-    split a dense group) that they vouch for, grown until none joins."""
+    """`members` plus the `candidates` (region accounts no cluster took yet; modularity can split
+    a dense group) the group vouches for, surprise part included even for labelled accounts (so
+    a neighbouring cluster tied by chance at a few points is not pulled in, one labelled account
+    after another), repeated against the grown group until none joins."""
     cand = np.flatnonzero(candidates)
     cand = cand[labelled[cand] | (ties.degree[cand] <= p.max_degree)]
+    nobody = np.zeros(labelled.size, bool)
     while True:
         rest = cand[~isin_sorted(cand, members)]
-        join = rest[ties.vouched(members, rest, p, labelled)] if rest.size else rest
+        join = rest[ties.vouched(members, rest, p, nobody)] if rest.size else rest
         if not join.size:
             return members
         members = unique_ints(np.concatenate([members, join]))
@@ -323,10 +337,7 @@ def find_clusters(
         members = members[~assigned[members]]
         if np.count_nonzero(labelled[members]) < p.min_labelled_members:
             continue
-        members = vouched_members(members, ties, labelled, p)
-        if members.size == 0:
-            continue
-        members = readmitted(members, ties, labelled, region & ~assigned, p)
+        members = vouched_members(grown(members, ties, labelled, region & ~assigned, p), ties, labelled, p)
         if members.size < p.min_members or np.count_nonzero(labelled[members]) < p.min_labelled_members:
             continue
         assigned[members] = True
