@@ -157,7 +157,8 @@ def _pathways(sub: dict[str, Any]) -> str:
         items.append(
             f'<div class="pathway"><h3>{rank}. Pathway {_e(p["pathway_id"])}</h3>'
             f"<p>From child-oriented content {_e(p['source']['id'])} into cluster {_e(p.get('cluster_id'))}; "
-            f"walk probability {_e(p.get('score'))}; bridges: {_e(', '.join(p.get('bridges') or []) or 'none')}.</p>"
+            f"queue score {_e(p.get('score'))}, walk probability {_e(p.get('probability', p.get('score')))}; "
+            f"bridges: {_e(', '.join(p.get('bridges') or []) or 'none')}.</p>"
             f'{pathway_svg(p)}<p class="path">{_e(text)}</p></div>'
         )
     body = "".join(items) or "<p>No pathways in this package.</p>"
@@ -210,7 +211,7 @@ VERIFIED only if nothing was changed, added or removed.</li>
 
 _CSS = """
 @page { size: A4; margin: 14mm 12mm; }
-body { font: 10.5pt/1.4 "DejaVu Sans", Arial, sans-serif; color: #111; }
+body { font: 10.5pt/1.4 "DejaVu Sans", Arial, sans-serif; color: #111; font-variant-ligatures: none; }
 h1 { font-size: 17pt; margin: 0 0 4pt; } h2 { font-size: 13pt; margin: 14pt 0 6pt; border-bottom: 1px solid #999; }
 h3 { font-size: 11pt; margin: 8pt 0 2pt; }
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; vertical-align: top; padding: 2pt 5pt;
