@@ -18,7 +18,7 @@ from api.auth import PERMISSIONS, PUBLIC, KeyChecks, KeyVerifier, RateLimiter
 from api.deps import Services, StoreHolder
 from api.jobs import IngestFn, JobManager, RunFn
 from api.results import ResultsCache, warm_up
-from api.routers import accounts, admin, audit, cases, evidence, health, jobs, runs, ui
+from api.routers import accounts, admin, audit, cases, evidence, health, jobs, publish, runs, ui
 from api.schemas import Problem
 from api.settings import Settings, pseudonym_key, reader_limits
 from casework import open_casework
@@ -35,6 +35,7 @@ ROUTERS = (
     ui.router,
     evidence.router,
     jobs.router,
+    publish.router,
 )
 
 

@@ -90,6 +90,9 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/runs/{run_id}/rerun"): _r(AUDITOR),
     # jobs everyone who works with runs can see (who started what, state, progress)
     ("GET", "/jobs"): _r(INVESTIGATOR, AUDITOR, ADMIN),
+    # a run's results into the Neo4j store (docs/neo4j.md)
+    ("POST", "/runs/{run_id}/publish"): _r(INVESTIGATOR),
+    ("DELETE", "/runs/{run_id}/publish"): _r(INVESTIGATOR),
 }
 
 

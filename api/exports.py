@@ -221,7 +221,9 @@ def get_export(settings: Settings, state: CaseWorkflow, export_id: str, *, viewe
     return Export(export_id, path, manifest)
 
 
-def case_exports(settings: Settings, state: CaseWorkflow, case_id: str, *, viewer: str | None = None) -> list[Export]:
+def case_export_list(
+    settings: Settings, state: CaseWorkflow, case_id: str, *, viewer: str | None = None
+) -> list[Export]:
     """The exports of case `case_id`, newest first (`viewer`: a law-enforcement user, who sees
     them only if the case is shared with them; otherwise NotFound, as for the case)."""
     state.get_case(case_id, viewer=viewer)

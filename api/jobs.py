@@ -150,6 +150,23 @@ class JobManager:
         self._pool.submit(self._execute, job["job_id"], work)
         return dict(job)
 
+    def submit_publish(
+        self, store_getter: Callable[[], GraphStore], *, user: str, run_id: str, runs_dir: Path
+    ) -> dict[str, Any]:
+        """Queue publishing run `run_id` (a run folder under `runs_dir`) into the Neo4j store."""
+        job = self._new("publish", user, {"run_id": run_id})
+
+        def work(on_progress: Progress) -> dict[str, Any]:
+            from publish import publish_run
+
+            on_progress("publish", 0, 1)
+            report = publish_run(run_id, store_getter(), runs_dir=runs_dir)
+            on_progress("publish", 1, 1)
+            return {"run_id": report.run_id, "report": report.to_dict()}
+
+        self._pool.submit(self._execute, job["job_id"], work)
+        return dict(job)
+
     def submit_ingest(
         self, store_getter: Callable[[], GraphStore], *, user: str, snapshot_dir: Path, quarantine_dir: Path | None
     ) -> dict[str, Any]:

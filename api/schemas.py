@@ -92,6 +92,10 @@ class JobProgress(BaseModel):
     fraction: float | None = Field(description="done / total in 0..1; null while the total is unknown")
 
 
+#: what a background job does: a detector run, an ingest, or publishing a run's results into Neo4j
+JobKind = Literal["run", "ingest", "publish"]
+
+
 class Job(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -114,7 +118,7 @@ class Job(BaseModel):
         }
     )
     job_id: str
-    kind: Literal["run", "ingest"]
+    kind: JobKind
     status: Literal["queued", "running", "succeeded", "failed"]
     submitted_by: str
     submitted_at: str
@@ -132,7 +136,7 @@ class JobSummary(BaseModel):
     parameters or report, which may name server paths: see /run-jobs/{id} and /ingest/{id})."""
 
     job_id: str
-    kind: Literal["run", "ingest"]
+    kind: JobKind
     status: Literal["queued", "running", "succeeded", "failed"]
     submitted_by: str
     submitted_at: str
@@ -558,6 +562,17 @@ class ExportSummary(BaseModel):
         description="the case report in the package: `html`, `pdf` (null, with `pdf_missing` saying why, "
         "when the server had no chromium); download it from /exports/{export_id}/report",
     )
+
+
+class UnpublishReport(BaseModel):
+    """What DELETE /runs/{run_id}/publish removed from Neo4j (zeros if the run was not published)."""
+
+    run_id: str
+    store: str
+    clusters: int
+    pathways: int
+    flags: int
+    run_node_deleted: bool
 
 
 class ExportList(BaseModel):

@@ -17,7 +17,7 @@ from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorPa
 from detectors.navigation import group_order
 from detectors.results import Cluster
 from graph.model import ContentLabel, RelType
-from graph.projection import KIND_CODE, REL_CODE, Projection, in_codes, unique_ints
+from graph.projection import KIND_CODE, REL_CODE, Projection, in_codes, isin_sorted, unique_ints
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,9 @@ class ClusterParams(DetectorParams):
     )
     min_member_out_links: int = Field(
         2, ge=0, description="an account joins only if it follows/mentions/replies to at least this many other members"
+    )
+    region_rounds: int = Field(
+        2, ge=1, le=5, description="rounds of growing the candidate region from the labelled accounts"
     )
     max_tie_p: float = Field(
         1e-3,
@@ -172,86 +175,103 @@ def abusive_mass(proj: Projection) -> np.ndarray:
 @dataclass
 class Ties:
     """Who ties to whom, as distinct accounts: `out[a, b]` is 1 when a follows/mentions/replies
-    to/shares b (any number of times), `inn` is its transpose (row b: who ties to b); per account
-    its distinct partners either way (`degree`), tied to (`out_deg`) and tied from (`in_deg`)."""
+    to/shares b (any number of times); per account its distinct partners either way (`degree`),
+    the accounts it ties to (`out_deg`) and the accounts tying to it (`in_deg`)."""
 
     out: sp.csr_matrix
-    inn: sp.csr_matrix
     degree: np.ndarray
     out_deg: np.ndarray
     in_deg: np.ndarray
 
     @classmethod
-    def of(cls, directed: sp.csr_matrix) -> Ties:
-        out = directed.astype(bool).astype(np.float64).tocsr()
-        inn = out.T.tocsr()
-        degree = np.diff(((out + inn) > 0).tocsr().indptr)
-        return cls(out, inn, degree, np.diff(out.indptr), np.diff(inn.indptr))
+    def of(cls, directed: sp.csr_matrix, undirected: sp.csr_matrix) -> Ties:
+        """From the interaction counts and their symmetric sum (both canonical csr)."""
+        out = sp.csr_matrix((np.ones(directed.nnz), directed.indices, directed.indptr), shape=directed.shape)
+        n = directed.shape[0]
+        return cls(out, np.diff(undirected.indptr), np.diff(out.indptr), np.bincount(out.indices, minlength=n))
 
-    def two_way(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per account: (distinct accounts of `mask` that tie to it, distinct accounts of `mask` it
+    def two_way(self, members: np.ndarray, among: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each account of `among`: (distinct `members` that tie to it, distinct `members` it
         ties to); an account never ties to itself."""
-        w = mask.astype(np.float64)
-        return np.asarray(self.inn @ w).ravel(), np.asarray(self.out @ w).ravel()
+        n = self.degree.size
+        ins = np.bincount(self.out[members].indices, minlength=n)[among]
+        w = np.zeros(n)
+        w[members] = 1.0
+        outs = np.asarray(self.out[among] @ w).ravel()
+        return ins.astype(np.float64), outs
 
-    def vouched(self, mask: np.ndarray, p: ClusterParams, surprise: bool = True) -> np.ndarray:
-        """Accounts that at least min_member_in_links accounts of `mask` (the group) tie to and that
-        tie to at least min_member_out_links of them, both more than popularity explains
-        (`surprise=False` skips this part): had the group's ties landed on accounts in proportion
-        to the ties each receives from outside the group (plus one), and had each account's ties
-        into the group been its share of all ties the group receives (in proportion to the ties it
-        makes outside, plus one), counts this high would have probability at most max_tie_p
-        (Poisson upper tail)."""
-        ins, outs = self.two_way(mask)
+    def vouched(
+        self, members: np.ndarray, among: np.ndarray, p: ClusterParams, labelled: np.ndarray | None
+    ) -> np.ndarray:
+        """Which accounts of `among` the group `members` vouches for: at least min_member_in_links
+        members tie to it and it ties to at least min_member_out_links members. For an account
+        not exempt (`labelled`: the accounts whose own abusive content exempts them; None: skip
+        this part for everyone) both counts must also be
+        more than popularity explains: had the group's ties landed on accounts in proportion to
+        the ties each receives from outside the group (+1), and had each account's ties into the
+        group been its share of all ties the group receives (in proportion to the ties it makes
+        outside, +1), counts this high would have probability at most max_tie_p (Poisson upper
+        tail). A labelled account's own content is evidence; an unlabelled one has only its ties."""
+        ins, outs = self.two_way(members, among)
         enough = (ins >= p.min_member_in_links) & (outs >= p.min_member_out_links)
-        if not surprise:
+        if labelled is None:
             return enough
-        group_out, group_in = float(self.out_deg[mask].sum()), float(self.in_deg[mask].sum())
-        lam_in = (self.in_deg - ins + 1) * group_out / max(self.out.nnz - group_out, 1.0)
-        lam_out = (self.out_deg - outs + 1) * group_in / max(self.out.nnz - group_in, 1.0)
+        group_out, group_in = float(self.out_deg[members].sum()), float(self.in_deg[members].sum())
+        lam_in = (self.in_deg[among] - ins + 1) * group_out / max(self.out.nnz - group_out, 1.0)
+        lam_out = (self.out_deg[among] - outs + 1) * group_in / max(self.out.nnz - group_in, 1.0)
         p_in = pdtrc(np.maximum(ins - 1, 0), lam_in)
         p_out = pdtrc(np.maximum(outs - 1, 0), lam_out)
-        return np.asarray(enough & (p_in <= p.max_tie_p) & (p_out <= p.max_tie_p))
+        return np.asarray(enough & (labelled[among] | ((p_in <= p.max_tie_p) & (p_out <= p.max_tie_p))))
 
 
 def candidate_region(ties: Ties, labelled: np.ndarray, p: ClusterParams) -> np.ndarray:
-    """Labelled accounts plus the unlabelled non-hubs tied to and from at least
-    min_member_in_links / min_member_out_links distinct labelled accounts (candidates only: the
-    surprise part of the test is made against each cluster, not against all labelled accounts)."""
-    return labelled | (ties.vouched(labelled, p, surprise=False) & (ties.degree <= p.max_degree))
+    """Labelled accounts plus, `region_rounds` times, the unlabelled non-hubs tied to and from at
+    least min_member_in_links / min_member_out_links distinct accounts of the region so far
+    (candidates only: the surprise part of the test is made against each cluster). A second
+    round reaches unlabelled members of a cluster with few labelled members."""
+    everyone = np.arange(labelled.size)
+    region = labelled.copy()
+    for _ in range(p.region_rounds):
+        grown = region | (ties.vouched(np.flatnonzero(region), everyone, p, None) & (ties.degree <= p.max_degree))
+        if np.count_nonzero(grown) == np.count_nonzero(region):
+            break
+        region = grown
+    return region
 
 
 def vouched_members(members: np.ndarray, ties: Ties, labelled: np.ndarray, p: ClusterParams) -> np.ndarray:
     """The members the others vouch for: labelled or not, a member needs at least
     min_member_in_links other members that follow/mention/reply to/share it and must itself
-    tie to at least min_member_out_links other members. Neither test depends on what else the
+    tie to at least min_member_out_links other members (an unlabelled one, more than its
+    popularity explains). Neither test depends on what else the
     account does or receives (ordinary followers, ordinary follows), so a member living an
     ordinary life still belongs, while a popular account members follow (it does not tie back)
     and an ordinary follower of members (they do not tie back) do not. Repeated against the
     kept members until stable, so dropped accounts vouch for nobody."""
-    n = ties.degree.size
     while members.size:
-        mask = np.zeros(n, bool)
-        mask[members] = True
-        ok = ties.vouched(mask, p)[members] & (labelled[members] | (ties.degree[members] <= p.max_degree))
+        ok = ties.vouched(members, members, p, labelled) & (labelled[members] | (ties.degree[members] <= p.max_degree))
         if ok.all():
             break
         members = members[ok]
     return members
 
 
-def readmitted(
+def grown(
     members: np.ndarray, ties: Ties, labelled: np.ndarray, candidates: np.ndarray, p: ClusterParams
 ) -> np.ndarray:
-    """The kept members plus the `candidates` (region accounts no cluster took yet; modularity can
-    split a dense group) that they vouch for, grown until none joins."""
-    mask = np.zeros(ties.degree.size, bool)
-    mask[members] = True
+    """`members` plus the `candidates` (region accounts no cluster took yet; modularity can split
+    a dense group) the group vouches for, surprise part included even for labelled accounts (so
+    a neighbouring cluster tied by chance at a few points is not pulled in, one labelled account
+    after another), repeated against the grown group until none joins."""
+    cand = np.flatnonzero(candidates)
+    cand = cand[labelled[cand] | (ties.degree[cand] <= p.max_degree)]
+    nobody = np.zeros(labelled.size, bool)
     while True:
-        join = candidates & ~mask & ties.vouched(mask, p) & (labelled | (ties.degree <= p.max_degree))
-        if not join.any():
-            return np.flatnonzero(mask)
-        mask |= join
+        rest = cand[~isin_sorted(cand, members)]
+        join = rest[ties.vouched(members, rest, p, nobody)] if rest.size else rest
+        if not join.size:
+            return members
+        members = unique_ints(np.concatenate([members, join]))
 
 
 def token_ties(proj: Projection, labelled: np.ndarray, p: ClusterParams) -> tuple[np.ndarray, np.ndarray]:
@@ -317,10 +337,7 @@ def find_clusters(
         members = members[~assigned[members]]
         if np.count_nonzero(labelled[members]) < p.min_labelled_members:
             continue
-        members = vouched_members(members, ties, labelled, p)
-        if members.size == 0:
-            continue
-        members = readmitted(members, ties, labelled, region & ~assigned, p)
+        members = vouched_members(grown(members, ties, labelled, region & ~assigned, p), ties, labelled, p)
         if members.size < p.min_members or np.count_nonzero(labelled[members]) < p.min_labelled_members:
             continue
         assigned[members] = True
@@ -426,13 +443,13 @@ class ClusterDetector(Detector[ClusterParams]):
             return out
         directed = interaction_matrix(proj, p.max_co_use, p.co_use)
         m = (directed + directed.T).tocsr()
-        ties = Ties.of(directed)
+        ties = Ties.of(directed, m)
         region = candidate_region(ties, mass > 0, p)
         tokens = token_ties(proj, mass > 0, p) if p.token_ties else (np.zeros(0, np.int64),) * 2
         clusters = name_clusters(proj, find_clusters(ties, m, region, mass, tokens, p))
         member_cluster, owner = ownership(proj, clusters, p)
         out.sections.clusters = cluster_rows(proj, clusters, owner, mass)
-        out.state.update(clusters=clusters, member_cluster=member_cluster, owner=owner, mass=mass)
+        out.state.update(clusters=clusters, member_cluster=member_cluster, owner=owner, mass=mass, interaction=m)
         out.counts.update(clusters=len(clusters), cluster_region_accounts=int(np.count_nonzero(region)))
         logger.info(
             "clusters: %d labelled accounts, %d in the region, %d clusters",

@@ -13,7 +13,7 @@ from pydantic import Field
 from scipy.sparse.csgraph import connected_components
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd
-from detectors.clusters import INTERACTION_RELS, account_owner
+from detectors.clusters import account_owner, interaction_matrix
 from detectors.results import FlaggedAccount, Role
 from graph.model import AgeBand, RelType
 from graph.projection import REL_CODE, Projection, in_codes, isin_sorted, unique_ints
@@ -34,11 +34,10 @@ class GroomingParams(DetectorParams):
         "commenting under its content",
     )
     min_minors: int = Field(10, ge=2, description="least distinct minors an account follows or addresses")
-    min_engaged_share: float = Field(
-        0.3,
-        ge=0,
-        le=1,
-        description="flag only when at least this share of those minors are both followed and addressed "
+    min_engaged_minors: int = Field(
+        8,
+        ge=1,
+        description="flag only when at least this many of those minors are both followed and addressed "
         "(a fan follows without addressing; a commenter on child-oriented posts addresses without following)",
     )
     max_connected_share: float = Field(
@@ -71,13 +70,17 @@ class GroomingDetector(Detector[GroomingParams]):
     requires = ("pathways",)
 
     def run(self, projection: Projection, params: GroomingParams, context: DetectorContext) -> DetectorOutput:
+        """Flag the adults whose contacts with minors fit the pattern; the graph of who knows whom
+        is the clusters detector's interaction graph when it built one (its `interaction` state)."""
         proj, p = projection, params
         reach = context.outputs["pathways"].state.get("reach")
+        clusters = context.outputs.get("clusters")
         c = contact_pairs(proj, p)
         rows: list[FlaggedAccount] = []
         if c.adults.size:
             cands, starts, counts = candidate_adults(proj, p, c)
-            g = minor_tie_graph(proj)
+            known = clusters.state.get("interaction") if clusters is not None else None
+            g = known if known is not None else undirected(interaction_matrix(proj, 2, co_use=False))
             for a, st, k in zip(cands.tolist(), starts.tolist(), counts.tolist()):
                 row = _contact_row(proj, p, a, c, slice(st, st + k), g, reach)
                 if row is not None:
@@ -91,14 +94,16 @@ class GroomingDetector(Detector[GroomingParams]):
 
 def _rel_pairs(proj: Projection, rels: tuple[RelType, ...], adult_ok: np.ndarray) -> np.ndarray:
     """Sorted distinct adult * n_acc + minor keys of `rels` from an account (or its content) to a
-    minor (or a minor's content)."""
+    minor (or a minor's content). Minors first: they are the few ends."""
     n_acc = proj.offsets[1]
-    sel = in_codes(proj.etype, [REL_CODE[RelType(r).value] for r in rels])
-    a = account_owner(proj, proj.src[sel])
+    sel = np.flatnonzero(in_codes(proj.etype, [REL_CODE[RelType(r).value] for r in rels]))
     b = account_owner(proj, proj.dst[sel])
-    ok = (a >= 0) & (b >= 0) & (a != b)
-    a, b = a[ok], b[ok]
-    ok = adult_ok[a] & (proj.age_band[b] == MINOR)
+    minor = b >= 0
+    minor[minor] = proj.age_band[b[minor]] == MINOR
+    sel, b = sel[minor], b[minor]
+    a = account_owner(proj, proj.src[sel])
+    ok = a >= 0
+    ok[ok] = adult_ok[a[ok]]
     return unique_ints(a[ok] * n_acc + b[ok])
 
 
@@ -119,23 +124,12 @@ def candidate_adults(proj: Projection, p: GroomingParams, c: Contacts) -> tuple[
     n_acc = proj.offsets[1]
     counts = np.bincount(c.adults, minlength=n_acc)
     both = np.bincount(c.adults[c.followed & c.addressed], minlength=n_acc)
-    share = np.divide(both, counts, out=np.zeros(n_acc), where=counts > 0)
-    cands = np.flatnonzero((counts >= p.min_minors) & (share >= p.min_engaged_share))
+    cands = np.flatnonzero((counts >= p.min_minors) & (both >= p.min_engaged_minors))
     return cands, np.searchsorted(c.adults, cands), counts[cands]
 
 
-def minor_tie_graph(proj: Projection) -> sp.csr_matrix:
-    """The undirected graph of minors who know each other: one follows, mentions, replies to or
-    shares the other (account x account)."""
-    n_acc = proj.offsets[1]
-    sel = in_codes(proj.etype, [REL_CODE[r.value] for r in INTERACTION_RELS])
-    a = account_owner(proj, proj.src[sel])
-    b = account_owner(proj, proj.dst[sel])
-    ok = (a >= 0) & (b >= 0) & (a != b)
-    a, b = a[ok], b[ok]
-    mm = (proj.age_band[a] == MINOR) & (proj.age_band[b] == MINOR)
-    a, b = a[mm], b[mm]
-    return sp.coo_matrix((np.ones(2 * a.size), (np.r_[a, b], np.r_[b, a])), shape=(n_acc, n_acc)).tocsr()
+def undirected(directed: sp.csr_matrix) -> sp.csr_matrix:
+    return (directed + directed.T).tocsr()
 
 
 def _contact_row(
@@ -148,7 +142,8 @@ def _contact_row(
     reach: np.ndarray | None,
 ) -> FlaggedAccount | None:
     """The suspicious_contact entry of an account, or None when the minors it contacts form one
-    connected group (a class, a team, a family)."""
+    connected group (a class, a team, a family): minors who follow, mention, reply to or share
+    one another in `g`, the undirected account interaction graph."""
     minors = c.minors[pairs]
     sub = g[minors][:, minors]
     n_groups, labels = connected_components(sub, directed=False)

@@ -338,7 +338,7 @@ class FlaggedAccount(ResultModel):
     minors: int | None = optional("suspicious_contact: distinct minors it contacts")
     largest_connected_share: float | None = optional("suspicious_contact: share of those minors in their largest group")
     density: float | None = optional("suspicious_contact: share of the minors' pairs that follow each other")
-    engaged_share: float | None = optional("suspicious_contact: share of the contacted minors it also addresses")
+    engaged_share: float | None = optional("suspicious_contact: share of those minors it both follows and addresses")
     cluster_reach: float | None = optional("suspicious_contact: probability of reaching a cluster from the account")
     followed_minors: int | None = optional("suspicious_contact: how many of those minors it follows")
     addressed_minors: int | None = optional(

@@ -223,7 +223,7 @@ td.when { white-space: nowrap; word-break: normal; }
 .muted { color: #444; font-size: 9pt; } .fp { font-family: monospace; font-weight: 700; font-size: 8pt; }
 svg { max-width: 100%; height: auto; }
 .banner { border: 1px solid #111; padding: 4pt 6pt; font-size: 9pt; }
-svg text { font: 10px "DejaVu Sans", Arial, sans-serif; text-anchor: middle; fill: #111; }
+svg text { font: 10px "DejaVu Sans", Arial, sans-serif; text-anchor: middle; fill: #111; font-variant-ligatures: none; }
 svg text.id { font-size: 9px; }
 svg ellipse, svg rect, svg polygon { fill: #fff; stroke: #222; stroke-width: 1.5; }
 svg .account { fill: #e3ecf8; } svg .url { fill: #fff4d6; } svg .hashtag { fill: #eee; }

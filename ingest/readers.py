@@ -124,14 +124,21 @@ def snapshot_below(root: Path, requested: str | Path) -> Path:
     once every symlink is resolved; IngestError otherwise. The message names neither the
     resolved path nor whether anything exists there (a caller learns nothing outside `root`)."""
     base = Path(os.path.realpath(root))
-    path = Path(os.path.realpath(base / requested))
+    try:
+        path = Path(os.path.realpath(base / requested))
+    except (ValueError, OSError):  # a NUL byte, a name too long: nothing below the root is named so
+        path = base
     if not path.is_relative_to(base) or path == base:
         raise IngestError(
             f"snapshot_dir {str(requested)[:200]!r}: not below the ingest root (CRUMBGRAPH_INGEST_ROOT); "
             "give a snapshot folder relative to it",
             field="snapshot_dir",
         )
-    if not path.is_dir():
+    try:
+        found = path.is_dir()
+    except OSError:
+        found = False
+    if not found:
         raise IngestError(
             f"snapshot_dir {str(requested)[:200]!r}: no such snapshot folder below the ingest root",
             field="snapshot_dir",

@@ -146,6 +146,10 @@ class Normalisation:
     arrow: str = ""
 
 
+#: whitespace stripped, NULL when nothing is left: the `stripped` fragment every non-text column
+#: has (SQL `nullif(trim(raw, WHITESPACE), '')`; on DuckDB a pyarrow helper, see Dialect.arrow_strip)
+STRIP = Normalisation("nullif(trim({raw}, WHITESPACE), '')", engine="arrow", arrow="ingest.normalise.strip")
+
 #: the staged value of each column kind
 NORMALISE_BY_KIND: dict[str, Normalisation] = {
     "id": Normalisation("CASE WHEN {stripped} IS NULL THEN NULL ELSE {raw} END"),
@@ -201,6 +205,11 @@ def _reason(rule: Rule, table: str, field: str, limit: int | None = None) -> str
     return rule.reason.format(limit="{limit}" if limit is None else limit, choices_text=choices)
 
 
+def strip_helpers(table: str) -> tuple[str, ...]:
+    """The columns of `table` whose `stripped` fragment a DuckDB batch carries as a helper."""
+    return tuple(c.name for c in COLUMNS[table] if c.kind != "text")
+
+
 def column_rules(table: str, column: Column) -> tuple[Rule, ...]:
     """The rules of one column of the format, in the order they are checked."""
     return ((REQUIRED,) if column.required else ()) + (TOO_LONG,) + RULES_BY_KIND[column.kind]
@@ -219,6 +228,9 @@ class Dialect:
     """How one engine spells the few functions the templates need (DuckDB is the base)."""
 
     name = "duckdb"
+    #: the `stripped` fragment comes from a helper column filled by pyarrow (ingest.normalise.strip):
+    #: DuckDB's trim(x, characters) costs ~180 ns a value, pyarrow's utf8_trim ~10
+    arrow_strip = True
 
     def ident(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
@@ -239,6 +251,9 @@ class Dialect:
     def length(self, expr: str) -> str:
         return f"length({expr})"
 
+    def byte_length(self, expr: str) -> str:
+        return f"strlen({expr})"
+
     def full_match(self, expr: str, pattern: str) -> str:
         return f"regexp_full_match({expr}, {self.literal(pattern)})"
 
@@ -256,6 +271,7 @@ class SparkDialect(Dialect):
     """Spark SQL (3.x/4.x): text only, for the Spark engine (issue 14)."""
 
     name = "spark"
+    arrow_strip = False
 
     def ident(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
@@ -275,6 +291,9 @@ class SparkDialect(Dialect):
 
     def length(self, expr: str) -> str:
         return f"char_length({expr})"
+
+    def byte_length(self, expr: str) -> str:
+        return f"octet_length({expr})"
 
     def full_match(self, expr: str, pattern: str) -> str:
         anchored = "^(" + pattern + r")\z"  # \z: Java's $ would also match before a final newline
@@ -299,27 +318,39 @@ def helper(what: str, field: str) -> str:
 
 
 class Fragments(dict[str, str]):
-    """The fragments of one column for one dialect (what templates may name)."""
+    """The fragments of one column for one dialect (what templates may name). Values used more
+    than once (the stripped, lower-cased and numeric forms) are computed once per row, as
+    columns of inner projections (`inner`: level 1, then level 2), and named here."""
 
     def __init__(self, d: Dialect, table: str, raw: str, field: str, limit: int, column: Column | None) -> None:
         super().__init__()
         ws = d.chars(WHITESPACE)
-        stripped = f"nullif({d.trim(raw, ws)}, '')"
-        lowered = f"lower({stripped})"
         default = column.default if column is not None else None
+        stripped, lowered = d.ident(helper("s", field)), d.ident(helper("l", field))
+        number_ok, number = d.ident(helper("nok", field)), d.ident(helper("n", field))
+        self.inner: tuple[dict[str, str], dict[str, str]] = ({}, {})
+        if column is not None and column.kind != "text":
+            if not d.arrow_strip:
+                self.inner[0][helper("s", field)] = f"nullif({d.trim(raw, ws)}, '')"
+            if column.kind in ("enum", "lower") or field == "dst_kind":
+                self.inner[1][helper("l", field)] = f"lower({stripped})"
+            if column.kind == "confidence":
+                self.inner[1][helper("nok", field)] = f"coalesce({d.full_match(stripped, NUMBER_PATTERN)}, false)"
+                self.inner[1][helper("n", field)] = f"CASE WHEN {number_ok} THEN {d.to_double(stripped)} END"
         self.update(
             raw=raw,
             stripped=stripped,
             lowered=lowered,
             lowered_or_default=f"coalesce({lowered}, {d.literal(default)})" if default else lowered,
-            length=d.length(raw),
+            # the byte length first: cheap, and never below the character count
+            length=f"CASE WHEN {d.byte_length(raw)} > {int(limit)} THEN {d.length(raw)} ELSE 0 END",
             limit=str(int(limit)),
             choices=", ".join(d.literal(c) for c in (column.choices if column else ())),
-            number_ok=f"coalesce({d.full_match(stripped, NUMBER_PATTERN)}, false)",
-            number=d.to_double(stripped),
-            finite=d.is_finite(d.to_double(stripped)),
+            number_ok=number_ok,
+            number=number,
+            finite=d.is_finite(number),
             default=default if default is not None else "NULL",
-            hashtag=f"lower(nullif({d.trim(d.ltrim(d.trim(raw, ws), d.literal('#')), ws)}, ''))",
+            hashtag=f"lower(nullif({d.trim(d.ltrim(stripped, d.literal('#')), ws)}, ''))",
             helper_ts=d.ident(helper("ts", field)),
             helper_ts_bad=d.ident(helper("ts_bad", field)),
             helper_ts_range=d.ident(helper("ts_range", field)),
@@ -328,7 +359,7 @@ class Fragments(dict[str, str]):
             helper_props=d.ident(helper("props", "row")),
         )
         if table == "links":
-            self["dst_kind"] = f"lower({d.trim('{dst_kind_raw}', ws)})"
+            self["dst_kind"] = d.ident(helper("l", "dst_kind"))
             self["kind"] = "{kind_norm}"
             self["link_types"] = " ".join(
                 f"WHEN {d.literal(k)} THEN {d.literal(t.value)}" for k, t in LINK_KIND_TO_REL.items()
@@ -353,6 +384,20 @@ class Compiled:
 
     checks: tuple[CompiledCheck, ...]
     values: tuple[tuple[str, str], ...]
+    inner: tuple[tuple[tuple[str, str], ...], ...]
+    dialect: str = "duckdb"
+
+    def select(self, src: str, extra: str = "") -> str:
+        """SQL: every staged value (as its name) and `__cg_check` (first_broken) of each row of
+        `src`, plus `extra` output columns, through the inner projections of the fragments."""
+        d = DIALECTS[self.dialect]
+        rel = src
+        for level in self.inner:
+            if level:
+                cols = ", ".join(f"{sql} AS {d.ident(name)}" for name, sql in level)
+                rel = f"(SELECT *, {cols} FROM {rel})"
+        values = ", ".join(f"{sql} AS {d.ident(name)}" for name, sql in self.values)
+        return f"SELECT {values}{extra}, {self.first_broken()} AS __cg_check FROM {rel}"
 
     def first_broken(self) -> str:
         """SQL: the index of the first broken check of a row, NULL when none is broken."""
@@ -375,9 +420,12 @@ def compile_table(
     d = DIALECTS[dialect]
     checks: list[CompiledCheck] = []
     values: list[tuple[str, str]] = []
-    cross = {"dst_kind_raw": _raw(d, mapping, "dst_kind")}
+    cross: dict[str, str] = {}
+    inner: tuple[dict[str, str], dict[str, str]] = ({}, {})
     for c in COLUMNS[table]:
         frags = Fragments(d, table, _raw(d, mapping, c.name), c.name, limit, c)
+        for level, more in zip(inner, frags.inner, strict=True):
+            level.update(more)
         for r in column_rules(table, c):
             sql = render(render(r.broken, frags), _Cross(cross))
             checks.append((c.name, r.name, _reason(r, table, c.name, limit), sql))
@@ -390,7 +438,8 @@ def compile_table(
     for name, norm in DERIVED.get(table, ()):
         frags = Fragments(d, table, "NULL", name, limit, None)
         values.append((name, render(render(norm.sql, frags), _Cross(cross))))
-    return Compiled(tuple(checks), tuple(values))
+    levels = tuple(tuple(level.items()) for level in inner)
+    return Compiled(tuple(checks), tuple(values), levels, dialect)
 
 
 class _Cross(dict[str, str]):

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from graph.errors import IngestError
 from ingest.normalise import UTC_US, json_props, normalise_urls, parse_timestamps, strip
 from ingest.readers import INTERNAL_PREFIX
-from ingest.rules import COLUMNS, Column, CompiledCheck, compile_table, helper
+from ingest.rules import COLUMNS, Column, CompiledCheck, compile_table, helper, strip_helpers
 
 logger = logging.getLogger(__name__)
 
@@ -147,9 +147,7 @@ def validate_batch(
     data.update(_helpers(table, mapping, data, extras, n))
     data["__cg_pos"] = pa.array(np.arange(n, dtype=np.int64))
     compiled = compile_table(table, mapping, extras, limit=max_field_chars)
-    values = ", ".join(f"{sql} AS {_ident(name)}" for name, sql in compiled.values)
-    sql = f"""SELECT {values}, {_ident(helper("props", "row"))} AS props,
-                     __cg_pos, {compiled.first_broken()} AS __cg_check FROM {{src}}"""
+    sql = compiled.select("{src}", extra=f", {_ident(helper('props', 'row'))} AS props, __cg_pos")
     out = _run(con, sql, pa.table(data))
     return _split(out, STAGED[table], compiled.checks)
 
@@ -163,19 +161,37 @@ def _helpers(
 ) -> dict[str, pa.Array]:
     """The helper columns of the arrow-engine rules (rules.py names them)."""
     out: dict[str, pa.Array] = {}
+    stripped = {
+        name: strip(data[mapping[name]]) if name in mapping else pa.nulls(n, pa.string())
+        for name in strip_helpers(table)
+    }
+    out.update({helper("s", name): value for name, value in stripped.items()})
     for c in COLUMNS[table]:
-        raw = data[mapping[c.name]] if c.name in mapping else pa.nulls(n, pa.string())
         if c.kind == "timestamp":
-            ts, bad, out_of_range = parse_timestamps(strip(raw))
+            ts, bad, out_of_range = parse_timestamps(stripped[c.name])
             out[helper("ts", c.name)] = ts
             out[helper("ts_bad", c.name)] = pa.array(bad)
             out[helper("ts_range", c.name)] = pa.array(out_of_range)
         elif c.kind == "dst":
-            url, host = normalise_urls(strip(raw)) if raw.null_count < n else (raw, raw)
-            out[helper("url", c.name)] = url
-            out[helper("url_domain", c.name)] = host
+            out[helper("url", c.name)], out[helper("url_domain", c.name)] = _urls(
+                stripped[c.name], stripped["dst_kind"]
+            )
     out[helper("props", "row")] = json_props({x: data[x] for x in extras}, n)
     return out
+
+
+def _urls(dst: pa.Array, dst_kind: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(normalised url, domain) of the rows whose dst_kind is url, null elsewhere (the regex
+    runs on those rows only)."""
+    is_url = pc.fill_null(pc.equal(pc.utf8_lower(dst_kind), "url"), False)
+    n_url = pc.sum(is_url).as_py() or 0
+    if n_url == len(dst):
+        return normalise_urls(dst)
+    nulls = pa.nulls(len(dst), pa.string())
+    if n_url == 0:
+        return nulls, nulls
+    url, host = normalise_urls(dst.filter(is_url))
+    return pc.replace_with_mask(nulls, is_url, url), pc.replace_with_mask(nulls, is_url, host)
 
 
 def _run(con: duckdb.DuckDBPyConnection | None, sql: str, data: pa.Table) -> pa.Table:

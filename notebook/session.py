@@ -12,7 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from api.auth import pseudonym, pseudonymise
+from api.auth import pseudonym, pseudonymise, pseudonymise_result
+from detectors.results import Results
 from detectors.runfolder import LATEST, RECORD_FILE, newest_run_id, read_run
 from graph.errors import ConfigError, NotFound
 from graph.model import NodeKind
@@ -51,7 +52,9 @@ def _result_account_ids(results: dict[str, Any]) -> set[str]:
 class Notebook:
     """Runs and results from a runs directory (run folders, checked against run.json) and/or a
     store (its run records and results; neighbourhoods). With `secret`, the auditor's view: every
-    account id in every frame is `acct_<HMAC>` under that secret, as the API shows auditors."""
+    account id in every frame is `acct_<HMAC>` under that secret, by the API's own rules (results
+    by the marks of the results schema, `api.auth.pseudonymise_result`; run records by
+    `api.auth.pseudonymise`); neighbourhoods map every account id they hold."""
 
     def __init__(
         self, *, runs_dir: Path | None = None, store: GraphStore | None = None, secret: bytes | None = None
@@ -122,7 +125,7 @@ class Notebook:
             record, results = self.store.get_run(run_id), json.loads(self.store.get_results(run_id))
         if self.secret is not None:
             record = pseudonymise(record, self.secret)
-            results = _map_ids(results, _result_account_ids(results), self.secret)
+            results = pseudonymise_result(Results.model_validate(results), self.secret).model_dump(mode="json")
         return RunFrames(str(results["run_id"]), record, results)
 
     # -- the graph -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from neo4j import ManagedTransaction
 
 from detectors.results import Results
 from detectors.runfolder import read_run
-from graph.errors import ConfigError, NotFound
+from graph.errors import Conflict, NotFound
 from graph.model import ResultLabel, ResultRel
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
@@ -79,10 +79,18 @@ class UnpublishReport:
         return asdict(self)
 
 
-def _neo4j(store: GraphStore) -> Neo4jStore:
+class NotNeo4j(Conflict):
+    """Publishing asked of a store that is not Neo4j (HTTP 409: the request is fine, the store is not)."""
+
+
+def require_neo4j(store: GraphStore) -> Neo4jStore:
+    """`store` as a Neo4jStore; NotNeo4j naming it otherwise."""
     if not isinstance(store, Neo4jStore):
-        raise ConfigError(f"publishing needs a Neo4j store (neo4j:// or bolt://), not {store.url}")
+        raise NotNeo4j(f"publishing needs a Neo4j store (neo4j:// or bolt://), not {store.url}")
     return store
+
+
+_neo4j = require_neo4j
 
 
 def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -84,7 +84,7 @@ def download_export(request: Request, export_id: str, services: ServicesDep, pri
     summary="A case's evidence packages, newest first (law enforcement: cases shared with them)",
 )
 def list_case_exports(request: Request, case_id: str, services: ServicesDep, principal: PrincipalDep) -> ExportList:
-    exports = E.case_exports(services.settings, services.cases, case_id, viewer=_viewer(principal))
+    exports = E.case_export_list(services.settings, services.cases, case_id, viewer=_viewer(principal))
     counted(request, len(exports))
     return ExportList(items=[ExportSummary.model_validate(e.summary()) for e in exports])
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.auth import AUDITOR
 from api.deps import PrincipalDep, ServicesDep, counted
-from api.schemas import JobList, JobSummary
+from api.schemas import JobKind, JobList, JobSummary
 
 router = APIRouter(tags=["jobs"])
 
@@ -19,7 +19,7 @@ def list_jobs(
     request: Request,
     services: ServicesDep,
     principal: PrincipalDep,
-    kind: Literal["run", "ingest"] | None = None,
+    kind: JobKind | None = None,
     status: Literal["queued", "running", "succeeded", "failed"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> JobList:

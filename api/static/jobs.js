@@ -1,10 +1,11 @@
-// The Jobs view: every ingest and detector job of the server, who started it, its state and
+// The Jobs view: every ingest, detector and publish job of the server, who started it, its state and
 // progress; refreshed every second while the view is open (GET /jobs, role-checked by the API).
 import { api } from "./api.js";
 import { h } from "./views.js";
 
 const enc = encodeURIComponent;
 const STATES = ["", "queued", "running", "succeeded", "failed"];
+const KINDS = { run: "detector run", ingest: "ingest", publish: "publish to Neo4j" };
 
 function progressCell(j) {
   const p = j.progress;
@@ -17,7 +18,7 @@ function progressCell(j) {
 
 function jobRow(j) {
   return h("tr", { "data-job": j.job_id, class: `job ${j.status}` },
-    h("td", {}, j.job_id), h("td", {}, j.kind === "run" ? "detector run" : "ingest"),
+    h("td", {}, j.job_id), h("td", {}, KINDS[j.kind] || j.kind),
     h("td", { class: "job-by" }, j.submitted_by), h("td", {}, j.submitted_at),
     h("td", { class: "job-status" }, j.status), h("td", {}, progressCell(j)),
     h("td", {}, j.run_id ? h("a", { href: `#/run/${enc(j.run_id)}` }, j.run_id) : ""),

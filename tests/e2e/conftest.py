@@ -60,7 +60,7 @@ def console(tmp_path_factory) -> Iterator[Console]:
         store=f"embedded:{tmp}/unused.duckdb",
         keys_dir=tmp / "keys",
         exports_dir=tmp / "exports",
-        ingest_root=tmp,  # POST /ingest reads snapshots below it, by relative path
+        ingest_root=tmp,  # the Jobs test re-ingests the snapshot `snap` through the API
         api_rate_limit=10_000.0,
         api_rate_burst=10_000,
     )

@@ -304,9 +304,10 @@ def test_jobs_everyone_can_see_update_live(console, page, browser):
     ingest = httpx.post(
         f"{console.base}/ingest",
         headers=console.auth("admin"),
-        json={"snapshot_dir": "snap"},  # relative to the ingest root
+        json={"snapshot_dir": "snap"},  # below the server's ingest_root
         timeout=30,
     ).json()
+    assert "job_id" in ingest, ingest
     sign_in(page, console, "admin")
     page.goto(f"{console.base}/ui#/jobs")
     rows = page.locator("#jobs-table tbody tr")

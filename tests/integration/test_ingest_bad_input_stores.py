@@ -20,7 +20,7 @@ from ingest.pipeline import load_snapshot
 def _snapshot(root: Path, p: str) -> Path:
     """Synthetic rows holding one of each row-level problem; every id carries the prefix `p`."""
     long_id = p + "x" * 5000
-    files = {
+    files: dict[str, str | bytes] = {
         "accounts-1.csv": (
             "account_id,created_at,age_band,status,nick\n"
             f"{p}a1,2026-03-01T12:00:00Z,minor,active,first\n"
@@ -46,11 +46,18 @@ def _snapshot(root: Path, p: str) -> Path:
             f"account,{p}a2,group,{p}g1,share\n"
         ),  # bad dst_kind
         "notes.txt": "not a table\n",  # unknown file name
+        # reader-level rejects (issue 11, item 8): one bad row each, the good rows still land
+        "content-2.jsonl": (
+            b'{"content_id": "' + f"{p}c4".encode() + b'", "account_id": "' + f"{p}a2".encode() + b'"}\n'
+            b'{"content_id": "\xff"}\n'  # not UTF-8
+            b"{oops\n"  # not JSON
+        ),
+        "follows-2.csv": f"follower_id,followee_id\n{p}a2,{p}a1\n".encode() + b"\xe9x," + f"{p}a1\n".encode(),
     }
     snap = root / "snap"
     snap.mkdir(parents=True)
     for name, text in files.items():
-        (snap / name).write_text(text, encoding="utf-8")
+        (snap / name).write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     return snap
 
 
@@ -97,13 +104,21 @@ def test_bad_input_gives_the_same_report_quarantine_and_graph_on_both_stores(tmp
     acc = want.tables["accounts"]
     assert (acc.rows_read, acc.rejected, acc.duplicates) == (7, 3, 2)
     assert acc.rejected_by_rule == {"enum": 1, "timestamp": 1, "too_long": 1}
-    assert want.tables["content"].rejected_by_rule == {"range": 1}
-    assert want.tables["follows"].rejected_by_rule == {"required": 1}
+    assert want.tables["content"].rejected_by_rule == {"range": 1, "encoding": 1, "json": 1}
+    assert want.tables["follows"].rejected_by_rule == {"required": 1, "encoding": 1}
     assert want.tables["links"].rejected_by_rule == {"enum": 1}
     assert [f["file"] if isinstance(f, dict) else str(f) for f in want.ignored_files][0].endswith("notes.txt")
     # the quarantine: identical, row by row
     assert _quarantine(tmp_path / "qn") == _quarantine(tmp_path / "qe")
-    assert len(_quarantine(tmp_path / "qe")) == 6
+    assert len(_quarantine(tmp_path / "qe")) == 9
+    unread = [
+        (e["file"], e["row"], e["rule"]) for e in _quarantine(tmp_path / "qe") if e["rule"] in ("encoding", "json")
+    ]
+    assert unread == [
+        ("content-2.jsonl", 2, "encoding"),
+        ("content-2.jsonl", 3, "json"),
+        ("follows-2.csv", 2, "encoding"),
+    ]
     # the graph: identical, and what the rules say it must be
     assert got_graph == want_graph
     accounts = {dict(r)["account_id"]: dict(r) for r in want_graph["account"]}

@@ -21,11 +21,11 @@ from typer.testing import CliRunner
 from api.cli import build_app
 from detectors.results import Results
 from detectors.runner import run_detectors
-from graph.errors import ConfigError, NotFound
+from graph.errors import NotFound
 from graph.store import GraphStore, StoreConfig, open_store
 from ingest.pipeline import load_snapshot
 from publish import publish_run, unpublish_run
-from publish.writer import publish_results
+from publish.writer import NotNeo4j, publish_results
 from synth import synth
 from tests.integration.test_cross_store import PrefixView, prefix_snapshot, wipe
 
@@ -195,7 +195,7 @@ def test_unpublish_removes_exactly_the_run_then_cli_publishes_it_back(
 
 def test_publish_refuses_an_embedded_store(published: Published, tmp_path: Path) -> None:
     embedded = open_store(StoreConfig(url=f"embedded:{tmp_path / 'e.duckdb'}"))
-    with embedded, pytest.raises(ConfigError, match="needs a Neo4j store"):
+    with embedded, pytest.raises(NotNeo4j, match="needs a Neo4j store"):
         publish_run(published.run_dir, embedded)
 
 
@@ -208,3 +208,38 @@ def test_publish_refuses_results_whose_nodes_are_not_in_the_store(published: Pub
         publish_results(published.store, other, {})
     assert published.query("MATCH (r:Run {run_id: $r}) RETURN r", r=other.run_id) == []  # nothing written
     assert published.result_counts() == before
+
+
+def test_investigators_publish_through_the_api_as_a_job_everyone_sees(
+    published: Published, neo4j_config: StoreConfig, tmp_path: Path
+) -> None:
+    import shutil
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.api_support import make_env
+
+    env = make_env(tmp_path, "pubapi-")
+    shutil.copytree(published.run_dir, env.settings.runs_dir / published.run_id)
+    expected = published.result_counts()
+    app = create_app(env.settings, store=published.store)
+    with TestClient(app) as client:
+        inv = env.auth("investigator")
+        gone = client.delete(f"/runs/{published.run_id}/publish", headers=inv).json()
+        assert (gone["clusters"], gone["pathways"]) == (expected["clusters"], expected["pathways"])
+        assert set(published.result_counts().values()) == {0}
+        job = client.post(f"/runs/{published.run_id}/publish", headers=inv).json()
+        assert (job["kind"], job["submitted_by"]) == ("publish", "investigator")
+        deadline = time.monotonic() + 120
+        while True:
+            listed = client.get("/jobs", params={"kind": "publish"}, headers=env.auth("admin")).json()["items"]
+            if listed[0]["status"] in ("succeeded", "failed"):
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert listed[0]["job_id"] == job["job_id"] and listed[0]["status"] == "succeeded", listed[0]
+        assert published.result_counts() == expected
+        assert client.post("/runs/no-such-run/publish", headers=inv).status_code == 404
+        assert client.post(f"/runs/{published.run_id}/publish", headers=env.auth("auditor")).status_code == 403

@@ -111,3 +111,12 @@ def test_no_labels_no_clusters() -> None:
     g = world()
     g.content.clear()
     assert clusters(g) == []
+
+
+def test_cluster_with_few_labels_reaches_members_tied_only_to_unlabelled_ones() -> None:
+    g = world(ordinary_life=10)
+    g.content = [c for c in g.content if c[0] in ("ab0", "ab1")]  # only m0 and m1 labelled
+    far = {"m5", "m6", "m7"}  # tied to the unlabelled members only: the region's second round
+    g.edges = [e for e in g.edges if not ({e[1], e[4]} & {"m0", "m1"} and {e[1], e[4]} & far)]
+    assert clusters(g) == [set(MEMBERS)]
+    assert clusters(g, region_rounds=1) == [set(MEMBERS) - far]

@@ -272,3 +272,17 @@ def test_a_symlink_swapped_in_after_discovery_is_refused(tmp_path: Path) -> None
     with pytest.raises(IngestError, match="outside the snapshot folder") as err:
         list(iter_batches(f, 10))
     assert "root" not in str(err.value)
+
+
+def test_snapshot_below_the_ingest_root(tmp_path: Path) -> None:
+    from ingest.readers import snapshot_below
+
+    (tmp_path / "root" / "snap").mkdir(parents=True)
+    (tmp_path / "root" / "out").symlink_to(tmp_path, target_is_directory=True)
+    root = tmp_path / "root"
+    assert snapshot_below(root, "snap") == (root / "snap").resolve()
+    assert snapshot_below(root, str(root / "snap")) == (root / "snap").resolve()
+    for bad in ("/etc", "..", "out", "snap/../..", ".", "a\x00b", "x" * 5000, "missing"):
+        with pytest.raises(IngestError, match="ingest root") as err:
+            snapshot_below(root, bad)
+        assert str(tmp_path) not in str(err.value)
