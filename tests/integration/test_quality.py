@@ -104,8 +104,7 @@ def test_clusters_recovered_none_missed(scored: dict[str, Any]) -> None:
     assert m["cluster_jaccard"] >= 0.95 and m["clusters_missed"] == []
 
 
-def test_pathway_recall(request: pytest.FixtureRequest, scored: dict[str, Any]) -> None:
-    _open_at_busy_lives(request, scored, "pathway recall (any returned pathway covers the trail) >= 0.95")
+def test_pathway_recall(scored: dict[str, Any]) -> None:
     assert scored["method"]["pathway_recall"] >= 0.95
 
 
