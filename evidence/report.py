@@ -157,7 +157,8 @@ def _pathways(sub: dict[str, Any]) -> str:
         items.append(
             f'<div class="pathway"><h3>{rank}. Pathway {_e(p["pathway_id"])}</h3>'
             f"<p>From child-oriented content {_e(p['source']['id'])} into cluster {_e(p.get('cluster_id'))}; "
-            f"walk probability {_e(p.get('score'))}; bridges: {_e(', '.join(p.get('bridges') or []) or 'none')}.</p>"
+            f"queue score {_e(p.get('score'))}, walk probability {_e(p.get('probability', p.get('score')))}; "
+            f"bridges: {_e(', '.join(p.get('bridges') or []) or 'none')}.</p>"
             f'{pathway_svg(p)}<p class="path">{_e(text)}</p></div>'
         )
     body = "".join(items) or "<p>No pathways in this package.</p>"
