@@ -122,7 +122,7 @@ def test_a_version_bump_alone_is_not_a_reproduction(
     world: tuple[EmbeddedStore, RunRecord, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, record, runs_dir = world
-    monkeypatch.setattr(type(_detector("clusters")), "version", "2.0.0")
+    monkeypatch.setattr(type(_detector("clusters")), "version", "99.0.0")  # any version but the recorded one
     report = rerun(record.run_id, runs_dir=runs_dir)
     assert report.identical and not report.reproduced
     assert [c["name"] for c in report.detector_changes] == ["clusters"]
