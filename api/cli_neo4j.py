@@ -64,6 +64,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         snapshot_dir: Path = typer.Argument(..., help="Snapshot directory (ingest format v1)."),
         home: Path | None = home_opt,
+        port: int | None = typer.Option(None, "--port", help="Bolt port, 0 = a free one (default: the home's own)"),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace a database that already holds nodes."),
         quarantine: Path | None = typer.Option(
             None, help="Folder for quarantine.jsonl and ingest-report.json (default: <snapshot>.ingest beside it)."
@@ -80,8 +81,9 @@ def register(app: typer.Typer) -> None:
         from api.cli_ingest import render_report
         from ops.neo4j_import import bulk_import
 
-        cfg = _config(ctx, home, None)
-        cfg = replace(cfg, bolt_port=cfg.configured_port())
+        cfg = _config(ctx, home, port)
+        if port is None:  # the port the home's server was set up with
+            cfg = replace(cfg, bolt_port=cfg.configured_port())
         result = bulk_import(snapshot_dir, cfg, overwrite=overwrite, quarantine_dir=quarantine, threads=threads)
         rels = result.total_relationships
         if as_json:

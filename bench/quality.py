@@ -132,37 +132,45 @@ def covers(pw: Row, tr: Row, maps_to: dict[str, str]) -> bool:
 
 
 def queue(pathways: list[Row]) -> list[Row]:
-    """The ranked queue: pathways by score, highest first, near-duplicates collapsed — a pathway
+    """The collapsed queue: pathways by score, highest first, without near-duplicates — a pathway
     naming another as its `trail` representative is left out (results without `trail`: all)."""
     return ranked([pw for pw in pathways if pw.get("trail") in (None, pw.get("pathway_id"))])
 
 
-def _pathway_metrics(results: Row, trails: list[Row], maps_to: dict[str, str]) -> tuple[Row, list[Row]]:
-    """Pathway precision@K / recall@K (K = 2 × planted trails, over the ranked queue) and recall
-    (any returned pathway, duplicates included)."""
-    k = 2 * len(trails)
-    order = queue(results["pathways"])
+def _ranks(order: list[Row], trails: list[Row], maps_to: dict[str, str]) -> tuple[list[int | None], set[int]]:
+    """Best rank in `order` of a pathway covering each trail, and the ranks of every covering pathway."""
     by_source: dict[str, list[tuple[int, Row]]] = {}
     for rank, pw in enumerate(order):
         by_source.setdefault(pw["source"]["id"], []).append((rank, pw))
-    every: dict[str, list[Row]] = {}
-    for pw in results["pathways"]:
-        every.setdefault(pw["source"]["id"], []).append(pw)
-    real_in_top: set[int] = set()
+    best: list[int | None] = []
+    real: set[int] = set()
     for tr in trails:
         ranks = [r for r, pw in by_source.get(tr["source"], []) if covers(pw, tr, maps_to)]
-        tr["rank"] = min(ranks) if ranks else None
-        tr["covered"] = any(covers(pw, tr, maps_to) for pw in every.get(tr["source"], []))
-        real_in_top |= {r for r in ranks if r < k}
-    top = min(k, len(order))
-    covered_at_k = sum(tr["rank"] is not None and tr["rank"] < k for tr in trails)
+        best.append(min(ranks) if ranks else None)
+        real |= set(ranks)
+    return best, real
+
+
+def _pathway_metrics(results: Row, trails: list[Row], maps_to: dict[str, str]) -> tuple[Row, list[Row]]:
+    """Pathway precision@K / recall@K (K = 2 × planted trails, every pathway ranked by score),
+    recall (any pathway), and the same over the collapsed queue (precision at T = planted trails)."""
+    k, t = 2 * len(trails), len(trails)
+    order = ranked(results["pathways"])
+    best, real = _ranks(order, trails, maps_to)
+    q_order = queue(results["pathways"])
+    q_best, q_real = _ranks(q_order, trails, maps_to)
+    for tr, r, qr in zip(trails, best, q_best):
+        tr["rank"], tr["queue_rank"], tr["covered"] = r, qr, r is not None
+    empty = 0.0 if trails else 1.0
     return {
         "k": k,
-        "pathways": len(results["pathways"]),
-        "queue": len(order),
-        "pathway_precision_at_k": _ratio(len(real_in_top), top, 0.0 if trails else 1.0),
-        "pathway_recall_at_k": _ratio(covered_at_k, len(trails)),
-        "pathway_recall": _ratio(sum(tr["covered"] for tr in trails), len(trails)),
+        "pathways": len(order),
+        "queue": len(q_order),
+        "pathway_precision_at_k": _ratio(len({r for r in real if r < k}), min(k, len(order)), empty),
+        "pathway_recall_at_k": _ratio(sum(r is not None and r < k for r in best), t),
+        "pathway_recall": _ratio(sum(r is not None for r in best), t),
+        "queue_precision_at_t": _ratio(len({r for r in q_real if r < t}), min(t, len(q_order)), empty),
+        "queue_recall_at_k": _ratio(sum(r is not None and r < k for r in q_best), t),
     }, order
 
 
@@ -245,9 +253,10 @@ def per_shape(trails: list[Row], k: int) -> dict[str, Row]:
             "trails": len(ts),
             "bridge_recall": _ratio(sum(bool(t["bridge_found"]) for t in bridged), len(bridged)) if bridged else None,
             "relay_recall": _ratio(sum(bool(t["relay_found"]) for t in relayed), len(relayed)) if relayed else None,
-            "pathway_recall": _ratio(sum(t["covered"] for t in ts), len(ts)),
+            "pathway_recall": _ratio(sum(t["rank"] is not None for t in ts), len(ts)),
             "pathway_recall_at_k": _ratio(sum(t["rank"] is not None and t["rank"] < k for t in ts), len(ts)),
             "ranks": [t["rank"] for t in ts],
+            "queue_ranks": [t["queue_rank"] for t in ts],
         }
     return out
 
@@ -355,7 +364,14 @@ def baseline(proj: Projection, hops: int = 2) -> dict[str, Any]:
     return {"clusters": clusters, "pathways": pathways, "flagged_accounts": bridges}
 
 
-def run_one(accounts: int, seed: int, work: Path, background_mix: float = 0.0, world: str = "adversarial") -> Row:
+def run_one(
+    accounts: int,
+    seed: int,
+    work: Path,
+    background_mix: float = 0.0,
+    world: str = "adversarial",
+    keep: Path | None = None,
+) -> Row:
     """Synthesise, ingest into a fresh embedded store, run all detectors and the baseline; score both."""
     from detectors.runfolder import read_results
     from detectors.runner import run_detectors
@@ -377,6 +393,10 @@ def run_one(accounts: int, seed: int, work: Path, background_mix: float = 0.0, w
         t2 = time.perf_counter()
         results = read_results(rec.run_dir or "")
         proj = project(store)
+    if keep is not None:  # to score again without re-running
+        keep.mkdir(parents=True, exist_ok=True)
+        (keep / f"results-{tag}.json").write_text(json.dumps(results))
+        (keep / f"truth-{tag}.json").write_text(json.dumps(truth))
     among = {n["id"] for pw in results["pathways"] for n in pw["nodes"]}
     edges = stored_edges(proj, among)
     base = baseline(proj)
@@ -405,6 +425,7 @@ COLUMNS = (
     ("contact R", "contact_recall"),
     ("contact P", "contact_precision"),
     ("decoys", "decoys_flagged"),
+    ("queue P@T", "queue_precision_at_t"),
     ("pathways", "pathways"),
     ("queue", "queue"),
     ("trails", "trails"),
@@ -472,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="one file for all rows instead of one per size and mix")
     ap.add_argument("--no-write", action="store_true", help="print only")
     ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--keep", type=Path, default=None, help="also save each run's results.json and truth.json here")
     ap.add_argument("--tables", type=Path, nargs="+", default=None, help="print the tables of saved rows, run nothing")
     args = ap.parse_args(argv)
     if args.tables:
@@ -483,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work or Path(tmp)
         for n in args.accounts:
             for mix in args.background_mix:
-                group = [run_one(n, s, work, mix, args.world) for s in args.seeds]
+                group = [run_one(n, s, work, mix, args.world, args.keep) for s in args.seeds]
                 for r in group:
                     print(json.dumps({k: v for k, v in r.items() if k != "baseline"}), flush=True)
                 rows += group

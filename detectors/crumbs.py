@@ -188,11 +188,7 @@ def relay_walks(
     is_relay = np.zeros(proj.n_nodes, bool)
     is_relay[np.fromiter(relays, np.int64)] = True
     men = np.flatnonzero((proj.etype == _REL[RelType.MENTIONS]) & is_relay[proj.dst])
-    anchor_rels = np.isin(proj.etype, [_REL[RelType.REPLY_TO], _REL[RelType.SHARES]])
-    under = np.flatnonzero(anchor_rels & is_source[proj.dst] & (owner[proj.dst] < 0))
-    parents: dict[int, list[tuple[int, RelType]]] = defaultdict(list)
-    for c, s, t in zip(proj.src[under].tolist(), proj.dst[under].tolist(), proj.etype[under].tolist()):
-        parents[c].append((s, RelType.REPLY_TO if t == _REL[RelType.REPLY_TO] else RelType.SHARES))
+    parents = _anchors(proj, owner, is_source)
     rel_of_step = proj.etype[nav.edge]
     out = []
     for com, r in sorted(zip(proj.src[men].tolist(), proj.dst[men].tolist())):
@@ -212,3 +208,49 @@ def relay_walks(
                     out.append((int(owner[shared]), steps, nodes))
     logger.info("crumbs: %d relay walks through %d relay accounts", len(out), len(relays))
     return out
+
+
+def bio_link_walks(
+    proj: Projection, nav: Navigation, owner: np.ndarray, member: np.ndarray, is_source: np.ndarray
+) -> list[tuple[int, list[int], list[int]]]:
+    """(cluster index, steps, nodes) of every self-pointing bio-link crumb, found by its pattern:
+    child item <- a comment on or share of it -> (mentions) its own author -> (bio link) a URL a
+    cluster owns. Click probability misses these when the author leads a busy ordinary life (the
+    bio link is one of many steps out of the account)."""
+    bio = np.flatnonzero((proj.etype == _REL[RelType.BIO_LINK]) & (owner[proj.dst] >= 0))
+    links: dict[int, list[int]] = defaultdict(list)
+    for a, u in sorted(zip(proj.src[bio].tolist(), proj.dst[bio].tolist())):
+        if member[a] < 0:
+            links[a].append(u)
+    if not links:
+        return []
+    has_bio = np.zeros(proj.n_nodes, bool)
+    has_bio[np.fromiter(links, np.int64)] = True
+    men = np.flatnonzero((proj.etype == _REL[RelType.MENTIONS]) & has_bio[proj.dst])
+    men = men[proj.author[proj.src[men]] == proj.dst[men]]  # the author mentions itself
+    parents = _anchors(proj, owner, is_source)
+    rel_of_step = proj.etype[nav.edge]
+    out = []
+    for com, a in sorted(zip(proj.src[men].tolist(), proj.dst[men].tolist())):
+        for src, rel in parents.get(com, []):
+            for url in links[a]:
+                steps = [
+                    step_between(nav, rel_of_step, src, com, rel, False),
+                    step_between(nav, rel_of_step, com, a, RelType.MENTIONS, True),
+                    step_between(nav, rel_of_step, a, url, RelType.BIO_LINK, True),
+                ]
+                if min(steps) >= 0:
+                    out.append((int(owner[url]), steps, [src, com, a, url]))
+    logger.info("crumbs: %d self-pointing bio-link walks", len(out))
+    return out
+
+
+def _anchors(proj: Projection, owner: np.ndarray, is_source: np.ndarray) -> dict[int, list[tuple[int, RelType]]]:
+    """Per content item that is a comment on or a share of an unowned child-oriented item: (that
+    item, the relationship)."""
+    anchor_rels = np.isin(proj.etype, [_REL[RelType.REPLY_TO], _REL[RelType.SHARES]])
+    under = np.flatnonzero(anchor_rels & is_source[proj.dst] & (owner[proj.dst] < 0))
+    parents: dict[int, list[tuple[int, RelType]]] = defaultdict(list)
+    for c, s, t in zip(proj.src[under].tolist(), proj.dst[under].tolist(), proj.etype[under].tolist()):
+        parents[c].append((s, RelType.REPLY_TO if t == _REL[RelType.REPLY_TO] else RelType.SHARES))
+    return parents

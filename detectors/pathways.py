@@ -15,7 +15,7 @@ from pydantic import Field
 
 from detectors.base import Detector, DetectorContext, DetectorOutput, DetectorParams, rnd, short_hash
 from detectors.clusters import FoundCluster
-from detectors.crumbs import attribute_all, relay_walks
+from detectors.crumbs import attribute_all, bio_link_walks, relay_walks
 from detectors.navigation import Navigation
 from detectors.queue import Ranked, Walk, rank
 from detectors.results import ExposureEntry, NodeRef, Pathway
@@ -284,10 +284,15 @@ def exposure_rows(
     return x, rows
 
 
-def with_relay_walks(found: list[RawWalk], relayed: list[RawWalk]) -> list[RawWalk]:
-    """The found walks plus the relay walks the search did not find, in cluster then source order."""
+def with_pattern_walks(found: list[RawWalk], patterns: list[RawWalk]) -> list[RawWalk]:
+    """The found walks plus the pattern walks (relays, bio links) the search did not find, in
+    cluster then source order."""
     seen = {(ci, tuple(nodes)) for ci, _, nodes in found}
-    extra = [w for w in relayed if (w[0], tuple(w[2])) not in seen]
+    extra = []
+    for w in patterns:
+        if (w[0], tuple(w[2])) not in seen:
+            seen.add((w[0], tuple(w[2])))
+            extra.append(w)
     return sorted(found + extra, key=lambda w: (w[0], w[2][0])) if extra else found
 
 
@@ -311,7 +316,10 @@ class PathwayDetector(Detector[PathwayParams]):
         sources = cvids[proj.label[cvids] == CHILD_ORIENTED]
         found = find_walks(proj, nav, clusters, p)
         if owner is not None:
-            found = with_relay_walks(found, relay_walks(proj, nav, owner, member_cluster, proj.label == CHILD_ORIENTED))
+            is_source = proj.label == CHILD_ORIENTED
+            patterns = relay_walks(proj, nav, owner, member_cluster, is_source)
+            patterns += bio_link_walks(proj, nav, owner, member_cluster, is_source)
+            found = with_pattern_walks(found, [w for w in patterns if len(w[1]) <= p.max_hops])
         pathways, walk_vids, left_out = build_pathways(proj, nav, clusters, found, owner, member_cluster, p.min_tier)
         pathways.sort(key=lambda r: (-r.score, r.pathway_id))
         reach, exp_rows = exposure_rows(proj, nav, sources, owner, p)

@@ -210,7 +210,7 @@ VERIFIED only if nothing was changed, added or removed.</li>
 
 _CSS = """
 @page { size: A4; margin: 14mm 12mm; }
-body { font: 10.5pt/1.4 "DejaVu Sans", Arial, sans-serif; color: #111; }
+body { font: 10.5pt/1.4 "DejaVu Sans", Arial, sans-serif; color: #111; font-variant-ligatures: none; }
 h1 { font-size: 17pt; margin: 0 0 4pt; } h2 { font-size: 13pt; margin: 14pt 0 6pt; border-bottom: 1px solid #999; }
 h3 { font-size: 11pt; margin: 8pt 0 2pt; }
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; vertical-align: top; padding: 2pt 5pt;
@@ -222,7 +222,7 @@ td.when { white-space: nowrap; word-break: normal; }
 .muted { color: #444; font-size: 9pt; } .fp { font-family: monospace; font-weight: 700; font-size: 8pt; }
 svg { max-width: 100%; height: auto; }
 .banner { border: 1px solid #111; padding: 4pt 6pt; font-size: 9pt; }
-svg text { font: 10px "DejaVu Sans", Arial, sans-serif; text-anchor: middle; fill: #111; }
+svg text { font: 10px "DejaVu Sans", Arial, sans-serif; text-anchor: middle; fill: #111; font-variant-ligatures: none; }
 svg text.id { font-size: 9px; }
 svg ellipse, svg rect, svg polygon { fill: #fff; stroke: #222; stroke-width: 1.5; }
 svg .account { fill: #e3ecf8; } svg .url { fill: #fff4d6; } svg .hashtag { fill: #eee; }

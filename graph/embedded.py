@@ -243,8 +243,12 @@ class EmbeddedStore(GraphStore):
                 raise StoreError(f"embedded store {self.path}: creating {kind} nodes failed: {exc}") from exc
         return int(created)
 
-    def _upsert_edges(self, table: pa.Table) -> int:
-        return self._upsert("edges", EDGE_SCHEMA, EDGE_KEY, table, check=self._check_endpoints)
+    def _upsert_edges(self, table: pa.Table, check_endpoints: bool = True) -> int:
+        check = self._check_endpoints if check_endpoints else None
+        return self._upsert("edges", EDGE_SCHEMA, EDGE_KEY, table, check=check)
+
+    def _upsert_proven_edges(self, table: pa.Table) -> int:
+        return self._upsert_edges(table, check_endpoints=False)
 
     def _check_endpoints(self, cur: duckdb.DuckDBPyConnection, src: str) -> None:
         """StoreError if an edge in `src` names a node that does not exist (inside the write

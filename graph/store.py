@@ -130,8 +130,12 @@ class GraphStore(abc.ABC):
         logger.debug("%s: %d bare %s nodes created of %d ids", self.url, created, kind.value, len(arr))
         return created
 
-    def upsert_edges(self, rows: pa.Table) -> int:
-        """Insert or replace relationships (schema EDGE_SCHEMA); endpoints must already exist."""
+    def upsert_edges(self, rows: pa.Table, *, endpoints_exist: bool = False) -> int:
+        """Insert or replace relationships (schema EDGE_SCHEMA); endpoints must already exist.
+
+        `endpoints_exist=True` is the caller's promise that it has proven every endpoint exists
+        (the ingest does, with one anti-join over the whole snapshot in its staging database,
+        then writes the nodes first); a backend may then skip its own per-call check."""
         table = self._keep_last(_canonical(rows, EDGE_SCHEMA, "edges"), EDGE_KEY)
         for col in EDGE_KEY:
             if table.num_rows and table.column(col).null_count:
@@ -144,7 +148,8 @@ class GraphStore(abc.ABC):
                 bad = set(pc.unique(table.column(col)).to_pylist()) - {k.value for k in NodeKind}
                 if bad:
                     raise StoreError(f"edges: unknown node kind(s) {sorted(bad)} in {col}")
-        written = self._upsert_edges(table) if table.num_rows else 0
+        write = self._upsert_proven_edges if endpoints_exist else self._upsert_edges
+        written = write(table) if table.num_rows else 0
         logger.debug("%s: %d edges upserted", self.url, written)
         return written
 
@@ -161,6 +166,11 @@ class GraphStore(abc.ABC):
 
     @abc.abstractmethod
     def _upsert_edges(self, table: pa.Table) -> int: ...
+
+    def _upsert_proven_edges(self, table: pa.Table) -> int:
+        """`_upsert_edges` for edges whose endpoints the caller proved to exist; a backend that
+        checks endpoints itself may skip that check here."""
+        return self._upsert_edges(table)
 
     # -- reads -----------------------------------------------------------------------
     @abc.abstractmethod
@@ -193,6 +203,27 @@ class GraphStore(abc.ABC):
     def _edge_table(
         self, types: list[str] | None, since: datetime | None, until: datetime | None, *, ordered: bool = True
     ) -> pa.Table: ...
+
+    def projection_edges(
+        self,
+        types: Iterable[RelType] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> pa.Table:
+        """What a projection reads of the edges (graph.projection): the columns src_kind, src_id,
+        type, dst_kind, dst_id and created_at of `edge_table(types, since, until)`, in any order
+        and possibly more columns. A backend overrides `_projection_edges` where leaving out
+        `kind` and `props` saves reading them (Neo4jStore)."""
+        wanted = None if types is None else sorted({RelType(t).value for t in types})
+        since, until = _utc(since), _utc(until)
+        if since is not None and until is not None and since >= until:
+            raise StoreError(f"projection_edges: since {since} is not before until {until}")
+        if wanted is not None and not wanted:
+            return EDGE_SCHEMA.empty_table()
+        return self._projection_edges(wanted, since, until)
+
+    def _projection_edges(self, types: list[str] | None, since: datetime | None, until: datetime | None) -> pa.Table:
+        return self._edge_table(types, since, until, ordered=False)
 
     def get_node(self, kind: NodeKind, node_id: str) -> dict[str, Any]:
         """One node's properties as a dict: the columns of NODE_SCHEMAS[kind] (`created_at` a

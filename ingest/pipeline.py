@@ -429,12 +429,12 @@ class _Ingest:
             n_tag = sum(store.upsert_nodes(NodeKind.HASHTAG, t) for t in staged.hashtag_nodes())
             rep.nodes = {"url": n_url, "hashtag": n_tag}
             for edges in staged.content_edges():
-                store.upsert_edges(edges)
+                store.upsert_edges(edges, endpoints_exist=True)
         for table in ("follows", "links"):
             for batch in staged.rows(table):
                 digests[table].update(batch)
                 if store is not None:
-                    store.upsert_edges(staged.edges(table, batch))
+                    store.upsert_edges(staged.edges(table, batch), endpoints_exist=True)
                 stage.advance(batch.num_rows)
         stage.finish(total)
         for table in TABLES:

@@ -267,7 +267,7 @@ def test_role_route(api, route, who):
 
 
 @pytest.mark.parametrize(
-    "route", ["/exports/{export_id}", "/exports/{export_id}/package", "/exports/{export_id}/report"]
+    "route", ["/exports/{export_id}", "/exports/{export_id}/package", "/exports/{export_id}/report?format=html"]
 )
 def test_law_enforcement_gets_only_exports_of_cases_shared_with_it(api, route):
     env, client, app = api

@@ -72,6 +72,7 @@ def test_the_pdf_names_the_case_its_pathways_and_the_fingerprint(exported):
     text = "\n".join(page.extract_text() for page in reader.pages)
     flat = _flat(text)
     assert len(reader.pages) >= 2
+    assert not re.search("[\ufb00-\ufb06]", text), "ligatures would break copied ids (ff, fi, fl)"
     assert "Invite links under a youth club's posts" in text
     for p in pathways:
         assert _flat(p["pathway_id"]) in flat, p["pathway_id"]

@@ -24,14 +24,14 @@ from tests.live import serving
 #: what one ingest process may reach on these inputs; the unbounded readers went far past it
 MAX_RSS_MB = 450
 
+#: runs `crumbgraph ingest` as its own child and reports that child's peak RSS. (Not RUSAGE_SELF
+#: of a process pytest started: Linux carries the high-water mark across exec, so it would
+#: include pytest's own memory.)
 _CLI = """
-import resource, sys
-sys.argv = ["crumbgraph", "ingest", *sys.argv[1:]]
-try:
-    from api.cli import main
-    main()
-finally:
-    print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+import resource, subprocess, sys
+code = subprocess.call([sys.executable, "-c", "from api.cli import main; main()", "ingest", *sys.argv[1:]])
+print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(code)
 """
 
 

@@ -98,6 +98,27 @@ class _CountingHasher(type(FAST_HASHER)):  # type: ignore[misc]
                 self.now -= 1
 
 
+def _run_async(main) -> None:
+    """anyio.run in a thread of its own (another test may leave an event loop in this one)."""
+    import threading
+
+    import anyio
+
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            anyio.run(main)
+        except BaseException as exc:  # re-raised in the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
 def test_concurrent_wrong_keys_run_argon2_at_most_slots_at_once_and_repeats_not_at_all(users):
     import anyio
 
@@ -122,7 +143,7 @@ def test_concurrent_wrong_keys_run_argon2_at_most_slots_at_once_and_repeats_not_
         for k in wrong:  # the same wrong keys again: refused from the negative cache
             await one(k)
 
-    anyio.run(main)
+    _run_async(main)
     assert len(refused) == 24 and hasher.calls == 12 and 1 <= hasher.most <= 2
 
 
@@ -140,4 +161,4 @@ def test_a_slot_not_freed_in_time_is_a_timeout(users):
         with pytest.raises(TimeoutError):
             await checks.verify(key)
 
-    anyio.run(main)
+    _run_async(main)

@@ -175,3 +175,12 @@ def test_a_relay_with_no_trail_yet_is_named_below_relays_on_trails(res: dict[str
 def test_a_crumb_reached_through_a_recommendation_is_not_anchored(res: dict[str, Any]) -> None:
     via = [pw for pw in res["pathways"] if pw["source"]["id"] == "cp7" and pw["laid_by"] == ["tagger"]]
     assert all(pw["tier"] < 3 and pw["evidence_terms"]["anchored"] == 0 for pw in via)
+
+
+def test_relay_and_bio_link_crumbs_are_found_by_pattern_however_improbable() -> None:
+    res = run_all(crumb_graph(), {"pathways": {"min_probability": 0.9}})  # the search finds next to nothing
+    shapes = {(pw["source"]["id"], pw["shape"], tuple(pw["laid_by"])) for pw in res["pathways"]}
+    assert ("cp2", "relay", ("b_relay",)) in shapes
+    assert ("cp2", "bio_link", ("b_bio",)) in shapes
+    bio = next(pw for pw in res["pathways"] if pw["shape"] == "bio_link")
+    assert bio["edges"] == ["REPLY_TO", "MENTIONS", "BIO_LINK"] and bio["probability"] < 0.9

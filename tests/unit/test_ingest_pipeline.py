@@ -244,3 +244,38 @@ def test_neo4j_gets_the_same_graph_as_embedded(tmp_path: Path, store: EmbeddedSt
     assert again.tables["follows"].bare_created == {"account": 0}
     assert got_nodes == want_nodes
     assert got_edges == want_edges
+
+
+def test_ingest_proves_endpoints_once_and_the_store_skips_its_own_check(
+    tmp_path: Path, store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The staging anti-join (bare endpoints) proves every edge endpoint, so the ingest writes
+    edges with endpoints_exist=True and the store's per-call check never runs; a plain
+    upsert_edges still checks."""
+    import pyarrow as pa
+
+    from graph.errors import StoreError
+
+    checked: list[str] = []
+    original = EmbeddedStore._check_endpoints
+
+    def spy(self: EmbeddedStore, cur: object, src: str) -> None:
+        checked.append(src)
+        original(self, cur, src)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(EmbeddedStore, "_check_endpoints", spy)
+    report = load_snapshot(_write(tmp_path / "snap", SNAP1), store, quarantine_dir=tmp_path / "q")
+    assert report.status == "ok" and store.counts()["FOLLOWS"] == 2 and checked == []
+    dangling = pa.table(
+        {
+            "src_kind": ["account"],
+            "src_id": ["adult1"],
+            "type": ["FOLLOWS"],
+            "kind": ["follow"],
+            "dst_kind": ["account"],
+            "dst_id": ["nobody"],
+        }
+    )
+    with pytest.raises(StoreError, match="nobody"):
+        store.upsert_edges(dangling)
+    assert checked == ["_in"] and store.counts()["FOLLOWS"] == 2
