@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -59,6 +60,39 @@ def register(app: typer.Typer) -> None:
         else:
             typer.echo("# export CRUMBGRAPH_NEO4J_PASSWORD=...  (the password from your settings; not printed)")
 
+    _register_import(group, home_opt)
+
+    @group.command("stop")
+    def stop_cmd(
+        ctx: typer.Context,
+        home: Path | None = home_opt,
+        timeout: float = typer.Option(60.0, help="Seconds to wait before SIGKILL"),
+    ) -> None:
+        """Stop the Neo4j of this home (SIGTERM, then SIGKILL after --timeout)."""
+        from ops.neo4j_server import stop
+
+        pid = stop(_config(ctx, home, None), timeout=timeout)
+        typer.echo(f"Neo4j (pid {pid}) stopped" if pid else "Neo4j was not running")
+
+    @group.command("status")
+    def status_cmd(ctx: typer.Context, home: Path | None = home_opt) -> None:
+        """Say whether Neo4j runs and answers Bolt; exit code 3 if it does not."""
+        from ops.neo4j_server import status
+
+        st = status(_config(ctx, home, None))
+        if st.running:
+            typer.echo(f"running pid {st.pid} {st.uri} bolt={'ok' if st.bolt_ok else 'FAILING'} home {st.home}")
+        else:
+            typer.echo(f"not running (home {st.home})")
+        if not st.bolt_ok:
+            if st.running:
+                typer.echo(st.detail, err=True)
+            raise typer.Exit(3)
+
+
+def _register_import(group: typer.Typer, home_opt: Any) -> None:
+    """Add `neo4j import` (the bulk load) to the `neo4j` group."""
+
     @group.command("import")
     def import_cmd(
         ctx: typer.Context,
@@ -94,30 +128,3 @@ def register(app: typer.Typer) -> None:
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
         rate = rels / result.seconds["total"] if result.seconds["total"] > 0 else 0.0
         typer.echo(f"{sum(result.nodes.values()):,} nodes, {rels:,} relationships ({rate:,.0f} rels/s): {steps}")
-
-    @group.command("stop")
-    def stop_cmd(
-        ctx: typer.Context,
-        home: Path | None = home_opt,
-        timeout: float = typer.Option(60.0, help="Seconds to wait before SIGKILL"),
-    ) -> None:
-        """Stop the Neo4j of this home (SIGTERM, then SIGKILL after --timeout)."""
-        from ops.neo4j_server import stop
-
-        pid = stop(_config(ctx, home, None), timeout=timeout)
-        typer.echo(f"Neo4j (pid {pid}) stopped" if pid else "Neo4j was not running")
-
-    @group.command("status")
-    def status_cmd(ctx: typer.Context, home: Path | None = home_opt) -> None:
-        """Say whether Neo4j runs and answers Bolt; exit code 3 if it does not."""
-        from ops.neo4j_server import status
-
-        st = status(_config(ctx, home, None))
-        if st.running:
-            typer.echo(f"running pid {st.pid} {st.uri} bolt={'ok' if st.bolt_ok else 'FAILING'} home {st.home}")
-        else:
-            typer.echo(f"not running (home {st.home})")
-        if not st.bolt_ok:
-            if st.running:
-                typer.echo(st.detail, err=True)
-            raise typer.Exit(3)
