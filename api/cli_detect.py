@@ -100,11 +100,16 @@ def render_summary(results: Results, console: Console, top: int = 10) -> None:
     if by_role.get(Role.SUSPICIOUS_CONTACT):
         console.print(_contact_table(by_role[Role.SUSPICIOUS_CONTACT], top))
     pws = results.pathways
-    console.print(f"[bold]top pathways[/] ({len(pws)} in all; probability of a uniform click-walk)")
+    console.print(
+        f"[bold]top of the pathway queue[/] ({len(pws)} in all; score = tier + evidence, "
+        "then click probability p: docs/detectors.md)"
+    )
     for pw in pws[:top]:
+        layers = pw.laid_by or pw.bridges
         console.print(
-            f"  {pw.score:.2e}  {draw_pathway(pw)}  [dim]→ {pw.cluster_id}"
-            f"{' by ' + ', '.join(pw.bridges) if pw.bridges else ''}[/]",
+            f"  {pw.score:.2f}  {pw.shape.value if pw.shape else ''}  {draw_pathway(pw)}  [dim]→ {pw.cluster_id}"
+            f"{' laid by ' + ', '.join(layers) if layers else ''}"
+            f"{f'  p={pw.probability:.1e}' if pw.probability is not None else ''}[/]",
             highlight=False,
         )
     if results.exposure:
