@@ -11,8 +11,10 @@ from typing import Any
 from detectors.results import Results
 from graph.model import NodeKind
 
-#: FlaggedAccount fields kept on FLAGGED_IN as properties (scalars; `pathways` becomes a count)
-_FLAG_FIELDS = ("cluster_id", "minors", "largest_connected_share", "density", "engaged_share", "cluster_reach")
+#: FlaggedAccount fields that are not role fields: the relationship's endpoints, its score, and
+#: `pathways` (published as a count). Every other field, present or added later, is a property
+#: of FLAGGED_IN (scalars, or lists of them: Neo4j property types).
+_NOT_ROLE_FIELDS = frozenset({"account_id", "role", "score", "pathways"})
 
 
 def result_key(run_id: str, item_id: str) -> str:
@@ -70,7 +72,8 @@ def _cluster_rows(results: Results, rows: PublishRows) -> None:
 def _flagged_rows(results: Results, rows: PublishRows) -> None:
     for rank, a in enumerate(results.flagged_accounts, start=1):
         props: dict[str, Any] = {"score": a.score, "rank": rank, "pathways": len(a.pathways)}
-        props |= {k: v for k in _FLAG_FIELDS if (v := getattr(a, k)) is not None}
+        role_fields = a.model_dump(mode="json", exclude_none=True, exclude=set(_NOT_ROLE_FIELDS))
+        props |= {k: v for k, v in role_fields.items() if k in type(a).model_fields}
         rows.flagged.append({"id": a.account_id, "role": a.role.value, "props": props})
     for rank, e in enumerate(results.exposure or [], start=1):
         rows.exposed.append({"id": e.content_id, "props": {"probability": e.probability, "rank": rank}})
