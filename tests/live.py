@@ -18,17 +18,11 @@ from typing import Any, BinaryIO
 import httpx
 import uvicorn
 
-#: Debian's chromium, headless, without anything that talks to the network on its own
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from evidence.pdf import CHROMIUM_ARGS as _PDF_CHROMIUM_ARGS
+
+#: Debian's chromium, headless, without anything that talks to the network on its own (the one
+#: list, shared with the case report's PDF rendering)
+CHROMIUM_ARGS = list(_PDF_CHROMIUM_ARGS)
 
 
 def free_port() -> int:
